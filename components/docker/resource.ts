@@ -1,0 +1,26 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DockerError } from "./cli";
+
+/** The Pulumi inputs of a resource whose plain inputs are T. */
+export type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** Canonical JSON: object keys sorted, so the same value always serialises the same way. */
+export function canonicalJson(value: unknown): string {
+    return JSON.stringify(value, (_key, v) =>
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+            : v,
+    );
+}
+
+/** The keys whose values differ between the recorded state and the desired inputs. */
+export function changedKeys<T extends object>(olds: Partial<T>, news: Partial<T>, keys: readonly (keyof T)[]): string[] {
+    return keys.filter((key) => canonicalJson(olds[key] ?? null) !== canonicalJson(news[key] ?? null)).map(String);
+}
+
+/** Deleting something already gone is success: a resource removed by hand must not block `destroy`. */
+export function ignoreMissing(err: unknown): void {
+    if (!(err instanceof DockerError && /no such|not found/i.test(err.stderr))) {
+        throw err;
+    }
+}

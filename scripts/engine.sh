@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Setup stages for the Docker side: engine, private registry, base and service images. Sourced by setup.sh.
+
+BERTH_LOGS="$BERTH_CACHE/logs"
+SERVICE_IMAGES=("berth/redis:7=images/redis" "berth/postgres:15=images/postgres")
+BASE_IMAGES=("debian:bookworm-slim")
+
+apt_install() { # PACKAGE...
+  [ "$(id -u)" = 0 ] || { echo "need root to apt-get install $*"; return 1; }
+  echo "installing Debian's $*"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+wait_until() { # SECONDS COMMAND...
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
+ensure_docker_engine() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  case "${DOCKER_HOST:-unix://}" in
+    unix://*) ;;
+    *) echo "the Docker engine at DOCKER_HOST=$DOCKER_HOST does not answer"; return 1 ;;
+  esac
+  command -v dockerd >/dev/null || apt_install docker.io
+  mkdir -p "$BERTH_LOGS"
+  echo "starting dockerd in the background (no systemd here); log: $BERTH_LOGS/dockerd.log"
+  setsid nohup dockerd >>"$BERTH_LOGS/dockerd.log" 2>&1 </dev/null &
+  wait_until 60 docker info || { tail -20 "$BERTH_LOGS/dockerd.log"; echo "dockerd did not answer within 60s"; return 1; }
+  echo "Docker engine $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})') answers"
+}
+
+registry_answers() {
+  curl -fsS --max-time 2 -u "$BERTH_REGISTRY_USER:$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" "http://$BERTH_REGISTRY/v2/" >/dev/null 2>&1
+}
+
+ensure_registry() {
+  local dir="$BERTH_CACHE/registry"
+  mkdir -p "$dir/data" "$(dirname "$BERTH_REGISTRY_PASSWORD_FILE")"
+  if [ ! -s "$BERTH_REGISTRY_PASSWORD_FILE" ]; then
+    echo "generating the local registry's password (kept in $BERTH_REGISTRY_PASSWORD_FILE, never in git)"
+    (umask 077; head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$BERTH_REGISTRY_PASSWORD_FILE")
+  fi
+  if registry_answers; then return 0; fi
+  command -v docker-registry >/dev/null || apt_install docker-registry
+  command -v htpasswd >/dev/null || apt_install apache2-utils
+  htpasswd -Bbn "$BERTH_REGISTRY_USER" "$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" >"$dir/htpasswd"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $dir/data }
+  delete: { enabled: true }
+http:
+  addr: $BERTH_REGISTRY
+auth:
+  htpasswd: { realm: berth, path: $dir/htpasswd }
+YAML
+  mkdir -p "$BERTH_LOGS"
+  echo "starting Debian's docker-registry on $BERTH_REGISTRY with htpasswd auth; log: $BERTH_LOGS/registry.log"
+  setsid nohup docker-registry serve "$dir/config.yml" >>"$BERTH_LOGS/registry.log" 2>&1 </dev/null &
+  wait_until 30 registry_answers || { tail -20 "$BERTH_LOGS/registry.log"; echo "registry did not answer within 30s"; return 1; }
+}
+
+# Real users pull base images; this machine cannot, so a missing one is seeded from Debian's mirror.
+seed_debian_image() { # IMAGE
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  local root
+  root=$(mktemp -d)
+  echo "seeding $1 with debootstrap --variant=minbase bookworm + docker import (nothing can be pulled here)"
+  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
+  tar -C "$root" -c . | docker import -c 'CMD ["bash"]' -c 'LABEL berth.seeded-by=debootstrap' - "$1" >/dev/null
+  rm -rf "$root"
+}
+
+ensure_base_images() {
+  local image
+  for image in "${BASE_IMAGES[@]}"; do
+    docker image inspect "$image" >/dev/null 2>&1 && continue
+    if timeout 60 docker pull -q "$image" >/dev/null 2>&1; then echo "pulled $image"; continue; fi
+    seed_debian_image "$image"
+  done
+}
+
+context_hash() { # DIR
+  tar -C "$1" -c --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner . | sha256sum | cut -c1-16
+}
+
+# Stand-ins for the official redis/postgres images, built from Debian's packages (see images/).
+ensure_service_images() {
+  local entry image dir hash
+  for entry in "${SERVICE_IMAGES[@]}"; do
+    image=${entry%%=*} dir="$BERTH_ROOT/${entry#*=}"
+    hash=$(context_hash "$dir")
+    [ "$(docker image inspect -f '{{index .Config.Labels "berth.context-hash"}}' "$image" 2>/dev/null)" = "$hash" ] && continue
+    echo "building $image from ${entry#*=}"
+    docker build -q --label "berth.context-hash=$hash" -t "$image" "$dir" >/dev/null
+  done
+}

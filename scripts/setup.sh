@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Makes sure of everything berth needs on this machine. Idempotent: silent when all is in place,
+# one line per stage that did work (with its duration). Safe to interrupt and rerun.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$BERTH_ROOT/scripts/env.sh"
+source "$BERTH_ROOT/scripts/toolchain.sh"
+source "$BERTH_ROOT/scripts/engine.sh"
+export_berth_env
+mkdir -p "$BERTH_CACHE/toolchain" "$BERTH_CACHE/secrets"
+if [ ! -s "${PULUMI_CONFIG_PASSPHRASE_FILE:-/dev/null}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ]; then
+  (umask 077; head -c 32 /dev/urandom | base64 >"$PULUMI_CONFIG_PASSPHRASE_FILE")
+fi
+
+run_stage "npm dependencies" ensure_node_modules
+run_stage "Pulumi CLI v$PULUMI_VERSION" ensure_pulumi_cli
+run_stage "Pulumi plugins" ensure_plugin_shims
+run_stage "Docker engine" ensure_docker_engine
+run_stage "private registry" ensure_registry
+run_stage "base images" ensure_base_images
+run_stage "service images" ensure_service_images

@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Setup stages for the Pulumi toolchain. Sourced by setup.sh after lib.sh.
+# Each stage prints nothing when everything is already in place.
+
+PULUMI_VERSION=$(pulumi_sdk_version)
+TOOLCHAIN_BIN="$BERTH_CACHE/toolchain/pulumi-v$PULUMI_VERSION/bin"
+
+ensure_node_modules() {
+  # npm writes node_modules/.package-lock.json last, so its presence and age tell a finished install.
+  local marker="$BERTH_ROOT/node_modules/.package-lock.json"
+  if [ -f "$marker" ] && [ "$marker" -nt "$BERTH_ROOT/package-lock.json" ]; then return 0; fi
+  echo "installing npm dependencies from package-lock.json"
+  (cd "$BERTH_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+installed_pulumi_matches() { # BINARY
+  [ -x "$1" ] && [ "$("$1" version 2>/dev/null)" = "v$PULUMI_VERSION" ]
+}
+
+ensure_pulumi_cli() {
+  if installed_pulumi_matches "$TOOLCHAIN_BIN/pulumi"; then return 0; fi
+  local staging
+  staging=$(mktemp -d "$BERTH_CACHE/toolchain/.staging.XXXXXX")
+  local found
+  found=$(command -v pulumi || true)
+  if [ -n "$found" ] && installed_pulumi_matches "$found"; then
+    echo "using the installed $found (v$PULUMI_VERSION)"
+    cp -a "$(dirname "$(readlink -f "$found")")/." "$staging/"
+  elif curl -fsS --max-time 5 -o "$staging/install.sh" https://get.pulumi.com/ 2>/dev/null; then
+    echo "installing Pulumi v$PULUMI_VERSION with the official installer"
+    sh "$staging/install.sh" --version "$PULUMI_VERSION" --install-root "$staging/root" --no-edit-path
+    mv "$staging/root/bin/"* "$staging/" && rm -rf "$staging/root" "$staging/install.sh"
+  else
+    rm -f "$staging/install.sh"
+    echo "no Pulumi v$PULUMI_VERSION installed and get.pulumi.com unreachable: building it from Go modules"
+    build_pulumi_from_go "$staging/pulumi"
+  fi
+  # Publish atomically: a half-built toolchain never looks finished.
+  rm -rf "$TOOLCHAIN_BIN"
+  mkdir -p "$(dirname "$TOOLCHAIN_BIN")"
+  mv "$staging" "$TOOLCHAIN_BIN"
+  installed_pulumi_matches "$TOOLCHAIN_BIN/pulumi" || { echo "built CLI does not report v$PULUMI_VERSION"; return 1; }
+}
+
+# The CLI's module (pkg/v3) replaces sdk/v3 with a sibling folder, so 'go install pkg@version' refuses it.
+# Build it from a generated wrapper module that requires pkg and sdk at the same release and repeats
+# pkg's non-local replaces.
+build_pulumi_from_go() { # OUTPUT_BINARY
+  command -v go >/dev/null || { echo "Go is needed to build the Pulumi CLI here (apt-get install golang, or install Pulumi normally)"; return 1; }
+  local out=$1 work="$BERTH_CACHE/go-build/pulumi-v$PULUMI_VERSION" pkg=github.com/pulumi/pulumi/pkg/v3
+  rm -rf "$work" && mkdir -p "$work"
+  (
+    set -e
+    cd "$work"
+    export GOFLAGS=-mod=mod
+    go mod init berth.local/pulumi-cli >/dev/null 2>&1
+    go mod edit -require="$pkg@v$PULUMI_VERSION" -require="github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION"
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s/cmd/pulumi"\n' "$pkg" >tools.go
+    # The checksum database is not reachable from every network that reaches the module proxy.
+    if ! go mod download "$pkg@v$PULUMI_VERSION" 2>/dev/null; then
+      echo "checksum database unreachable: verifying modules against go.sum only (GOSUMDB=off)"
+      export GOSUMDB=off
+      go mod download "$pkg@v$PULUMI_VERSION"
+    fi
+    local pkgmod
+    pkgmod=$(go mod download -json "$pkg@v$PULUMI_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).GoMod))')
+    go mod edit -json "$pkgmod" | node -e '
+      let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
+        for (const r of JSON.parse(s).Replace ?? []) if (r.New.Version) console.log(`${r.Old.Path}=${r.New.Path}@${r.New.Version}`);
+      })' | while read -r rep; do go mod edit -replace="$rep"; done
+    echo "downloading modules (cold: several minutes)"
+    go mod tidy
+    echo "compiling the Pulumi CLI (cold: 10-20 minutes on 2 cores)"
+    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+      -o "$out" "$pkg/cmd/pulumi"
+  )
+}
+
+# Plugins the engine looks for next to the CLI (placed there, they count as bundled, not ambient):
+# - pulumi-resource-pulumi-nodejs serves berth's Docker resources (dynamic providers); @pulumi/pulumi ships it.
+# - pulumi-language-nodejs: an official CLI brings its own; a CLI built from Go modules gets berth's stand-in
+#   (tools/pulumi-language-nodejs), because the language host's Go module is not on every module proxy.
+ensure_plugin_shims() {
+  install_if_changed "$BERTH_ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$TOOLCHAIN_BIN/pulumi-resource-pulumi-nodejs"
+  local lang="$TOOLCHAIN_BIN/pulumi-language-nodejs"
+  if [ ! -e "$lang" ] || grep -q "berth's stand-in" "$lang"; then
+    install_if_changed "$BERTH_ROOT/tools/pulumi-language-nodejs" "$lang"
+  fi
+}
+
+install_if_changed() { # SOURCE TARGET
+  cmp -s "$1" "$2" && return 0
+  echo "installing $(basename "$2") next to the CLI"
+  install -m 0755 "$1" "$2.tmp" && mv "$2.tmp" "$2"
+}
