@@ -1,4 +1,5 @@
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { contextHash } from "./contextHash";
@@ -61,6 +62,12 @@ export function readSourceState(context: string): SourceState {
     }
 }
 
+/** Machine-level build args from the environment setup prepares (see README "Networks that re-sign TLS"). */
+export function buildEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+    const caFile = env.BERTH_EXTRA_CA_CERTS_FILE;
+    return caFile && fs.existsSync(caFile) ? { EXTRA_CA_CERTS: fs.readFileSync(caFile, "utf8") } : {};
+}
+
 /** The app's image, built from its Dockerfile, tagged `<registry>/<app>/<branch>:<gitsha>` and pushed. */
 export class AppImage extends pulumi.ComponentResource {
     /** `repository@sha256:…`: what containers run, so they change exactly when the image does. */
@@ -78,6 +85,7 @@ export class AppImage extends pulumi.ComponentResource {
             dockerfile: args.dockerfile ?? "Dockerfile",
             target: args.target ?? "",
             buildArgs: { APP_VERSION: this.tag, ...args.buildArgs },
+            buildEnvironment: buildEnvironment(),
             contextHash: source.contextHash,
             repository: imageRepository(args.registry.server, args.app, args.branch),
             tag: this.tag,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DataVolume } from "./dataVolume";
-import { DockerContainer, Healthcheck } from "./docker/container";
+import { DockerContainer } from "./docker/container";
+import type { Healthcheck } from "./docker/providers/container";
 import { berthLabels, dockerName } from "./naming";
 
 export type ServiceKind = "redis" | "postgres";

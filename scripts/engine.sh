@@ -100,3 +100,15 @@ ensure_service_images() {
     docker build -q --label "berth.context-hash=$hash" -t "$image" "$dir" >/dev/null
   done
 }
+
+# Networks that re-sign TLS add their CA to the host (Debian: /usr/local/share/ca-certificates); builds inside
+# containers need it too, or npm and friends fail with SELF_SIGNED_CERT_IN_CHAIN. Collected once for AppImage.
+ensure_extra_ca_certs() {
+  local found=(/usr/local/share/ca-certificates/*.crt)
+  [ -e "${found[0]}" ] || { rm -f "$BERTH_EXTRA_CA_CERTS_FILE"; return 0; }
+  local collected
+  collected=$(cat "${found[@]}")
+  [ "$collected" = "$(cat "$BERTH_EXTRA_CA_CERTS_FILE" 2>/dev/null)" ] && return 0
+  echo "passing this host's extra CA certificates (${#found[@]}) to image builds"
+  printf '%s\n' "$collected" >"$BERTH_EXTRA_CA_CERTS_FILE"
+}

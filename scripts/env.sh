@@ -17,5 +17,6 @@ export_berth_env() {
   export BERTH_REGISTRY="127.0.0.1:$BERTH_REGISTRY_PORT"
   export BERTH_REGISTRY_USER
   export BERTH_REGISTRY_PASSWORD_FILE="$BERTH_CACHE/secrets/registry.password"
+  export BERTH_EXTRA_CA_CERTS_FILE="$BERTH_CACHE/extra-ca-certs.pem"
   mkdir -p "$PULUMI_HOME" "${PULUMI_BACKEND_URL#file://}" 2>/dev/null || true
 }

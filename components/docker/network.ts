@@ -1,33 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerHost, inspect, labelFlags } from "./cli";
-import { changedKeys, ignoreMissing, InputsOf } from "./resource";
+import { delegatingProvider } from "./delegatingProvider";
+import type { DockerNetworkInputs } from "./providers/network";
+import { InputsOf } from "./resource";
 
-export interface DockerNetworkInputs {
-    host: DockerHost;
-    name: string;
-    labels: Record<string, string>;
-}
-
-const networkKeys = ["host", "name", "labels"] as const;
-
-const networkProvider: pulumi.dynamic.ResourceProvider = {
-    async create(inputs: DockerNetworkInputs) {
-        const networkId = (await docker(inputs.host, ["network", "create", "--driver", "bridge", ...labelFlags(inputs.labels), inputs.name])).trim();
-        return { id: inputs.name, outs: { ...inputs, networkId } };
-    },
-    async diff(_id: string, olds: DockerNetworkInputs, news: DockerNetworkInputs) {
-        const replaces = changedKeys(olds, news, networkKeys);
-        // A network name can exist only once per engine.
-        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
-    },
-    async read(id: string, props: DockerNetworkInputs) {
-        const found = await inspect(props.host, "network", id);
-        return found ? { id, props: { ...props, networkId: found.Id } } : { id: "", props: {} };
-    },
-    async delete(id: string, props: DockerNetworkInputs) {
-        await docker(props.host, ["network", "rm", id]).catch(ignoreMissing);
-    },
-};
+export type { DockerNetworkInputs };
 
 /** A user-defined bridge network on one Docker engine. */
 export class DockerNetwork extends pulumi.dynamic.Resource {
@@ -35,6 +11,6 @@ export class DockerNetwork extends pulumi.dynamic.Resource {
     declare readonly networkId: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<DockerNetworkInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(networkProvider, name, { ...args, networkId: undefined }, opts, "berth", "DockerNetwork");
+        super(delegatingProvider("network"), name, { ...args, networkId: undefined }, opts, "berth", "DockerNetwork");
     }
 }

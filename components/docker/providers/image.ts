@@ -1,0 +1,112 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { docker, DockerHost, inspect, labelFlags } from "../cli";
+import { changedKeys } from "../resource";
+
+export interface RegistryLogin {
+    server: string;
+    username: string;
+    password: string;
+}
+
+export interface DockerImageInputs {
+    host: DockerHost;
+    /** Absolute path of the build context. */
+    context: string;
+    /** Dockerfile path relative to the context. */
+    dockerfile: string;
+    target: string;
+    buildArgs: Record<string, string>;
+    /**
+     * Build args that belong to the machine doing the build, not to the image's desired state (e.g. the extra CA
+     * certificates of a network that re-signs TLS): passed to the build, never diffed, never recorded.
+     */
+    buildEnvironment: Record<string, string>;
+    /** Digest of the context's files: the image is rebuilt exactly when it changes. */
+    contextHash: string;
+    /** e.g. `registry.example.com/shop/main` */
+    repository: string;
+    /** e.g. the git sha */
+    tag: string;
+    /** Where to push; the image stays local when absent. */
+    registry?: RegistryLogin;
+}
+
+export interface DockerImageOutputs {
+    imageId: string;
+    /** `repository@sha256:…` once pushed, else the local image id: what containers should run. */
+    imageRef: string;
+}
+
+const rebuildKeys = ["host", "context", "dockerfile", "target", "buildArgs", "contextHash", "repository", "tag"] as const;
+
+async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutputs> {
+    const reference = `${inputs.repository}:${inputs.tag}`;
+    const allBuildArgs = { ...inputs.buildEnvironment, ...inputs.buildArgs };
+    const buildArgFlags = Object.keys(allBuildArgs)
+        .sort()
+        .flatMap((key) => ["--build-arg", `${key}=${allBuildArgs[key]}`]);
+    await docker(inputs.host, [
+        "build",
+        "--force-rm",
+        "--file", path.join(inputs.context, inputs.dockerfile),
+        "--tag", reference,
+        ...labelFlags({ "berth.context-hash": inputs.contextHash }),
+        ...buildArgFlags,
+        ...(inputs.target ? ["--target", inputs.target] : []),
+        inputs.context,
+    ]);
+    if (inputs.registry) {
+        await pushWithLogin(inputs.host, reference, inputs.registry);
+    }
+    const image = await inspect(inputs.host, "image", reference);
+    if (!image) {
+        throw new Error(`image ${reference} missing right after its build`);
+    }
+    const repoDigest: string | undefined = (image.RepoDigests ?? []).find((d: string) => d.startsWith(`${inputs.repository}@`));
+    if (inputs.registry && !repoDigest) {
+        throw new Error(`pushed ${reference} but the engine reports no digest for ${inputs.repository}`);
+    }
+    return { imageId: image.Id, imageRef: repoDigest ?? image.Id };
+}
+
+/** Logs in with a throw-away client config, so the password never lands in the user's ~/.docker. */
+async function pushWithLogin(host: DockerHost, reference: string, login: RegistryLogin): Promise<void> {
+    const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "berth-docker-config-"));
+    try {
+        const env = { DOCKER_CONFIG: dockerConfig };
+        await docker(host, ["login", login.server, "--username", login.username, "--password-stdin"], { stdin: login.password, env });
+        await docker(host, ["push", reference], { env });
+    } finally {
+        fs.rmSync(dockerConfig, { recursive: true, force: true });
+    }
+}
+
+/** State keeps what is needed to diff, never the registry password. */
+function recordedState(inputs: DockerImageInputs, outputs: DockerImageOutputs) {
+    const { registry, buildEnvironment, ...rest } = inputs;
+    return { ...rest, registryServer: registry?.server ?? "", ...outputs };
+}
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: DockerImageInputs) {
+        const outputs = await buildAndPush(inputs);
+        return { id: `${inputs.repository}:${inputs.tag}`, outs: recordedState(inputs, outputs) };
+    },
+    async diff(_id: string, olds: DockerImageInputs, news: DockerImageInputs) {
+        const changed = changedKeys(olds, news, rebuildKeys);
+        // An update, not a replacement: the previous image stays on the engine and in the registry for rollback.
+        return { changes: changed.length > 0 || (olds as any).registryServer !== (news.registry?.server ?? "") };
+    },
+    async update(_id: string, _olds: DockerImageInputs, news: DockerImageInputs) {
+        return { outs: recordedState(news, await buildAndPush(news)) };
+    },
+    async read(id: string, props: any) {
+        const found = await inspect(props.host, "image", id);
+        return found ? { id, props } : { id: "", props: {} };
+    },
+    // Deleting from state leaves the image in place: old releases are what rollback needs.
+    async delete() {},
+};

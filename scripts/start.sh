@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm start`: deploys the local `dev` stack on this machine's engine and prints the app's URL.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$BERTH_ROOT/scripts/env.sh"
+export_berth_env
+cd "$BERTH_ROOT"
+
+pulumi stack select dev --create --non-interactive >/dev/null
+
+# This machine's secrets go into the dev stack's config as Pulumi secrets (encrypted with the local passphrase).
+set_secret_if_changed() { # KEY VALUE_FILE
+  if [ "$(pulumi config get "$1" --stack dev 2>/dev/null || true)" != "$(cat "$2")" ]; then
+    pulumi config set --secret "$1" --stack dev <"$2" >/dev/null
+  fi
+}
+postgres_password="$BERTH_CACHE/secrets/dev-postgres.password"
+[ -s "$postgres_password" ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$postgres_password")
+set_secret_if_changed berth:registryPassword "$BERTH_REGISTRY_PASSWORD_FILE"
+set_secret_if_changed berth:postgresPassword "$postgres_password"
+
+pulumi up --stack dev --yes --non-interactive --suppress-progress
+url=$(pulumi stack output url --stack dev)
+say "the dev stack answers at $url"
+echo "$url"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm test`: type-check, then unit and integration tests; ends with one 'N passed, N failed' line.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$BERTH_ROOT"
+mkdir -p .berth
+tsc --noEmit -p .
+rc=0
+vitest run --reporter=default --reporter=json --outputFile=.berth/test-results.json "$@" || rc=$?
+node -e '
+  const r = require("./.berth/test-results.json");
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || echo "0 passed, 1 failed"
+exit $rc

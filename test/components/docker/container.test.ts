@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { createArgs, DockerContainerInputs, envHash } from "../../../components/docker/providers/container";
+import { changedKeys } from "../../../components/docker/resource";
+
+const inputs: DockerContainerInputs = {
+    host: "",
+    namePrefix: "berth-dev-shop",
+    image: "127.0.0.1:5000/shop/main@sha256:" + "a".repeat(64),
+    command: [],
+    env: { PORT: "8080", DATABASE_URL: "postgres://app:secret@postgres:5432/app" },
+    labels: { "berth.stack": "dev", "berth.role": "app" },
+    networks: [{ name: "berth-dev-net", aliases: ["shop"] }, { name: "other", aliases: [] }],
+    ports: [{ internal: 8080, external: 18080, ip: "127.0.0.1", protocol: "tcp" }],
+    volumes: [{ source: "berth-dev-postgres-data", target: "/data", readOnly: true }],
+    restart: "on-failure:3",
+    memoryBytes: 256 * 1024 ** 2,
+    cpus: 0.5,
+    healthcheck: { command: "curl -f localhost", intervalSeconds: 2, timeoutSeconds: 3, retries: 5, startPeriodSeconds: 1 },
+    stopTimeoutSeconds: 20,
+    logDriver: "syslog",
+    logOptions: { tag: "shop" },
+    healthyTimeoutSeconds: 60,
+};
+
+describe("createArgs", () => {
+    const args = createArgs("berth-dev-shop-abc123", inputs);
+    const valueOf = (flag: string) => args[args.indexOf(flag) + 1];
+
+    it("carries every setting to docker create", () => {
+        expect(valueOf("--name")).toBe("berth-dev-shop-abc123");
+        expect(valueOf("--restart")).toBe("on-failure:3");
+        expect(valueOf("--memory")).toBe(String(256 * 1024 ** 2));
+        expect(valueOf("--memory-swap")).toBe(String(256 * 1024 ** 2));
+        expect(valueOf("--cpus")).toBe("0.5");
+        expect(valueOf("--stop-timeout")).toBe("20");
+        expect(valueOf("--log-driver")).toBe("syslog");
+        expect(valueOf("--log-opt")).toBe("tag=shop");
+        expect(valueOf("--network")).toBe("berth-dev-net");
+        expect(valueOf("--network-alias")).toBe("shop");
+        expect(valueOf("--publish")).toBe("127.0.0.1:18080:8080/tcp");
+        expect(args).toContain("--mount=type=volume,source=berth-dev-postgres-data,target=/data,readonly");
+        expect(valueOf("--health-cmd")).toBe("curl -f localhost");
+        expect(valueOf("--health-interval")).toBe("2s");
+        expect(args.at(-1)).toBe(inputs.image);
+    });
+
+    it("never puts environment values (secrets) on the command line", () => {
+        expect(args.join(" ")).not.toContain("secret");
+        expect(args).not.toContain("--env");
+    });
+
+    it("leaves limits off when they are 0", () => {
+        const unlimited = createArgs("n", { ...inputs, memoryBytes: 0, cpus: 0, healthcheck: undefined });
+        expect(unlimited).not.toContain("--memory");
+        expect(unlimited).not.toContain("--cpus");
+        expect(unlimited).not.toContain("--health-cmd");
+    });
+});
+
+describe("diffing", () => {
+    it("hashes env so state never holds its values, and any change shows", () => {
+        expect(envHash(inputs.env)).toMatch(/^[0-9a-f]{64}$/);
+        expect(envHash({ ...inputs.env })).toBe(envHash(inputs.env));
+        expect(envHash({ ...inputs.env, PORT: "9090" })).not.toBe(envHash(inputs.env));
+    });
+
+    it("sees changes by value, not by key order", () => {
+        const olds: { labels: Record<string, string>; image: string } = { labels: { a: "1", b: "2" }, image: "x" };
+        expect(changedKeys(olds, { labels: { b: "2", a: "1" }, image: "x" }, ["labels", "image"])).toEqual([]);
+        expect(changedKeys(olds, { labels: { a: "1" }, image: "y" }, ["labels", "image"])).toEqual(["labels", "image"]);
+    });
+});

@@ -1,0 +1,126 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseSettings } from "../../components/config";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+}
+const registered: Registered[] = [];
+
+/** Mocks see secrets as Pulumi's wire envelopes; tests compare plain values (and check secrecy separately). */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const secretPaths: string[] = [];
+function unwrapSecrets(value: any, where: string): any {
+    if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${where}[${i}]`));
+    if (value && typeof value === "object") {
+        if (value["4dabf18193072939515e22adb298388d"] === SECRET_SIG) {
+            secretPaths.push(where);
+            return unwrapSecrets(value.value, where);
+        }
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, `${where}.${k}`)]));
+    }
+    return value;
+}
+
+beforeAll(() => {
+    pulumi.runtime.setMocks({
+        newResource(args) {
+            registered.push({ type: args.type, name: args.name, inputs: unwrapSecrets(args.inputs, args.name) });
+            const outputs: Record<string, unknown> = { ...unwrapSecrets(args.inputs, "") };
+            if (args.type.endsWith("DockerImage")) outputs.imageRef = `${args.inputs.repository}@sha256:${"b".repeat(64)}`;
+            if (args.type.endsWith("DockerContainer")) outputs.name = `${args.inputs.namePrefix}-000000`;
+            return { id: `${args.name}-id`, state: outputs };
+        },
+        call: (args) => args.inputs,
+    }, "berth", "unit", true);
+});
+
+const defaults: Record<string, string> = {
+    app: "shop", branch: "feature/Login", appContext: "app", replicas: "1", hostPort: "18080", containerPort: "8080",
+    restart: "on-failure:5", memory: "128m", cpus: "0.5", ephemeral: "false", registry: "127.0.0.1:5000",
+    registryUser: "berth", redisImage: "berth/redis:7", postgresImage: "berth/postgres:15",
+};
+
+async function deploy() {
+    const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
+    fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
+    const { Environment } = await import("../../components/environment");
+    const env = new Environment("unit", {
+        stack: "unit",
+        settings: { ...parseSettings((k) => defaults[k]), app: { ...parseSettings((k) => defaults[k]).app, context } },
+        projectDir: "/",
+        registryPassword: pulumi.secret("registry-pw"),
+        postgresPassword: pulumi.secret("pg-pw"),
+    });
+    const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
+    return { env, imageRef: await resolve(env.imageRef), containers: await resolve(env.containers) };
+}
+
+const byType = (suffix: string) => registered.filter((r) => r.type.endsWith(suffix));
+
+describe("Environment", () => {
+    it("creates exactly the stack's network, two services with volumes, the image and the app", async () => {
+        const { imageRef, containers } = await deploy();
+        expect(registered.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+            "berth:image:AppImage unit-image",
+            "berth:index:Environment unit",
+            "berth:network:StackNetwork unit-net",
+            "berth:service:AppService unit-app",
+            "berth:service:DependencyService unit-postgres",
+            "berth:service:DependencyService unit-redis",
+            "berth:storage:DataVolume unit-postgres-data",
+            "berth:storage:DataVolume unit-redis-data",
+            "pulumi-nodejs:dynamic/berth:DockerContainer unit-app-1",
+            "pulumi-nodejs:dynamic/berth:DockerContainer unit-postgres-container",
+            "pulumi-nodejs:dynamic/berth:DockerContainer unit-redis-container",
+            "pulumi-nodejs:dynamic/berth:DockerImage unit-image-image",
+            "pulumi-nodejs:dynamic/berth:DockerNetwork unit-net-network",
+            "pulumi-nodejs:dynamic/berth:DockerVolume unit-postgres-data-volume",
+            "pulumi-nodejs:dynamic/berth:DockerVolume unit-redis-data-volume",
+        ]);
+        expect(imageRef).toMatch(/^127\.0\.0\.1:5000\/shop\/feature-login@sha256:b{64}$/);
+        expect(containers).toEqual(["berth-unit-shop-000000"]);
+    });
+
+    it("names Docker objects per stack and labels them", () => {
+        expect(byType("DockerNetwork")[0].inputs).toMatchObject({ name: "berth-unit-net", labels: { "berth.stack": "unit" } });
+        expect(byType("DockerVolume").map((v) => v.inputs.name).sort()).toEqual(["berth-unit-postgres-data", "berth-unit-redis-data"]);
+    });
+
+    it("runs the app by digest with its limits, restart policy, port and dependency URLs", () => {
+        const app = byType("DockerContainer").find((c) => c.name === "unit-app-1")!.inputs;
+        expect(app.image).toMatch(/@sha256:/);
+        expect(app).toMatchObject({
+            restart: "on-failure:5",
+            memoryBytes: 128 * 1024 ** 2,
+            cpus: 0.5,
+            ports: [{ internal: 8080, external: 18080, ip: "127.0.0.1", protocol: "tcp" }],
+            networks: [{ name: "berth-unit-net", aliases: ["shop"] }],
+        });
+        expect(app.env.REDIS_URL).toBe("redis://redis:6379");
+        expect(app.env.DATABASE_URL).toBe("postgres://app:pg-pw@postgres:5432/app");
+    });
+
+    it("keeps each dependency's data in its volume and waits for it to be healthy", () => {
+        const postgres = byType("DockerContainer").find((c) => c.name === "unit-postgres-container")!.inputs;
+        expect(postgres.volumes).toEqual([{ source: "berth-unit-postgres-data", target: "/var/lib/postgresql/data", readOnly: false }]);
+        expect(postgres.env).toMatchObject({ POSTGRES_USER: "app", POSTGRES_DB: "app", POSTGRES_PASSWORD: "pg-pw" });
+        expect(postgres.healthyTimeoutSeconds).toBeGreaterThan(0);
+        expect(postgres.healthcheck.command).toContain("pg_isready");
+    });
+
+    it("pushes with the registry login from config", () => {
+        const image = byType("DockerImage")[0].inputs;
+        expect(image.registry).toEqual({ server: "127.0.0.1:5000", username: "berth", password: "registry-pw" });
+        expect(image.repository).toBe("127.0.0.1:5000/shop/feature-login");
+    });
+
+    it("passes passwords only as Pulumi secrets", () => {
+        expect(secretPaths).toEqual(expect.arrayContaining(["unit-image-image.registry", "unit-postgres-container.env", "unit-app-1.env"]));
+    });
+});

@@ -1,0 +1,115 @@
+/**
+ * Real-engine harness: throw-away stacks of this project driven through the Automation API against a local
+ * file backend and the real Docker engine. Nothing here is mocked; a missing engine or CLI fails loudly.
+ */
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+
+export const projectRoot = path.resolve(__dirname, "../..");
+
+export function docker(...args: string[]): string {
+    return execFileSync("docker", args, { encoding: "utf8" }).trim();
+}
+
+/** Fails with what to do when the setup has not run, instead of skipping. */
+export function requireToolchain(): void {
+    const problems: string[] = [];
+    try {
+        execFileSync("pulumi", ["version"], { stdio: "ignore" });
+    } catch {
+        problems.push("the Pulumi CLI is not on PATH");
+    }
+    try {
+        docker("info", "--format", "{{.ServerVersion}}");
+    } catch {
+        problems.push("no Docker engine answers");
+    }
+    if (!process.env.BERTH_REGISTRY_PASSWORD_FILE || !fs.existsSync(process.env.BERTH_REGISTRY_PASSWORD_FILE)) {
+        problems.push("the local registry's credentials are missing");
+    }
+    if (problems.length > 0) {
+        throw new Error(`integration tests need the real toolchain: ${problems.join("; ")}. Run them with 'npm test' (it runs setup first).`);
+    }
+}
+
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+        server.on("error", reject);
+    });
+}
+
+export interface ThrowawayStack {
+    stack: Stack;
+    name: string;
+    /** Removes the stack, its config file and every Docker object labelled with it, volumes included. */
+    remove(): Promise<void>;
+}
+
+/** A new stack `it-<random>` of this project with the dev stack's images and the given config on top. */
+export async function throwawayStack(config: Record<string, string> = {}): Promise<ThrowawayStack> {
+    requireToolchain();
+    const name = `it-${crypto.randomBytes(3).toString("hex")}`;
+    const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: name, workDir: projectRoot },
+        { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" } },
+    );
+    const settings: ConfigMap = {
+        "berth:registryPassword": { value: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim(), secret: true },
+        "berth:postgresPassword": { value: crypto.randomBytes(12).toString("hex"), secret: true },
+        "berth:redisImage": { value: "berth/redis:7" },
+        "berth:postgresImage": { value: "berth/postgres:15" },
+        "berth:hostPort": { value: String(await freePort()) },
+    };
+    for (const [key, value] of Object.entries(config)) settings[`berth:${key}`] = { value };
+    await stack.setAllConfig(settings);
+    return {
+        stack,
+        name,
+        async remove() {
+            await stack.destroy({ color: "never" }).catch(() => undefined);
+            for (const kind of ["container", "network", "volume"] as const) {
+                const ids = docker(kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=berth.stack=${name}`)
+                    .split("\n").filter(Boolean);
+                if (ids.length > 0) docker(kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
+            }
+            await stack.workspace.removeStack(name).catch(() => undefined);
+            fs.rmSync(backend, { recursive: true, force: true });
+        },
+    };
+}
+
+/** Containers, networks and volumes carrying a stack's label. */
+export function dockerObjects(stackName: string): { containers: string[]; networks: string[]; volumes: string[] } {
+    const list = (...args: string[]) => docker(...args, "--filter", `label=berth.stack=${stackName}`, "--format", "{{.Name}}").split("\n").filter(Boolean);
+    return {
+        containers: docker("ps", "-a", "--filter", `label=berth.stack=${stackName}`, "--format", "{{.Names}}").split("\n").filter(Boolean),
+        networks: list("network", "ls"),
+        volumes: list("volume", "ls"),
+    };
+}
+
+export async function http(method: string, url: string, body?: unknown): Promise<{ status: number; json: any }> {
+    const response = await fetch(url, {
+        method,
+        headers: body ? { "content-type": "application/json" } : {},
+        body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    let json: any = text;
+    try {
+        json = JSON.parse(text);
+    } catch {
+        // not JSON: keep the text for the assertion message
+    }
+    return { status: response.status, json };
+}
