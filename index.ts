@@ -1,21 +1,24 @@
 // Wiring only: typed config in, components out. See components/ for the logic.
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings } from "./components/config";
+import { checkSecrets, parseSettings } from "./components/config";
 import { Environment } from "./components/environment";
 
 const config = new pulumi.Config("berth");
 const stack = pulumi.getStack();
+// Validated before any resource exists: bad config fails preview and changes nothing.
 const settings = parseSettings((key) => config.get(key));
+checkSecrets(settings, (key) => config.getSecret(key) !== undefined);
 
 const environment = new Environment(stack, {
     stack,
     settings,
     projectDir: __dirname,
-    registryPassword: config.requireSecret("registryPassword"),
-    postgresPassword: config.requireSecret("postgresPassword"),
+    secret: (key) => config.requireSecret(key),
 });
 
-export const url = environment.url;
+export const url = environment.urls[0];
+export const urls = environment.urls;
 export const imageRef = environment.imageRef;
 export const version = environment.version;
 export const containers = environment.containers;
+export const services = environment.services;

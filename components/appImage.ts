@@ -3,7 +3,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { contextHash } from "./contextHash";
+import { AppSource } from "./config";
 import { DockerImage } from "./docker/image";
+import type { RegistryLogin } from "./docker/providers/image";
+import { PulledImage } from "./docker/pulledImage";
 
 export interface RegistryArgs {
     server: string;
@@ -15,11 +18,9 @@ export interface AppImageArgs {
     dockerHost: string;
     app: string;
     branch: string;
-    /** The Dockerfile's directory. */
-    context: string;
-    dockerfile?: string;
-    target?: string;
-    buildArgs?: Record<string, string>;
+    /** Build from a Dockerfile context (resolved against projectDir), or deploy an existing reference. */
+    source: AppSource;
+    projectDir: string;
     registry: RegistryArgs;
 }
 
@@ -68,30 +69,67 @@ export function buildEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
     return caFile && fs.existsSync(caFile) ? { EXTRA_CA_CERTS: fs.readFileSync(caFile, "utf8") } : {};
 }
 
-/** The app's image, built from its Dockerfile, tagged `<registry>/<app>/<branch>:<gitsha>` and pushed. */
+export function isDigestPinned(reference: string): boolean {
+    return /@sha256:[0-9a-f]{64}$/.test(reference);
+}
+
+/** The version an existing reference stands for: its tag, else the start of its digest. */
+export function referenceVersion(reference: string): string {
+    const [name, digest] = reference.split("@sha256:");
+    const tag = /:([\w][\w.-]*)$/.exec(name.replace(/^[^/]*:[0-9]+\//, ""));
+    return tag?.[1] ?? `sha256-${digest?.slice(0, 12)}`;
+}
+
+/**
+ * The app's image: built from its Dockerfile, tagged `<registry>/<app>/<branch>:<gitsha>` and pushed, or an
+ * existing reference (production deploys the digest staging tested) made present on the engine.
+ */
 export class AppImage extends pulumi.ComponentResource {
     /** `repository@sha256:…`: what containers run, so they change exactly when the image does. */
     readonly imageRef: pulumi.Output<string>;
-    readonly tag: string;
+    /** The git-based tag of a build; for an existing reference, its `berth.version` label, else its tag. */
+    readonly version: pulumi.Output<string>;
+    /** Credentials that pull imageRef on an engine that lacks it. */
+    readonly pullLogin: pulumi.Output<RegistryLogin> | undefined;
 
     constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:image:AppImage", name, {}, opts);
-        const context = path.resolve(args.context);
-        const source = readSourceState(context);
-        this.tag = imageTag(source);
-        const image = new DockerImage(`${name}-image`, {
-            host: args.dockerHost,
-            context,
-            dockerfile: args.dockerfile ?? "Dockerfile",
-            target: args.target ?? "",
-            buildArgs: { APP_VERSION: this.tag, ...args.buildArgs },
-            buildEnvironment: buildEnvironment(),
-            contextHash: source.contextHash,
-            repository: imageRepository(args.registry.server, args.app, args.branch),
-            tag: this.tag,
-            registry: pulumi.secret(pulumi.output(args.registry)),
-        }, { parent: this });
-        this.imageRef = image.imageRef;
-        this.registerOutputs({ imageRef: this.imageRef, tag: this.tag });
+        const login = pulumi.secret(pulumi.output(args.registry));
+        // Log in only to berth's own registry; other references are public or use the engine's own login.
+        this.pullLogin = args.source.kind === "image" && !args.source.reference.startsWith(`${args.registry.server}/`) ? undefined : login;
+        if (args.source.kind === "image" && isDigestPinned(args.source.reference)) {
+            // A digest never moves: containers run it as it is (they pull it when missing), and a promotion
+            // (a new digest in config) shows up as exactly the app containers being replaced.
+            this.imageRef = pulumi.output(args.source.reference);
+            this.version = pulumi.output(referenceVersion(args.source.reference));
+        } else if (args.source.kind === "image") {
+            const reference = args.source.reference;
+            const pulled = new PulledImage(`${name}-pulled`, {
+                host: args.dockerHost,
+                reference,
+                registry: this.pullLogin,
+            }, { parent: this });
+            this.imageRef = pulled.imageRef;
+            this.version = pulled.version.apply((label) => label || referenceVersion(reference));
+        } else {
+            const context = path.resolve(args.projectDir, args.source.context);
+            const source = readSourceState(context);
+            const tag = imageTag(source);
+            this.version = pulumi.output(tag);
+            const image = new DockerImage(`${name}-image`, {
+                host: args.dockerHost,
+                context,
+                dockerfile: args.source.dockerfile,
+                target: args.source.target,
+                buildArgs: { APP_VERSION: tag, ...args.source.buildArgs },
+                buildEnvironment: buildEnvironment(),
+                contextHash: source.contextHash,
+                repository: imageRepository(args.registry.server, args.app, args.branch),
+                tag,
+                registry: login,
+            }, { parent: this });
+            this.imageRef = image.imageRef;
+        }
+        this.registerOutputs({ imageRef: this.imageRef, version: this.version });
     }
 }

@@ -1,60 +1,70 @@
 import * as pulumi from "@pulumi/pulumi";
+import { AppSettings } from "./config";
 import { DockerContainer } from "./docker/container";
+import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName } from "./naming";
 
 export interface AppServiceArgs {
     dockerHost: string;
     stack: string;
-    app: string;
+    app: AppSettings;
     /** Image by digest (`repo@sha256:…`), so replicas are replaced exactly when the image changes. */
     image: pulumi.Input<string>;
-    version: string;
-    replicas: number;
+    version: pulumi.Input<string>;
+    /** Login that pulls the image on an engine that lacks it. */
+    pullLogin?: pulumi.Input<RegistryLogin>;
     network: pulumi.Input<string>;
-    env: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Published on 127.0.0.1 (0: not published). */
-    hostPort: number;
-    containerPort: number;
-    restart: string;
-    memoryBytes: number;
-    cpus: number;
-    /** Replicas start only after these are created, and dependency containers are created only once healthy. */
+    /** Connection settings of the services the app depends on, merged under the app's own env. */
+    serviceEnv: pulumi.Input<Record<string, string>>;
+    /** Replicas start only after these exist; dependency containers exist only once healthy. */
     dependsOn: pulumi.Resource[];
+}
+
+/** Host port of replica `index` (from 0): consecutive ports from hostPort, or none. */
+export function replicaHostPort(app: Pick<AppSettings, "hostPort">, index: number): number {
+    return app.hostPort > 0 ? app.hostPort + index : 0;
 }
 
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
     readonly containerNames: pulumi.Output<string[]>;
-    readonly url: string | undefined;
+    /** One URL per published replica. */
+    readonly urls: string[];
 
     constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:AppService", name, {}, opts);
-        const publishes = args.hostPort > 0;
-        const replicas = Array.from({ length: args.replicas }, (_, i) => new DockerContainer(`${name}-${i + 1}`, {
-            host: args.dockerHost,
-            namePrefix: dockerName(args.stack, args.app),
-            image: args.image,
-            command: [],
-            env: pulumi.output(args.env).apply((env) => ({ PORT: String(args.containerPort), APP_VERSION: args.version, ...env })),
-            labels: berthLabels(args.stack, "app", { "berth.app": args.app, "berth.version": args.version }),
-            networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [args.app] }]),
-            ports: publishes ? [{ internal: args.containerPort, external: args.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
-            volumes: [],
-            restart: args.restart,
-            memoryBytes: args.memoryBytes,
-            cpus: args.cpus,
-            stopTimeoutSeconds: 20,
-            logDriver: "",
-            logOptions: {},
-            healthyTimeoutSeconds: 120,
-        }, {
-            parent: this,
-            dependsOn: args.dependsOn,
-            // A published host port can be bound by one container at a time.
-            deleteBeforeReplace: publishes,
-        }));
+        const { app } = args;
+        const replicas = Array.from({ length: app.replicas }, (_, index) => {
+            const hostPort = replicaHostPort(app, index);
+            return new DockerContainer(`${name}-${index + 1}`, {
+                host: args.dockerHost,
+                namePrefix: dockerName(args.stack, app.name),
+                image: args.image,
+                command: [],
+                env: pulumi.output(args.serviceEnv).apply((serviceEnv) => ({ PORT: String(app.containerPort), ...serviceEnv, ...app.env })),
+                labels: pulumi.output(args.version).apply((version) =>
+                    ({ ...app.labels, ...berthLabels(args.stack, "app", { "berth.app": app.name, "berth.version": version }) })),
+                networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [app.name] }]),
+                ports: hostPort > 0 ? [{ internal: app.containerPort, external: hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
+                volumes: [],
+                restart: app.restart,
+                memoryBytes: app.memoryBytes,
+                cpus: app.cpus,
+                healthcheck: app.healthcheck,
+                stopTimeoutSeconds: 20,
+                logDriver: app.logDriver,
+                logOptions: app.logOptions,
+                healthyTimeoutSeconds: 120,
+                registry: args.pullLogin,
+            }, {
+                parent: this,
+                dependsOn: args.dependsOn,
+                // A published host port can be bound by one container at a time.
+                deleteBeforeReplace: hostPort > 0,
+            });
+        });
         this.containerNames = pulumi.all(replicas.map((r) => r.name));
-        this.url = publishes ? `http://127.0.0.1:${args.hostPort}` : undefined;
-        this.registerOutputs({ containerNames: this.containerNames, url: this.url });
+        this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => `http://127.0.0.1:${p}`);
+        this.registerOutputs({ containerNames: this.containerNames, urls: this.urls });
     }
 }

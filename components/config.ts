@@ -14,17 +14,58 @@ export class ConfigError extends Error {
 /** Reads one raw config value (a string as Pulumi stores it), or undefined when unset. */
 export type ConfigSource = (key: string) => string | undefined;
 
+export type ServiceKind = "redis" | "postgres" | "mysql" | "rabbitmq" | "custom";
+export const serviceKinds: readonly ServiceKind[] = ["redis", "postgres", "mysql", "rabbitmq", "custom"];
+
+export interface HealthcheckSettings {
+    /** Run by the container's shell; exit 0 means healthy. */
+    command: string;
+    intervalSeconds: number;
+    timeoutSeconds: number;
+    retries: number;
+    startPeriodSeconds: number;
+}
+
+export interface ServiceSettings {
+    /** The key in berth:services; also the service's DNS alias on the stack network. */
+    name: string;
+    kind: ServiceKind;
+    /** Empty: the kind's official image. */
+    image: string;
+    /** Published on 127.0.0.1 of the host when > 0 (for debugging); never needed by the app. */
+    hostPort: number;
+    /** Extra environment for the service's container. */
+    env: Record<string, string>;
+    /** custom only: port the service listens on, where its data lives, how to tell it is healthy. */
+    port: number;
+    dataPath: string;
+    healthcheck?: HealthcheckSettings;
+}
+
+export type AppSource =
+    | { kind: "build"; context: string; dockerfile: string; target: string; buildArgs: Record<string, string> }
+    /** Deploy an image that already exists (how production runs exactly what staging tested). */
+    | { kind: "image"; reference: string };
+
 export interface AppSettings {
     name: string;
     branch: string;
-    /** Build context, relative to the project root. */
-    context: string;
+    source: AppSource;
     replicas: number;
+    /** Replica i (from 0) is published on 127.0.0.1:hostPort+i; 0 publishes nothing. */
     hostPort: number;
     containerPort: number;
     restart: string;
     memoryBytes: number;
     cpus: number;
+    env: Record<string, string>;
+    labels: Record<string, string>;
+    logDriver: string;
+    logOptions: Record<string, string>;
+    /** Absent: the image's own HEALTHCHECK. */
+    healthcheck?: HealthcheckSettings;
+    /** Services the app needs healthy before it starts; each gets `<NAME>_URL` in the app's environment. */
+    dependsOn: string[];
 }
 
 export interface BerthSettings {
@@ -32,8 +73,7 @@ export interface BerthSettings {
     ephemeral: boolean;
     registry: { server: string; username: string };
     app: AppSettings;
-    redisImage: string;
-    postgresImage: string;
+    services: ServiceSettings[];
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
@@ -111,29 +151,173 @@ export function parseBoolean(key: string, value: string): boolean {
     return value === "true";
 }
 
-/** The whole stack's settings (secrets are read separately, as Pulumi secrets). */
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Pulumi hands object config over as JSON text. */
+function parseJson(key: string, text: string | undefined, fallback: unknown): unknown {
+    if (text === undefined || text === "") return fallback;
+    try {
+        return JSON.parse(text);
+    } catch {
+        throw new ConfigError(key, text, "use a YAML/JSON object");
+    }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function parseStringMap(key: string, value: unknown, keyPattern?: RegExp, what = "names"): Record<string, string> {
+    if (!isObject(value)) throw new ConfigError(key, value, "use a map of names to text values");
+    const result: Record<string, string> = {};
+    for (const [name, v] of Object.entries(value)) {
+        if (keyPattern && !keyPattern.test(name)) throw new ConfigError(`${key}.${name}`, v, `${what} must match ${keyPattern}`);
+        if (typeof v === "object" && v !== null) throw new ConfigError(`${key}.${name}`, v, "use a text, number or boolean value");
+        result[name] = String(v);
+    }
+    return result;
+}
+
+function field(value: Record<string, unknown>, name: string): string | undefined {
+    const v = value[name];
+    return v === undefined || v === null ? undefined : String(v);
+}
+
+export function parseHealthcheck(key: string, value: unknown): HealthcheckSettings | undefined {
+    if (value === undefined || value === null || (isObject(value) && Object.keys(value).length === 0)) return undefined;
+    if (!isObject(value) || typeof value.command !== "string" || value.command.trim() === "") {
+        throw new ConfigError(key, value, "use an object with a shell `command` (and optional intervalSeconds, timeoutSeconds, retries, startPeriodSeconds)");
+    }
+    const seconds = (name: string, fallback: number, min: number) =>
+        parseInteger(`${key}.${name}`, field(value, name) ?? String(fallback), min, 3600);
+    return {
+        command: value.command,
+        intervalSeconds: seconds("intervalSeconds", 5, 1),
+        timeoutSeconds: seconds("timeoutSeconds", 5, 1),
+        retries: seconds("retries", 3, 1),
+        startPeriodSeconds: seconds("startPeriodSeconds", 10, 0),
+    };
+}
+
+export function parseServices(key: string, value: unknown): ServiceSettings[] {
+    if (!isObject(value)) throw new ConfigError(key, value, "use a map of service names to { kind, image, … }");
+    return Object.entries(value).map(([name, raw]) => {
+        const at = `${key}.${name}`;
+        if (!SERVICE_NAME.test(name)) throw new ConfigError(at, raw, "service names are 1-31 lowercase letters, digits and dashes, starting with a letter");
+        if (!isObject(raw)) throw new ConfigError(at, raw, "use an object like { kind: postgres, image: postgres:15 }");
+        const kind = field(raw, "kind") ?? name;
+        if (!serviceKinds.includes(kind as ServiceKind)) {
+            throw new ConfigError(`${at}.kind`, kind, `use one of ${serviceKinds.join(", ")}`);
+        }
+        const image = field(raw, "image") ?? "";
+        if (image !== "") parseImageReference(`${at}.image`, image);
+        if (kind === "custom" && image === "") throw new ConfigError(`${at}.image`, null, "a custom service needs an image");
+        const port = field(raw, "port");
+        const dataPath = field(raw, "dataPath") ?? "";
+        if (kind === "custom" && (port === undefined || !dataPath.startsWith("/"))) {
+            throw new ConfigError(at, raw, "a custom service needs a port and an absolute dataPath");
+        }
+        return {
+            name,
+            kind: kind as ServiceKind,
+            image,
+            hostPort: field(raw, "hostPort") === undefined ? 0 : parsePort(`${at}.hostPort`, field(raw, "hostPort")!),
+            env: parseStringMap(`${at}.env`, raw.env ?? {}, ENV_NAME, "variable names"),
+            port: port === undefined ? 0 : parsePort(`${at}.port`, port),
+            dataPath,
+            healthcheck: parseHealthcheck(`${at}.healthcheck`, raw.healthcheck),
+        };
+    });
+}
+
+/** Every host port the stack publishes must be distinct and in range. */
+export function checkHostPorts(settings: Pick<BerthSettings, "app" | "services">): void {
+    const claimed = new Map<number, string>();
+    const claim = (port: number, key: string) => {
+        if (port > 65535) throw new ConfigError(key, port, "published ports must be at most 65535");
+        const holder = claimed.get(port);
+        if (holder) throw new ConfigError(key, port, `host port ${port} is already published by ${holder}`);
+        claimed.set(port, key);
+    };
+    for (const service of settings.services) {
+        if (service.hostPort > 0) claim(service.hostPort, `services.${service.name}.hostPort`);
+    }
+    if (settings.app.hostPort > 0) {
+        for (let i = 0; i < settings.app.replicas; i++) {
+            claim(settings.app.hostPort + i, i === 0 ? "hostPort" : `hostPort (replica ${i + 1} uses hostPort+${i})`);
+        }
+    }
+}
+
+/** Names of the secret config keys the stack needs: the registry's and each stateful service's password. */
+export function requiredSecrets(settings: BerthSettings): string[] {
+    const withPassword: ServiceKind[] = ["postgres", "mysql", "rabbitmq"];
+    return [
+        ...(settings.app.source.kind === "build" ? ["registryPassword"] : []),
+        ...settings.services.filter((s) => withPassword.includes(s.kind)).map((s) => passwordKey(s.name)),
+    ];
+}
+
+export function passwordKey(serviceName: string): string {
+    return `${serviceName.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase())}Password`;
+}
+
+/** Fails naming every missing secret and how to set it. */
+export function checkSecrets(settings: BerthSettings, isSet: (key: string) => boolean): void {
+    const missing = requiredSecrets(settings).filter((key) => !isSet(key));
+    if (missing.length > 0) {
+        throw new ConfigError(missing[0], null,
+            `missing secret${missing.length > 1 ? `s (${missing.map((k) => `berth:${k}`).join(", ")})` : ""}: set with \`pulumi config set --secret berth:${missing[0]}\``);
+    }
+}
+
+/** The whole stack's settings, validated (secrets are read separately, as Pulumi secrets). */
 export function parseSettings(source: ConfigSource): BerthSettings {
+    const image = source("image") ?? "";
+    const appSource: AppSource = image !== ""
+        ? { kind: "image", reference: parseImageReference("image", image) }
+        : {
+            kind: "build",
+            context: required(source, "appContext"),
+            dockerfile: source("dockerfile") || "Dockerfile",
+            target: source("buildTarget") ?? "",
+            buildArgs: parseStringMap("buildArgs", parseJson("buildArgs", source("buildArgs"), {}), ENV_NAME, "build arg names"),
+        };
+    const services = parseServices("services", parseJson("services", source("services"), {}));
+    const dependsOnValue = parseJson("dependsOn", source("dependsOn"), []);
+    if (!Array.isArray(dependsOnValue) || dependsOnValue.some((d) => typeof d !== "string")) {
+        throw new ConfigError("dependsOn", dependsOnValue, "use a list of service names");
+    }
+    for (const name of dependsOnValue as string[]) {
+        if (!services.some((s) => s.name === name)) {
+            throw new ConfigError("dependsOn", name, `no such service in berth:services (declared: ${services.map((s) => s.name).join(", ") || "none"})`);
+        }
+    }
     const app: AppSettings = {
         name: parseName("app", required(source, "app")),
         branch: required(source, "branch"),
-        context: required(source, "appContext"),
+        source: appSource,
         replicas: parseInteger("replicas", required(source, "replicas"), 1, 20),
-        hostPort: parsePort("hostPort", required(source, "hostPort")),
+        hostPort: parseInteger("hostPort", required(source, "hostPort"), 0, 65535),
         containerPort: parsePort("containerPort", required(source, "containerPort")),
         restart: parseRestartPolicy("restart", required(source, "restart")),
         memoryBytes: parseMemory("memory", required(source, "memory")),
         cpus: parseCpus("cpus", required(source, "cpus")),
+        env: parseStringMap("env", parseJson("env", source("env"), {}), ENV_NAME, "variable names"),
+        labels: parseStringMap("labels", parseJson("labels", source("labels"), {})),
+        logDriver: source("logDriver") ?? "",
+        logOptions: parseStringMap("logOptions", parseJson("logOptions", source("logOptions"), {})),
+        healthcheck: parseHealthcheck("healthcheck", parseJson("healthcheck", source("healthcheck"), undefined)),
+        dependsOn: dependsOnValue as string[],
     };
-    if (app.replicas > 1 && app.hostPort > 0) {
-        // Each replica would need the same host port.
-        throw new ConfigError("replicas", app.replicas, `one host port (berth:hostPort ${app.hostPort}) can serve only 1 replica`);
-    }
-    return {
+    const settings: BerthSettings = {
         dockerHost: source("dockerHost") ?? "",
         ephemeral: parseBoolean("ephemeral", required(source, "ephemeral")),
         registry: { server: required(source, "registry"), username: required(source, "registryUser") },
         app,
-        redisImage: parseImageReference("redisImage", required(source, "redisImage")),
-        postgresImage: parseImageReference("postgresImage", required(source, "postgresImage")),
+        services,
     };
+    checkHostPorts(settings);
+    return settings;
 }

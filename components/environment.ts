@@ -1,8 +1,7 @@
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
 import { AppService } from "./appService";
-import { BerthSettings } from "./config";
+import { BerthSettings, passwordKey, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
 import { StackNetwork } from "./stackNetwork";
 
@@ -11,56 +10,70 @@ export interface EnvironmentArgs {
     settings: BerthSettings;
     /** Where relative paths in the settings (the build context) start. */
     projectDir: string;
-    registryPassword: pulumi.Input<string>;
-    postgresPassword: pulumi.Input<string>;
+    /** Reads a secret config key (e.g. `postgresPassword`), already checked to be set. */
+    secret: (key: string) => pulumi.Output<string>;
+}
+
+const SQL_KINDS = ["postgres", "mysql"];
+
+/** `DATABASE_URL`, the convention most frameworks read, points at the first SQL service the app depends on. */
+export function databaseService(services: ServiceSettings[], dependsOn: string[]): string | undefined {
+    return dependsOn.find((name) => SQL_KINDS.includes(services.find((s) => s.name === name)?.kind ?? ""));
 }
 
 /** One stack's whole deployment: network, dependency services, the app's image and its replicas. */
 export class Environment extends pulumi.ComponentResource {
-    readonly url: string | undefined;
+    readonly urls: string[];
     readonly imageRef: pulumi.Output<string>;
-    readonly version: string;
+    readonly version: pulumi.Output<string>;
     readonly containers: pulumi.Output<string[]>;
+    readonly services: Record<string, pulumi.Output<string>>;
 
     constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:index:Environment", name, {}, opts);
         const { settings, stack } = args;
-        const dockerHost = settings.dockerHost;
+        const { dockerHost, app } = settings;
         const network = new StackNetwork(`${name}-net`, { dockerHost, stack }, { parent: this });
-        const redis = new DependencyService(`${name}-redis`, {
-            dockerHost, stack, kind: "redis", image: settings.redisImage, network: network.name, ephemeral: settings.ephemeral,
-        }, { parent: this });
-        const postgres = new DependencyService(`${name}-postgres`, {
-            dockerHost, stack, kind: "postgres", image: settings.postgresImage, network: network.name,
-            ephemeral: settings.ephemeral, password: args.postgresPassword,
-        }, { parent: this });
-        const image = new AppImage(`${name}-image`, {
-            dockerHost,
-            app: settings.app.name,
-            branch: settings.app.branch,
-            context: path.resolve(args.projectDir, settings.app.context),
-            registry: { ...settings.registry, password: args.registryPassword },
-        }, { parent: this });
-        const app = new AppService(`${name}-app`, {
+        const services = new Map(settings.services.map((service) => [service.name, new DependencyService(`${name}-${service.name}`, {
             dockerHost,
             stack,
-            app: settings.app.name,
-            image: image.imageRef,
-            version: image.tag,
-            replicas: settings.app.replicas,
+            service,
             network: network.name,
-            env: { REDIS_URL: redis.url, DATABASE_URL: postgres.url },
-            hostPort: settings.app.hostPort,
-            containerPort: settings.app.containerPort,
-            restart: settings.app.restart,
-            memoryBytes: settings.app.memoryBytes,
-            cpus: settings.app.cpus,
-            dependsOn: [redis, postgres],
+            ephemeral: settings.ephemeral,
+            password: service.kind === "redis" || service.kind === "custom" ? undefined : args.secret(passwordKey(service.name)),
+        }, { parent: this })]));
+        const image = new AppImage(`${name}-image`, {
+            dockerHost,
+            app: app.name,
+            branch: app.branch,
+            source: app.source,
+            projectDir: args.projectDir,
+            registry: {
+                ...settings.registry,
+                password: app.source.kind === "build" ? args.secret("registryPassword") : "",
+            },
         }, { parent: this });
-        this.url = app.url;
+        const needed = app.dependsOn.map((serviceName) => services.get(serviceName)!);
+        const database = databaseService(settings.services, app.dependsOn);
+        const serviceEnv = pulumi.all(needed.map((s) => s.connectionEnv())).apply((envs) => Object.assign({}, ...envs) as Record<string, string>);
+        const appService = new AppService(`${name}-app`, {
+            dockerHost,
+            stack,
+            app,
+            image: image.imageRef,
+            version: image.version,
+            pullLogin: image.pullLogin,
+            network: network.name,
+            serviceEnv: database
+                ? pulumi.all([serviceEnv, services.get(database)!.url]).apply(([env, url]) => ({ ...env, DATABASE_URL: url }))
+                : serviceEnv,
+            dependsOn: needed,
+        }, { parent: this });
+        this.urls = appService.urls;
         this.imageRef = image.imageRef;
-        this.version = image.tag;
-        this.containers = app.containerNames;
-        this.registerOutputs({ url: this.url, imageRef: this.imageRef, version: this.version, containers: this.containers });
+        this.version = image.version;
+        this.containers = appService.containerNames;
+        this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
+        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers });
     }
 }

@@ -68,9 +68,9 @@ build_pulumi_from_go() { # OUTPUT_BINARY
       let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
         for (const r of JSON.parse(s).Replace ?? []) if (r.New.Version) console.log(`${r.Old.Path}=${r.New.Path}@${r.New.Version}`);
       })' | while read -r rep; do go mod edit -replace="$rep"; done
-    echo "downloading modules (cold: several minutes)"
-    go mod tidy
-    echo "compiling the Pulumi CLI (cold: 10-20 minutes on 2 cores)"
+    echo "downloading modules (cold: a few minutes)"
+    go mod tidy >tidy.log 2>&1 || { tail -20 tidy.log; exit 1; }
+    echo "compiling the Pulumi CLI (cold: about 5 minutes on 2 cores)"
     go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       -o "$out" "$pkg/cmd/pulumi"
   )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { branchSegment, imageRepository, imageTag } from "../../components/appImage";
+import { branchSegment, imageRepository, imageTag, referenceVersion } from "../../components/appImage";
 
 describe("image naming (seed 003: <registry>/<app>/<branch>:<gitsha>)", () => {
     it("sanitises branch names into one path segment", () => {
@@ -26,5 +26,13 @@ describe("image naming (seed 003: <registry>/<app>/<branch>:<gitsha>)", () => {
 
     it("falls back to the content digest outside git", () => {
         expect(imageTag({ dirty: false, contextHash: "c".repeat(64) })).toBe("src-cccccccccccc");
+    });
+});
+
+describe("existing image references", () => {
+    it("stand for their tag, else their digest", () => {
+        expect(referenceVersion("registry.example.com:5000/shop/main:0123456789ab")).toBe("0123456789ab");
+        expect(referenceVersion(`registry.example.com:5000/shop/main@sha256:${"a".repeat(64)}`)).toBe("sha256-aaaaaaaaaaaa");
+        expect(referenceVersion(`shop/main:v2@sha256:${"a".repeat(64)}`)).toBe("v2");
     });
 });

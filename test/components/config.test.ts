@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
 import {
-    ConfigError, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy, parseSettings,
+    checkSecrets, ConfigError, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
+    parseSettings, passwordKey, requiredSecrets,
 } from "../../components/config";
 
+/** Pulumi.yaml's defaults, as the engine hands them to the program (objects as JSON text). */
 const valid: Record<string, string> = {
-    app: "shop", branch: "main", appContext: "app", replicas: "1", hostPort: "8080", containerPort: "8080",
-    restart: "unless-stopped", memory: "256m", cpus: "0", ephemeral: "false", registry: "127.0.0.1:5000",
-    registryUser: "berth", redisImage: "redis:7", postgresImage: "postgres:15",
+    app: "shop", branch: "main", appContext: "app", image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
+    replicas: "1", hostPort: "8080", containerPort: "8080", restart: "unless-stopped", memory: "256m", cpus: "0",
+    env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}",
+    services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres" } }),
+    dependsOn: JSON.stringify(["redis", "postgres"]),
+    ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
 };
 const settingsWith = (overrides: Record<string, string | undefined>) =>
     parseSettings((key) => (key in overrides ? overrides[key] : valid[key]));
@@ -14,7 +19,8 @@ const settingsWith = (overrides: Record<string, string | undefined>) =>
 describe("parseSettings", () => {
     it("accepts the defaults of Pulumi.yaml", () => {
         const settings = settingsWith({});
-        expect(settings.app).toMatchObject({ name: "shop", replicas: 1, hostPort: 8080, memoryBytes: 256 * 1024 ** 2, cpus: 0 });
+        expect(settings.app).toMatchObject({ name: "shop", replicas: 1, hostPort: 8080, memoryBytes: 256 * 1024 ** 2, cpus: 0, dependsOn: ["redis", "postgres"] });
+        expect(settings.app.source).toEqual({ kind: "build", context: "app", dockerfile: "Dockerfile", target: "", buildArgs: {} });
         expect(settings.registry).toEqual({ server: "127.0.0.1:5000", username: "berth" });
         expect(settings.ephemeral).toBe(false);
     });
@@ -29,8 +35,74 @@ describe("parseSettings", () => {
         expect(() => settingsWith({ registry: undefined })).toThrow(/berth:registry = null: it is required/);
     });
 
-    it("rejects several replicas on one host port", () => {
-        expect(() => settingsWith({ replicas: "2" })).toThrow(/berth:replicas = 2: one host port \(berth:hostPort 8080\) can serve only 1 replica/);
+    it("publishes replicas on consecutive host ports and rejects any port published twice", () => {
+        expect(settingsWith({ replicas: "3" }).app.replicas).toBe(3);
+        const clash = JSON.stringify({ redis: { kind: "redis", hostPort: 8081 }, postgres: { kind: "postgres" } });
+        expect(() => settingsWith({ replicas: "2", services: clash })).toThrow(
+            "invalid config berth:hostPort (replica 2 uses hostPort+1) = 8081: host port 8081 is already published by services.redis.hostPort",
+        );
+        expect(() => settingsWith({ hostPort: "65535", replicas: "2" })).toThrow(/published ports must be at most 65535/);
+    });
+
+    it("rejects a dependency that is not declared", () => {
+        expect(() => settingsWith({ dependsOn: JSON.stringify(["redis", "mysql"]) })).toThrow(
+            'invalid config berth:dependsOn = "mysql": no such service in berth:services (declared: redis, postgres)',
+        );
+    });
+
+    it("rejects unknown service kinds and malformed service images", () => {
+        expect(() => settingsWith({ services: JSON.stringify({ cache: { kind: "memcache" } }), dependsOn: "[]" })).toThrow(
+            'invalid config berth:services.cache.kind = "memcache": use one of redis, postgres, mysql, rabbitmq, custom',
+        );
+        expect(() => settingsWith({ services: JSON.stringify({ redis: { image: "Redis:latest" } }), dependsOn: "[]" })).toThrow(
+            /berth:services.redis.image = "Redis:latest": use an image reference/,
+        );
+    });
+
+    it("takes a service's kind from its name and an existing image instead of a build", () => {
+        const settings = settingsWith({ image: `registry.example.com/shop/main@sha256:${"e".repeat(64)}` });
+        expect(settings.app.source).toEqual({ kind: "image", reference: `registry.example.com/shop/main@sha256:${"e".repeat(64)}` });
+        expect(settings.services.map((s) => [s.name, s.kind])).toEqual([["redis", "redis"], ["postgres", "postgres"]]);
+    });
+
+    it("rejects a malformed image reference for the app", () => {
+        expect(() => settingsWith({ image: "registry.example.com/shop/main@sha256:123" })).toThrow(/invalid config berth:image/);
+    });
+
+    it("reads object config: env, labels, log options and healthcheck", () => {
+        const settings = settingsWith({
+            env: JSON.stringify({ LOG_LEVEL: "debug", WORKERS: 4 }),
+            logDriver: "syslog",
+            logOptions: JSON.stringify({ tag: "shop" }),
+            healthcheck: JSON.stringify({ command: "curl -f localhost:8080/healthz", retries: 5 }),
+        });
+        expect(settings.app.env).toEqual({ LOG_LEVEL: "debug", WORKERS: "4" });
+        expect(settings.app.logOptions).toEqual({ tag: "shop" });
+        expect(settings.app.healthcheck).toEqual({ command: "curl -f localhost:8080/healthz", intervalSeconds: 5, timeoutSeconds: 5, retries: 5, startPeriodSeconds: 10 });
+        expect(() => settingsWith({ env: JSON.stringify({ "BAD-NAME": "x" }) })).toThrow(/berth:env.BAD-NAME/);
+        expect(() => settingsWith({ healthcheck: JSON.stringify({ retries: 3 }) })).toThrow(/berth:healthcheck .*shell `command`/);
+    });
+});
+
+describe("secrets", () => {
+    it("requires the registry password and each stateful service's password", () => {
+        const settings = settingsWith({
+            services: JSON.stringify({ redis: {}, postgres: {}, "order-db": { kind: "mysql" }, queue: { kind: "rabbitmq" } }),
+        });
+        expect(requiredSecrets(settings)).toEqual(["registryPassword", "postgresPassword", "orderDbPassword", "queuePassword"]);
+        expect(passwordKey("order-db")).toBe("orderDbPassword");
+    });
+
+    it("names the missing secret and how to set it", () => {
+        const settings = settingsWith({});
+        expect(() => checkSecrets(settings, (key) => key === "registryPassword")).toThrow(
+            "invalid config berth:postgresPassword = null: missing secret: set with `pulumi config set --secret berth:postgresPassword`",
+        );
+        expect(() => checkSecrets(settings, () => true)).not.toThrow();
+    });
+
+    it("needs no registry password to deploy an existing image", () => {
+        expect(requiredSecrets(settingsWith({ image: "registry.example.com/shop/main:abc" }))).toEqual(["postgresPassword"]);
     });
 });
 
@@ -50,6 +122,7 @@ describe("field rules", () => {
     });
 
     it("replicas must be at least 1", () => {
+        expect(() => settingsWith({ replicas: "0" })).toThrow(ConfigError);
         expect(parseInteger("replicas", "3", 1, 20)).toBe(3);
         expect(() => parseInteger("replicas", "0", 1, 20)).toThrow(/berth:replicas = "0": use a whole number from 1 to 20/);
     });

@@ -40,22 +40,26 @@ beforeAll(() => {
     }, "berth", "unit", true);
 });
 
-const defaults: Record<string, string> = {
-    app: "shop", branch: "feature/Login", appContext: "app", replicas: "1", hostPort: "18080", containerPort: "8080",
-    restart: "on-failure:5", memory: "128m", cpus: "0.5", ephemeral: "false", registry: "127.0.0.1:5000",
-    registryUser: "berth", redisImage: "berth/redis:7", postgresImage: "berth/postgres:15",
+const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
+fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
+
+const config: Record<string, string> = {
+    app: "shop", branch: "feature/Login", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
+    replicas: "2", hostPort: "18080", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
+    env: JSON.stringify({ LOG_LEVEL: "debug" }), labels: JSON.stringify({ team: "web" }), logDriver: "syslog", logOptions: JSON.stringify({ tag: "shop" }),
+    healthcheck: "{}", ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
+    services: JSON.stringify({ redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } }),
+    dependsOn: JSON.stringify(["redis", "postgres"]),
 };
+const secrets: Record<string, string> = { registryPassword: "registry-pw", postgresPassword: "pg-pw" };
 
 async function deploy() {
-    const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
-    fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
     const { Environment } = await import("../../components/environment");
     const env = new Environment("unit", {
         stack: "unit",
-        settings: { ...parseSettings((k) => defaults[k]), app: { ...parseSettings((k) => defaults[k]).app, context } },
+        settings: parseSettings((k) => config[k]),
         projectDir: "/",
-        registryPassword: pulumi.secret("registry-pw"),
-        postgresPassword: pulumi.secret("pg-pw"),
+        secret: (key) => pulumi.secret(secrets[key]),
     });
     const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
     return { env, imageRef: await resolve(env.imageRef), containers: await resolve(env.containers) };
@@ -76,6 +80,7 @@ describe("Environment", () => {
             "berth:storage:DataVolume unit-postgres-data",
             "berth:storage:DataVolume unit-redis-data",
             "pulumi-nodejs:dynamic/berth:DockerContainer unit-app-1",
+            "pulumi-nodejs:dynamic/berth:DockerContainer unit-app-2",
             "pulumi-nodejs:dynamic/berth:DockerContainer unit-postgres-container",
             "pulumi-nodejs:dynamic/berth:DockerContainer unit-redis-container",
             "pulumi-nodejs:dynamic/berth:DockerImage unit-image-image",
@@ -84,7 +89,7 @@ describe("Environment", () => {
             "pulumi-nodejs:dynamic/berth:DockerVolume unit-redis-data-volume",
         ]);
         expect(imageRef).toMatch(/^127\.0\.0\.1:5000\/shop\/feature-login@sha256:b{64}$/);
-        expect(containers).toEqual(["berth-unit-shop-000000"]);
+        expect(containers).toEqual(["berth-unit-shop-000000", "berth-unit-shop-000000"]);
     });
 
     it("names Docker objects per stack and labels them", () => {
@@ -92,18 +97,33 @@ describe("Environment", () => {
         expect(byType("DockerVolume").map((v) => v.inputs.name).sort()).toEqual(["berth-unit-postgres-data", "berth-unit-redis-data"]);
     });
 
-    it("runs the app by digest with its limits, restart policy, port and dependency URLs", () => {
+    it("runs each replica by digest with its limits, restart policy, log driver, labels and its own host port", () => {
+        const replicas = byType("DockerContainer").filter((c) => c.name.startsWith("unit-app-")).map((c) => c.inputs);
+        expect(replicas.map((r) => r.ports[0].external)).toEqual([18080, 18081]);
+        for (const app of replicas) {
+            expect(app.image).toMatch(/@sha256:/);
+            expect(app).toMatchObject({
+                restart: "on-failure:5",
+                memoryBytes: 128 * 1024 ** 2,
+                cpus: 0.5,
+                logDriver: "syslog",
+                logOptions: { tag: "shop" },
+                networks: [{ name: "berth-unit-net", aliases: ["shop"] }],
+                labels: { team: "web", "berth.stack": "unit", "berth.role": "app", "berth.app": "shop" },
+            });
+        }
+    });
+
+    it("gives the app each dependency's connection settings and DATABASE_URL", () => {
         const app = byType("DockerContainer").find((c) => c.name === "unit-app-1")!.inputs;
-        expect(app.image).toMatch(/@sha256:/);
-        expect(app).toMatchObject({
-            restart: "on-failure:5",
-            memoryBytes: 128 * 1024 ** 2,
-            cpus: 0.5,
-            ports: [{ internal: 8080, external: 18080, ip: "127.0.0.1", protocol: "tcp" }],
-            networks: [{ name: "berth-unit-net", aliases: ["shop"] }],
+        expect(app.env).toEqual({
+            PORT: "8080",
+            LOG_LEVEL: "debug",
+            REDIS_URL: "redis://redis:6379", REDIS_HOST: "redis", REDIS_PORT: "6379",
+            POSTGRES_URL: "postgres://app:pg-pw@postgres:5432/app", POSTGRES_HOST: "postgres", POSTGRES_PORT: "5432",
+            POSTGRES_USER: "app", POSTGRES_PASSWORD: "pg-pw",
+            DATABASE_URL: "postgres://app:pg-pw@postgres:5432/app",
         });
-        expect(app.env.REDIS_URL).toBe("redis://redis:6379");
-        expect(app.env.DATABASE_URL).toBe("postgres://app:pg-pw@postgres:5432/app");
     });
 
     it("keeps each dependency's data in its volume and waits for it to be healthy", () => {
@@ -121,6 +141,6 @@ describe("Environment", () => {
     });
 
     it("passes passwords only as Pulumi secrets", () => {
-        expect(secretPaths).toEqual(expect.arrayContaining(["unit-image-image.registry", "unit-postgres-container.env", "unit-app-1.env"]));
+        expect(secretPaths).toEqual(expect.arrayContaining(["unit-image-image.registry", "unit-postgres-container.env", "unit-app-1.env", "unit-app-2.env"]));
     });
 });

@@ -54,8 +54,14 @@ export interface ThrowawayStack {
     remove(): Promise<void>;
 }
 
-/** A new stack `it-<random>` of this project with the dev stack's images and the given config on top. */
-export async function throwawayStack(config: Record<string, string> = {}): Promise<ThrowawayStack> {
+/**
+ * A new stack `it-<random>` of this project with the dev stack's images and the given config on top
+ * (object values as JSON text, secrets wrapped with `secret()`).
+ */
+export async function throwawayStack(
+    config: Record<string, string | { secret: string }> = {},
+    services?: Record<string, Record<string, unknown>>,
+): Promise<ThrowawayStack> {
     requireToolchain();
     const name = `it-${crypto.randomBytes(3).toString("hex")}`;
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
@@ -66,12 +72,13 @@ export async function throwawayStack(config: Record<string, string> = {}): Promi
     const settings: ConfigMap = {
         "berth:registryPassword": { value: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim(), secret: true },
         "berth:postgresPassword": { value: crypto.randomBytes(12).toString("hex"), secret: true },
-        "berth:redisImage": { value: "berth/redis:7" },
-        "berth:postgresImage": { value: "berth/postgres:15" },
         "berth:hostPort": { value: String(await freePort()) },
     };
-    for (const [key, value] of Object.entries(config)) settings[`berth:${key}`] = { value };
+    for (const [key, value] of Object.entries(config)) {
+        settings[`berth:${key}`] = typeof value === "string" ? { value } : { value: value.secret, secret: true };
+    }
     await stack.setAllConfig(settings);
+    await setObjectConfig(stack, "services", services ?? devServices);
     return {
         stack,
         name,
@@ -86,6 +93,39 @@ export async function throwawayStack(config: Record<string, string> = {}): Promi
             fs.rmSync(backend, { recursive: true, force: true });
         },
     };
+}
+
+export const secret = (value: string) => ({ secret: value });
+
+/** The dev stack's services: Debian-built stand-ins of the official images. */
+export const devServices = { redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } };
+
+/** Sets an object-valued key the way `pulumi config set --path` does, so it keeps its object type. */
+export async function setObjectConfig(stack: Stack, key: string, value: Record<string, unknown>): Promise<void> {
+    const flat: ConfigMap = {};
+    const walk = (prefix: string, v: unknown) => {
+        if (v && typeof v === "object") {
+            for (const [k, child] of Object.entries(v)) walk(`${prefix}.${k}`, child);
+        } else {
+            flat[prefix] = { value: String(v) };
+        }
+    };
+    walk(`berth:${key}`, value);
+    await stack.removeConfig(`berth:${key}`).catch(() => undefined);
+    await stack.setAllConfig(flat, true);
+}
+
+/** A copy of the sample app outside git, to change its code without touching the repository. */
+export function appCopy(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-copy-"));
+    fs.cpSync(path.join(projectRoot, "app"), dir, { recursive: true, filter: (src) => !src.includes("node_modules") });
+    return dir;
+}
+
+/** Container name → id of a stack's containers. */
+export function containerIds(stackName: string): Record<string, string> {
+    const lines = docker("ps", "-a", "--filter", `label=berth.stack=${stackName}`, "--format", "{{.Names}} {{.ID}}").split("\n").filter(Boolean);
+    return Object.fromEntries(lines.map((line) => line.split(" ")));
 }
 
 /** Containers, networks and volumes carrying a stack's label. */

@@ -5,6 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerHost, inspect, labelFlags } from "../cli";
 import { canonicalJson, changedKeys, ignoreMissing } from "../resource";
+import { RegistryLogin, withRegistryLogin } from "./image";
 
 export interface PortMapping {
     internal: number;
@@ -57,6 +58,8 @@ export interface DockerContainerInputs {
     logOptions: Record<string, string>;
     /** How long `create` waits for the container to report healthy; 0 means it does not wait. */
     healthyTimeoutSeconds: number;
+    /** Login for pulling `image` when the engine lacks it; never recorded. */
+    registry?: RegistryLogin;
 }
 
 /** Changes `docker update` applies to a running container; everything else needs a new container. */
@@ -66,7 +69,13 @@ const replaceKeys = [
     "healthcheck", "stopTimeoutSeconds", "logDriver", "logOptions",
 ] as const;
 
-type RecordedState = Omit<DockerContainerInputs, "env"> & { envHash: string; name: string; containerId: string };
+type RecordedState = Omit<DockerContainerInputs, "env" | "registry"> & { envHash: string; name: string; containerId: string };
+
+/** What state keeps of the inputs: no environment values (only their hash), no registry login. */
+function recordedState(inputs: DockerContainerInputs, name: string, containerId: string): RecordedState {
+    const { env, registry, ...rest } = inputs;
+    return { ...rest, envHash: envHash(env), name, containerId };
+}
 
 export function envHash(env: Record<string, string>): string {
     return crypto.createHash("sha256").update(canonicalJson(env)).digest("hex");
@@ -126,6 +135,9 @@ async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: 
 
 async function createContainer(inputs: DockerContainerInputs): Promise<RecordedState> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
+    if (!(await inspect(inputs.host, "image", inputs.image))) {
+        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
+    }
     const envDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-env-"));
     const envFile = path.join(envDir, "env");
     try {
@@ -149,9 +161,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         await docker(inputs.host, ["rm", "--force", name]).catch(ignoreMissing);
         throw new Error(`${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
     }
-    const containerId = (await inspect(inputs.host, "container", name))?.Id ?? "";
-    const { env, ...rest } = inputs;
-    return { ...rest, envHash: envHash(env), name, containerId };
+    return recordedState(inputs, name, (await inspect(inputs.host, "container", name))?.Id ?? "");
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
@@ -173,8 +183,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
             ...(news.cpus > 0 ? ["--cpus", String(news.cpus)] : []),
             id,
         ]);
-        const { env, ...rest } = news;
-        return { outs: { ...rest, envHash: envHash(env), name: olds.name, containerId: olds.containerId } };
+        return { outs: recordedState(news, olds.name, olds.containerId) };
     },
     async read(id: string, props: RecordedState) {
         const found = await inspect(props.host, "container", id);

@@ -53,13 +53,13 @@ async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutpu
         "--force-rm",
         "--file", path.join(inputs.context, inputs.dockerfile),
         "--tag", reference,
-        ...labelFlags({ "berth.context-hash": inputs.contextHash }),
+        ...labelFlags({ "berth.context-hash": inputs.contextHash, "berth.version": inputs.tag }),
         ...buildArgFlags,
         ...(inputs.target ? ["--target", inputs.target] : []),
         inputs.context,
     ]);
     if (inputs.registry) {
-        await pushWithLogin(inputs.host, reference, inputs.registry);
+        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["push", reference]));
     }
     const image = await inspect(inputs.host, "image", reference);
     if (!image) {
@@ -72,13 +72,19 @@ async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutpu
     return { imageId: image.Id, imageRef: repoDigest ?? image.Id };
 }
 
-/** Logs in with a throw-away client config, so the password never lands in the user's ~/.docker. */
-async function pushWithLogin(host: DockerHost, reference: string, login: RegistryLogin): Promise<void> {
+/** Runs docker commands logged in through a throw-away client config, so no password lands in ~/.docker. */
+export async function withRegistryLogin<T>(
+    host: DockerHost,
+    login: RegistryLogin | undefined,
+    run: (docker: (args: string[]) => Promise<string>) => Promise<T>,
+): Promise<T> {
     const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "berth-docker-config-"));
     try {
         const env = { DOCKER_CONFIG: dockerConfig };
-        await docker(host, ["login", login.server, "--username", login.username, "--password-stdin"], { stdin: login.password, env });
-        await docker(host, ["push", reference], { env });
+        if (login) {
+            await docker(host, ["login", login.server, "--username", login.username, "--password-stdin"], { stdin: login.password, env });
+        }
+        return await run((args) => docker(host, args, { env }));
     } finally {
         fs.rmSync(dockerConfig, { recursive: true, force: true });
     }

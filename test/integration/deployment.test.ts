@@ -1,0 +1,127 @@
+import * as fs from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appCopy, containerIds, docker, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
+
+/** The app's and the services' containers, told apart by name. */
+function split(ids: Record<string, string>) {
+    const pick = (part: string) => Object.entries(ids).filter(([name]) => name.includes(`-${part}-`)).map(([, id]) => id).sort();
+    return { app: pick("shop"), redis: pick("redis"), postgres: pick("postgres") };
+}
+
+describe("a stack on the real engine: 2 app replicas + Redis + Postgres", () => {
+    let env: ThrowawayStack;
+    let urls: string[];
+    let version: string;
+    let imageRef: string;
+    const context = appCopy();
+    const note = `row ${Date.now()}`;
+
+    beforeAll(async () => {
+        env = await throwawayStack({ appContext: context, replicas: "2", restart: "on-failure:3", memory: "200m", cpus: "0.5" });
+    });
+    afterAll(async () => {
+        await env?.remove();
+        fs.rmSync(context, { recursive: true, force: true });
+    });
+
+    it("`up` builds, pushes and runs both replicas, which answer with their version", async () => {
+        const result = await env.stack.up({ color: "never" });
+        urls = result.outputs.urls.value;
+        version = result.outputs.version.value;
+        imageRef = result.outputs.imageRef.value;
+        expect(imageRef).toMatch(/^127\.0\.0\.1:\d+\/shop\/main@sha256:[0-9a-f]{64}$/);
+        expect(urls).toHaveLength(2);
+        for (const url of urls) {
+            expect((await http("GET", `${url}/healthz`)).status).toBe(200);
+            expect((await http("GET", `${url}/`)).json.version).toBe(version);
+        }
+    });
+
+    it("the app counts in Redis and stores rows in Postgres, shared by both replicas", async () => {
+        const first = await http("POST", `${urls[0]}/hits`);
+        const second = await http("POST", `${urls[1]}/hits`);
+        expect(second.json.hits).toBe(first.json.hits + 1);
+        expect((await http("POST", `${urls[0]}/rows`, { note })).status).toBe(201);
+        const rows = await http("GET", `${urls[1]}/rows`);
+        expect(rows.json.rows.map((r: { note: string }) => r.note)).toContain(note);
+    });
+
+    it("containers carry the restart policy, limits, healthcheck, network and labels asked for", () => {
+        const apps = dockerObjects(env.name).containers.filter((n) => n.includes("-shop-"));
+        expect(apps).toHaveLength(2);
+        for (const app of apps) {
+            const inspected = JSON.parse(docker("inspect", app))[0];
+            expect(inspected.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 3 });
+            expect(inspected.HostConfig.Memory).toBe(200 * 1024 ** 2);
+            expect(inspected.HostConfig.NanoCpus).toBe(0.5e9);
+            expect(inspected.State.Health.Status).toBe("healthy");
+            expect(Object.keys(inspected.NetworkSettings.Networks)).toEqual([`berth-${env.name}-net`]);
+            expect(inspected.Config.Labels).toMatchObject({ "berth.stack": env.name, "berth.role": "app", "berth.app": "shop", "berth.version": version });
+            expect(inspected.Config.Image).toBe(imageRef);
+        }
+        const postgres = JSON.parse(docker("inspect", dockerObjects(env.name).containers.find((n) => n.includes("-postgres-"))!))[0];
+        expect(postgres.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: `berth-${env.name}-postgres-data`, Destination: "/var/lib/postgresql/data" })]);
+        expect(postgres.Config.Env.join("\n")).toContain("POSTGRES_PASSWORD=");
+        expect(postgres.State.Health.Status).toBe("healthy");
+    });
+
+    it("a second `up` with nothing changed changes nothing", async () => {
+        const result = await env.stack.up({ color: "never", expectNoChanges: true });
+        expect(Object.keys(result.summary.resourceChanges ?? {})).toEqual(["same"]);
+    });
+
+    it("restart policy and limits change in place: same containers, updated settings", async () => {
+        const before = containerIds(env.name);
+        await env.stack.setConfig("berth:restart", { value: "always" });
+        await env.stack.setConfig("berth:memory", { value: "300m" });
+        const result = await env.stack.up({ color: "never" });
+        expect(result.summary.resourceChanges).toMatchObject({ update: 2 });
+        expect(containerIds(env.name)).toEqual(before);
+        const inspected = JSON.parse(docker("inspect", ...split(before).app));
+        for (const c of inspected) {
+            expect(c.HostConfig.RestartPolicy.Name).toBe("always");
+            expect(c.HostConfig.Memory).toBe(300 * 1024 ** 2);
+        }
+    });
+
+    it("a code change rebuilds the image and replaces only the app containers; services, volumes and rows stay", async () => {
+        const before = split(containerIds(env.name));
+        const volumesBefore = docker("volume", "inspect", `berth-${env.name}-postgres-data`, "--format", "{{.CreatedAt}}");
+        fs.appendFileSync(path.join(context, "server.js"), "\n// a code-only change\n");
+        const result = await env.stack.up({ color: "never" });
+        const after = split(containerIds(env.name));
+        expect(after.redis).toEqual(before.redis);
+        expect(after.postgres).toEqual(before.postgres);
+        expect(after.app).toHaveLength(2);
+        expect(after.app.filter((id) => before.app.includes(id))).toEqual([]);
+        expect(docker("volume", "inspect", `berth-${env.name}-postgres-data`, "--format", "{{.CreatedAt}}")).toBe(volumesBefore);
+        const newVersion = result.outputs.version.value;
+        expect(newVersion).not.toBe(version);
+        expect(result.outputs.imageRef.value).not.toBe(imageRef);
+        expect((await http("GET", `${urls[0]}/`)).json.version).toBe(newVersion);
+        expect((await http("GET", `${urls[1]}/rows`)).json.rows.map((r: { note: string }) => r.note)).toContain(note);
+    });
+
+    it("a config that fails validation fails preview with the message and changes nothing", async () => {
+        const before = containerIds(env.name);
+        await env.stack.setConfig("berth:restart", { value: "sometimes" });
+        await expect(env.stack.preview({ color: "never" })).rejects.toThrow(
+            /invalid config berth:restart = "sometimes": use one of always, unless-stopped, on-failure/,
+        );
+        await expect(env.stack.up({ color: "never" })).rejects.toThrow(/invalid config berth:restart/);
+        expect(containerIds(env.name)).toEqual(before);
+        await env.stack.setConfig("berth:restart", { value: "always" });
+    });
+
+    it("`destroy` leaves no container or network behind; the next `up` finds the data again", async () => {
+        await env.stack.destroy({ color: "never" });
+        const left = dockerObjects(env.name);
+        expect(left.containers).toEqual([]);
+        expect(left.networks).toEqual([]);
+        expect(left.volumes.sort()).toEqual([`berth-${env.name}-postgres-data`, `berth-${env.name}-redis-data`]);
+
+        await env.stack.up({ color: "never" });
+        expect((await http("GET", `${urls[0]}/rows`)).json.rows.map((r: { note: string }) => r.note)).toContain(note);
+    });
+});

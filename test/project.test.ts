@@ -1,0 +1,41 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { parseSettings } from "../components/config";
+
+const root = path.resolve(__dirname, "..");
+const load = (file: string) => yaml.load(fs.readFileSync(path.join(root, file), "utf8")) as any;
+const schema: Record<string, { type: string; description: string; default?: unknown; secret?: boolean }> = load("Pulumi.yaml").config;
+
+/** What the engine hands the program: stack values over schema defaults, objects as JSON text. */
+function stackConfig(stackFile: string): (key: string) => string | undefined {
+    const values = (load(stackFile).config ?? {}) as Record<string, unknown>;
+    return (key) => {
+        const value = `berth:${key}` in values ? values[`berth:${key}`] : schema[key]?.default;
+        if (value === undefined) return undefined;
+        return typeof value === "object" ? JSON.stringify(value) : String(value);
+    };
+}
+
+describe("Pulumi.yaml's config schema", () => {
+    it("gives every key a type and a description, and every non-secret key a default", () => {
+        for (const [key, entry] of Object.entries(schema)) {
+            expect(entry.type, key).toMatch(/^(string|integer|boolean|array|object)$/);
+            expect(entry.description, key).toBeTruthy();
+            if (!entry.secret) expect(entry.default, key).toBeDefined();
+        }
+    });
+
+    it.each(["Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml"])("%s is valid config", (file) => {
+        const settings = parseSettings(stackConfig(file));
+        for (const key of Object.keys(load(file).config ?? {})) {
+            expect(schema, `${file}: ${key} is not in Pulumi.yaml`).toHaveProperty(key.replace(/^berth:/, ""));
+        }
+        expect(settings.app.name).toBe("shop");
+    });
+
+    it("production deploys a digest, not a build", () => {
+        expect(parseSettings(stackConfig("Pulumi.production.yaml")).app.source).toMatchObject({ kind: "image", reference: expect.stringMatching(/@sha256:[0-9a-f]{64}$/) });
+    });
+});
