@@ -18,7 +18,10 @@ describe("a stack on the real engine: 2 app replicas + Redis + Postgres", () => 
     const note = `row ${Date.now()}`;
 
     beforeAll(async () => {
-        env = await throwawayStack({ appContext: context, replicas: "2", restart: "on-failure:3", memory: "200m", cpus: "0.5" });
+        env = await throwawayStack({
+            appContext: context, replicas: "2", restart: "on-failure:3", memory: "200m", cpus: "0.5",
+            logDriver: "json-file", logOptions: { "max-size": "1m" }, env: { LOG_LEVEL: "debug" }, labels: { team: "web" },
+        });
     });
     afterAll(async () => {
         await env?.remove();
@@ -57,13 +60,23 @@ describe("a stack on the real engine: 2 app replicas + Redis + Postgres", () => 
             expect(inspected.HostConfig.NanoCpus).toBe(0.5e9);
             expect(inspected.State.Health.Status).toBe("healthy");
             expect(Object.keys(inspected.NetworkSettings.Networks)).toEqual([`berth-${env.name}-net`]);
-            expect(inspected.Config.Labels).toMatchObject({ "berth.stack": env.name, "berth.role": "app", "berth.app": "shop", "berth.version": version });
+            expect(inspected.Config.Labels).toMatchObject({ team: "web", "berth.stack": env.name, "berth.role": "app", "berth.app": "shop", "berth.version": version });
             expect(inspected.Config.Image).toBe(imageRef);
+            expect(inspected.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "1m" } });
+            expect(inspected.Config.Env).toEqual(expect.arrayContaining(["LOG_LEVEL=debug", "REDIS_HOST=redis", "DATABASE_URL=" + inspected.Config.Env.find((e: string) => e.startsWith("POSTGRES_URL=")).slice(13)]));
         }
         const postgres = JSON.parse(docker("inspect", dockerObjects(env.name).containers.find((n) => n.includes("-postgres-"))!))[0];
         expect(postgres.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: `berth-${env.name}-postgres-data`, Destination: "/var/lib/postgresql/data" })]);
         expect(postgres.Config.Env.join("\n")).toContain("POSTGRES_PASSWORD=");
         expect(postgres.State.Health.Status).toBe("healthy");
+    });
+
+    it("the registry holds the pushed tag and the build cache the next CI build starts from", async () => {
+        const registry = process.env.BERTH_REGISTRY!;
+        const auth = Buffer.from(`${process.env.BERTH_REGISTRY_USER}:${fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim()}`).toString("base64");
+        const response = await fetch(`http://${registry}/v2/shop/main/tags/list`, { headers: { authorization: `Basic ${auth}` } });
+        expect(((await response.json()) as { tags: string[] }).tags).toEqual(expect.arrayContaining([version, "buildcache"]));
+        expect((await fetch(`http://${registry}/v2/shop/main/tags/list`)).status).toBe(401);
     });
 
     it("a second `up` with nothing changed changes nothing", async () => {

@@ -54,14 +54,8 @@ export interface ThrowawayStack {
     remove(): Promise<void>;
 }
 
-/**
- * A new stack `it-<random>` of this project with the dev stack's images and the given config on top
- * (object values as JSON text, secrets wrapped with `secret()`).
- */
-export async function throwawayStack(
-    config: Record<string, string | { secret: string }> = {},
-    services?: Record<string, Record<string, unknown>>,
-): Promise<ThrowawayStack> {
+/** A new stack `it-<random>` of this project with the dev stack's services and the given config on top. */
+export async function throwawayStack(config: Record<string, string | Record<string, unknown>> = {}): Promise<ThrowawayStack> {
     requireToolchain();
     const name = `it-${crypto.randomBytes(3).toString("hex")}`;
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
@@ -74,11 +68,13 @@ export async function throwawayStack(
         "berth:postgresPassword": { value: crypto.randomBytes(12).toString("hex"), secret: true },
         "berth:hostPort": { value: String(await freePort()) },
     };
+    const objects: Record<string, Record<string, unknown>> = { services: devServices };
     for (const [key, value] of Object.entries(config)) {
-        settings[`berth:${key}`] = typeof value === "string" ? { value } : { value: value.secret, secret: true };
+        if (typeof value === "string") settings[`berth:${key}`] = { value };
+        else objects[key] = value;
     }
     await stack.setAllConfig(settings);
-    await setObjectConfig(stack, "services", services ?? devServices);
+    for (const [key, value] of Object.entries(objects)) await setObjectConfig(stack, key, value);
     return {
         stack,
         name,
@@ -94,8 +90,6 @@ export async function throwawayStack(
         },
     };
 }
-
-export const secret = (value: string) => ({ secret: value });
 
 /** The dev stack's services: Debian-built stand-ins of the official images. */
 export const devServices = { redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } };

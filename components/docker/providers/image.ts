@@ -42,24 +42,43 @@ export interface DockerImageOutputs {
 
 const rebuildKeys = ["host", "context", "dockerfile", "target", "buildArgs", "contextHash", "repository", "tag"] as const;
 
-async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutputs> {
-    const reference = `${inputs.repository}:${inputs.tag}`;
+/** The moving tag each push also updates, so the next build on any machine (a fresh CI runner) reuses its layers. */
+export function buildCacheReference(repository: string): string {
+    return `${repository}:buildcache`;
+}
+
+/** The `docker build` arguments (berth's labels, build args in a stable order, cache source when there is one). */
+export function buildArgs(inputs: DockerImageInputs, cacheFrom: string | undefined): string[] {
     const allBuildArgs = { ...inputs.buildEnvironment, ...inputs.buildArgs };
-    const buildArgFlags = Object.keys(allBuildArgs)
-        .sort()
-        .flatMap((key) => ["--build-arg", `${key}=${allBuildArgs[key]}`]);
-    await docker(inputs.host, [
+    return [
         "build",
         "--force-rm",
         "--file", path.join(inputs.context, inputs.dockerfile),
-        "--tag", reference,
+        "--tag", `${inputs.repository}:${inputs.tag}`,
         ...labelFlags({ "berth.context-hash": inputs.contextHash, "berth.version": inputs.tag }),
-        ...buildArgFlags,
+        ...Object.keys(allBuildArgs).sort().flatMap((key) => ["--build-arg", `${key}=${allBuildArgs[key]}`]),
         ...(inputs.target ? ["--target", inputs.target] : []),
+        ...(cacheFrom ? ["--cache-from", cacheFrom] : []),
         inputs.context,
-    ]);
+    ];
+}
+
+async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutputs> {
+    const reference = `${inputs.repository}:${inputs.tag}`;
+    const cache = buildCacheReference(inputs.repository);
+    let cacheFrom: string | undefined;
     if (inputs.registry) {
-        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["push", reference]));
+        // The first push of a repository has no cache yet; a build without one is still correct.
+        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", cache])).catch(() => undefined);
+        cacheFrom = (await inspect(inputs.host, "image", cache)) ? cache : undefined;
+    }
+    await docker(inputs.host, buildArgs(inputs, cacheFrom));
+    if (inputs.registry) {
+        await docker(inputs.host, ["tag", reference, cache]);
+        await withRegistryLogin(inputs.host, inputs.registry, async (loggedIn) => {
+            await loggedIn(["push", reference]);
+            await loggedIn(["push", cache]);
+        });
     }
     const image = await inspect(inputs.host, "image", reference);
     if (!image) {
