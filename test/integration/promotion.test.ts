@@ -2,11 +2,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appCopy, http, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, docker, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
 
 describe("promotion and rollback are config edits", () => {
     let staging: ThrowawayStack;
     let production: ThrowawayStack;
+    let tagged: ThrowawayStack;
     const context = appCopy();
     const builds: { imageRef: string; version: string }[] = [];
 
@@ -14,6 +15,7 @@ describe("promotion and rollback are config edits", () => {
         staging = await throwawayStack({ appContext: context });
     });
     afterAll(async () => {
+        await tagged?.remove();
         await production?.remove();
         await staging?.remove();
         fs.rmSync(context, { recursive: true, force: true });
@@ -68,5 +70,30 @@ describe("promotion and rollback are config edits", () => {
         for (const url of urls) {
             expect((await http("GET", `${url}/`)).json.version).toBe(builds[0].version);
         }
+    });
+
+    it("two stacks on one engine cannot see each other's services", () => {
+        const productionApp = dockerObjects(production.name).containers.find((n) => n.includes("-shop-"))!;
+        const stagingPostgres = dockerObjects(staging.name).containers.find((n) => n.includes("-postgres-"))!;
+        const resolves = (host: string) =>
+            docker("exec", productionApp, "node", "-e", `require("dns").lookup("${host}", (e) => console.log(e ? "no" : "yes"))`);
+        expect(resolves("postgres")).toBe("yes"); // its own
+        expect(resolves(stagingPostgres)).toBe("no");
+    });
+
+    it("a moving tag redeploys when it moves (no `latest` that never updates)", async () => {
+        // Every staging push also moves the `buildcache` tag: a tag that changes under the same name.
+        const movingTag = builds[0].imageRef.replace(/@sha256:.*$/, ":buildcache");
+        tagged = await throwawayStack({ image: movingTag });
+        const first = await tagged.stack.up({ color: "never" });
+        expect((await http("GET", `${first.outputs.url.value}/`)).json.version).toBe(builds[1].version);
+
+        fs.appendFileSync(path.join(context, "server.js"), "\n// release 3\n");
+        const release3 = (await staging.stack.up({ color: "never" })).outputs.version.value;
+
+        const preview = await tagged.stack.preview({ color: "never" });
+        expect(preview.changeSummary).toMatchObject({ replace: 1 });
+        const second = await tagged.stack.up({ color: "never" });
+        expect((await http("GET", `${second.outputs.url.value}/`)).json.version).toBe(release3);
     });
 });
