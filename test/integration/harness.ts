@@ -55,7 +55,7 @@ export interface ThrowawayStack {
 }
 
 /** A new stack `it-<random>` of this project with the dev stack's services and the given config on top. */
-export async function throwawayStack(config: Record<string, string | Record<string, unknown>> = {}): Promise<ThrowawayStack> {
+export async function throwawayStack(config: Record<string, string | object> = {}): Promise<ThrowawayStack> {
     requireToolchain();
     const name = `it-${crypto.randomBytes(3).toString("hex")}`;
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
@@ -68,7 +68,7 @@ export async function throwawayStack(config: Record<string, string | Record<stri
         "berth:postgresPassword": { value: crypto.randomBytes(12).toString("hex"), secret: true },
         "berth:hostPort": { value: String(await freePort()) },
     };
-    const objects: Record<string, Record<string, unknown>> = { services: devServices };
+    const objects: Record<string, object> = { services: devServices };
     for (const [key, value] of Object.entries(config)) {
         if (typeof value === "string") settings[`berth:${key}`] = { value };
         else objects[key] = value;
@@ -95,10 +95,12 @@ export async function throwawayStack(config: Record<string, string | Record<stri
 export const devServices = { redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } };
 
 /** Sets an object-valued key the way `pulumi config set --path` does, so it keeps its object type. */
-export async function setObjectConfig(stack: Stack, key: string, value: Record<string, unknown>): Promise<void> {
+export async function setObjectConfig(stack: Stack, key: string, value: object): Promise<void> {
     const flat: ConfigMap = {};
     const walk = (prefix: string, v: unknown) => {
-        if (v && typeof v === "object") {
+        if (Array.isArray(v)) {
+            v.forEach((child, i) => walk(`${prefix}[${i}]`, child));
+        } else if (v && typeof v === "object") {
             for (const [k, child] of Object.entries(v)) walk(`${prefix}.${k}`, child);
         } else {
             flat[prefix] = { value: String(v) };

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { devServices, docker, dockerObjects, ThrowawayStack, throwawayStack } from "./harness";
+
+/** Runs a shell command inside a stack's app container and returns what it printed. */
+function inApp(stackName: string, script: string): string {
+    const app = dockerObjects(stackName).containers.find((n) => n.includes("-shop-"))!;
+    return docker("exec", app, "node", "-e", script);
+}
+
+describe("dependency services from config, in an ephemeral stack", () => {
+    let env: ThrowawayStack;
+
+    beforeAll(async () => {
+        env = await throwawayStack({
+            ephemeral: "true",
+            hostPort: "0",
+            services: {
+                ...devServices,
+                // Any image can be a service: this one brings its own port, data path and healthcheck.
+                sessions: { kind: "custom", image: "berth/redis:7", port: 6379, dataPath: "/data", healthcheck: { command: "redis-cli ping | grep -q PONG" } },
+            },
+            dependsOn: ["redis", "postgres", "sessions"],
+        });
+    });
+    afterAll(async () => {
+        await env?.remove();
+    });
+
+    it("runs each service healthy, reachable from the app by name, with its connection settings in the app's env", async () => {
+        await env.stack.up({ color: "never" });
+        const names = dockerObjects(env.name).containers;
+        const sessions = names.find((n) => n.includes("-sessions-"))!;
+        expect(JSON.parse(docker("inspect", sessions))[0].State.Health.Status).toBe("healthy");
+        expect(JSON.parse(docker("inspect", sessions))[0].Mounts[0]).toMatchObject({ Name: `berth-${env.name}-sessions-data`, Destination: "/data" });
+
+        const envOfApp = JSON.parse(inApp(env.name, "console.log(JSON.stringify(process.env))"));
+        expect(envOfApp).toMatchObject({ SESSIONS_URL: "tcp://sessions:6379", SESSIONS_HOST: "sessions", SESSIONS_PORT: "6379" });
+        const pong = inApp(env.name, `
+            const s = require("net").connect(6379, "sessions", () => s.write("PING\\r\\n"));
+            s.on("data", (d) => { console.log(d.toString().trim()); s.end(); });`);
+        expect(pong).toBe("+PONG");
+    });
+
+    it("an app without a published port is reachable only on the stack network", async () => {
+        const { outputs } = await env.stack.up({ color: "never" });
+        expect(outputs.urls.value).toEqual([]);
+        const app = dockerObjects(env.name).containers.find((n) => n.includes("-shop-"))!;
+        expect(JSON.parse(docker("inspect", app))[0].NetworkSettings.Ports["8080/tcp"]).toBeNull();
+    });
+
+    it("`destroy` of an ephemeral stack removes its data volumes too", async () => {
+        expect(dockerObjects(env.name).volumes).toHaveLength(3);
+        await env.stack.destroy({ color: "never" });
+        expect(dockerObjects(env.name)).toEqual({ containers: [], networks: [], volumes: [] });
+    });
+});
