@@ -20,14 +20,16 @@ export interface AppServiceArgs {
     dependsOn: pulumi.Resource[];
 }
 
-/** Host port of replica `index` (from 0): consecutive ports from hostPort, or none. */
-export function replicaHostPort(app: Pick<AppSettings, "hostPort">, index: number): number {
-    return app.hostPort > 0 ? app.hostPort + index : 0;
+/** Host port of replica `index` (from 0): none behind the proxy, else consecutive ports from hostPort. */
+export function replicaHostPort(app: Pick<AppSettings, "hostPort" | "proxy">, index: number): number {
+    return app.hostPort > 0 && !app.proxy ? app.hostPort + index : 0;
 }
 
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
     readonly containerNames: pulumi.Output<string[]>;
+    /** `name:port` of each replica on the stack network, for the proxy. */
+    readonly upstreams: pulumi.Output<string[]>;
     /** One URL per published replica. */
     readonly urls: string[];
 
@@ -59,11 +61,13 @@ export class AppService extends pulumi.ComponentResource {
             }, {
                 parent: this,
                 dependsOn: args.dependsOn,
-                // A published host port can be bound by one container at a time.
+                // Auto-named replicas let a new one start, healthy, before its predecessor stops; a replica that
+                // binds a host port cannot, since one container at a time can hold it.
                 deleteBeforeReplace: hostPort > 0,
             });
         });
         this.containerNames = pulumi.all(replicas.map((r) => r.name));
+        this.upstreams = this.containerNames.apply((names) => names.map((n) => `${n}:${app.containerPort}`));
         this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => `http://127.0.0.1:${p}`);
         this.registerOutputs({ containerNames: this.containerNames, urls: this.urls });
     }

@@ -52,8 +52,13 @@ export interface AppSettings {
     branch: string;
     source: AppSource;
     replicas: number;
-    /** Replica i (from 0) is published on 127.0.0.1:hostPort+i; 0 publishes nothing. */
+    /**
+     * With the proxy (the default): the proxy's port on 127.0.0.1, replicas unpublished. Without: replica i (from 0)
+     * is published on 127.0.0.1:hostPort+i. 0 publishes nothing.
+     */
     hostPort: number;
+    /** A berth proxy in front of the replicas gives zero-downtime replacement. */
+    proxy: boolean;
     containerPort: number;
     restart: string;
     memoryBytes: number;
@@ -232,7 +237,7 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
 }
 
 /** Every host port the stack publishes must be distinct and in range. */
-export function checkHostPorts(settings: Pick<BerthSettings, "app" | "services">): void {
+export function checkHostPorts(settings: { app: Pick<AppSettings, "hostPort" | "proxy" | "replicas">; services: ServiceSettings[] }): void {
     const claimed = new Map<number, string>();
     const claim = (port: number, key: string) => {
         if (port > 65535) throw new ConfigError(key, port, "published ports must be at most 65535");
@@ -243,7 +248,9 @@ export function checkHostPorts(settings: Pick<BerthSettings, "app" | "services">
     for (const service of settings.services) {
         if (service.hostPort > 0) claim(service.hostPort, `services.${service.name}.hostPort`);
     }
-    if (settings.app.hostPort > 0) {
+    if (settings.app.hostPort > 0 && settings.app.proxy) {
+        claim(settings.app.hostPort, "hostPort");
+    } else if (settings.app.hostPort > 0) {
         for (let i = 0; i < settings.app.replicas; i++) {
             claim(settings.app.hostPort + i, i === 0 ? "hostPort" : `hostPort (replica ${i + 1} uses hostPort+${i})`);
         }
@@ -300,6 +307,7 @@ export function parseSettings(source: ConfigSource): BerthSettings {
         source: appSource,
         replicas: parseInteger("replicas", required(source, "replicas"), 1, 20),
         hostPort: parseInteger("hostPort", required(source, "hostPort"), 0, 65535),
+        proxy: parseBoolean("proxy", required(source, "proxy")),
         containerPort: parsePort("containerPort", required(source, "containerPort")),
         restart: parseRestartPolicy("restart", required(source, "restart")),
         memoryBytes: parseMemory("memory", required(source, "memory")),

@@ -4,6 +4,7 @@ import { AppService } from "./appService";
 import { BerthSettings, passwordKey, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
 import { StackNetwork } from "./stackNetwork";
+import { WebProxy } from "./webProxy";
 
 export interface EnvironmentArgs {
     stack: string;
@@ -69,7 +70,10 @@ export class Environment extends pulumi.ComponentResource {
                 : serviceEnv,
             dependsOn: needed,
         }, { parent: this });
-        this.urls = appService.urls;
+        const proxy = app.proxy && app.hostPort > 0
+            ? new WebProxy(`${name}-proxy`, { dockerHost, stack, network: network.name, hostPort: app.hostPort, upstreams: appService.upstreams }, { parent: this })
+            : undefined;
+        this.urls = proxy ? [proxy.url] : appService.urls;
         this.imageRef = image.imageRef;
         this.version = image.version;
         this.containers = appService.containerNames;

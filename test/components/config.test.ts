@@ -7,7 +7,7 @@ import {
 /** Pulumi.yaml's defaults, as the engine hands them to the program (objects as JSON text). */
 const valid: Record<string, string> = {
     app: "shop", branch: "main", appContext: "app", image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-    replicas: "1", hostPort: "8080", containerPort: "8080", restart: "unless-stopped", memory: "256m", cpus: "0",
+    replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "unless-stopped", memory: "256m", cpus: "0",
     env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}",
     services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
@@ -38,10 +38,11 @@ describe("parseSettings", () => {
     it("publishes replicas on consecutive host ports and rejects any port published twice", () => {
         expect(settingsWith({ replicas: "3" }).app.replicas).toBe(3);
         const clash = JSON.stringify({ redis: { kind: "redis", hostPort: 8081 }, postgres: { kind: "postgres" } });
-        expect(() => settingsWith({ replicas: "2", services: clash })).toThrow(
+        expect(settingsWith({ replicas: "2", services: clash }).app.proxy).toBe(true); // the proxy alone takes 8080
+        expect(() => settingsWith({ replicas: "2", proxy: "false", services: clash })).toThrow(
             "invalid config berth:hostPort (replica 2 uses hostPort+1) = 8081: host port 8081 is already published by services.redis.hostPort",
         );
-        expect(() => settingsWith({ hostPort: "65535", replicas: "2" })).toThrow(/published ports must be at most 65535/);
+        expect(() => settingsWith({ hostPort: "65535", replicas: "2", proxy: "false" })).toThrow(/published ports must be at most 65535/);
     });
 
     it("rejects a dependency that is not declared", () => {

@@ -45,7 +45,7 @@ fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n"
 
 const config: Record<string, string> = {
     app: "shop", branch: "feature/Login", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-    replicas: "2", hostPort: "18080", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
+    replicas: "2", hostPort: "18080", proxy: "false", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
     env: JSON.stringify({ LOG_LEVEL: "debug" }), labels: JSON.stringify({ team: "web" }), logDriver: "syslog", logOptions: JSON.stringify({ tag: "shop" }),
     healthcheck: "{}", ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
     services: JSON.stringify({ redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } }),

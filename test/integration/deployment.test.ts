@@ -9,7 +9,7 @@ function split(ids: Record<string, string>) {
     return { app: pick("shop"), redis: pick("redis"), postgres: pick("postgres") };
 }
 
-describe("a stack on the real engine: 2 app replicas + Redis + Postgres", () => {
+describe("a stack on the real engine: 2 app replicas, each on its own port, + Redis + Postgres", () => {
     let env: ThrowawayStack;
     let urls: string[];
     let version: string;
@@ -19,7 +19,7 @@ describe("a stack on the real engine: 2 app replicas + Redis + Postgres", () => 
 
     beforeAll(async () => {
         env = await throwawayStack({
-            appContext: context, replicas: "2", restart: "on-failure:3", memory: "200m", cpus: "0.5",
+            appContext: context, replicas: "2", proxy: "false", restart: "on-failure:3", memory: "200m", cpus: "0.5",
             logDriver: "json-file", logOptions: { "max-size": "1m" }, env: { LOG_LEVEL: "debug" }, labels: { team: "web" },
         });
     });
@@ -33,7 +33,7 @@ describe("a stack on the real engine: 2 app replicas + Redis + Postgres", () => 
         urls = result.outputs.urls.value;
         version = result.outputs.version.value;
         imageRef = result.outputs.imageRef.value;
-        expect(imageRef).toMatch(/^127\.0\.0\.1:\d+\/shop\/main@sha256:[0-9a-f]{64}$/);
+        expect(imageRef).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+/shop/${env.name}@sha256:[0-9a-f]{64}$`));
         expect(urls).toHaveLength(2);
         for (const url of urls) {
             expect((await http("GET", `${url}/healthz`)).status).toBe(200);
@@ -74,9 +74,9 @@ describe("a stack on the real engine: 2 app replicas + Redis + Postgres", () => 
     it("the registry holds the pushed tag and the build cache the next CI build starts from", async () => {
         const registry = process.env.BERTH_REGISTRY!;
         const auth = Buffer.from(`${process.env.BERTH_REGISTRY_USER}:${fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim()}`).toString("base64");
-        const response = await fetch(`http://${registry}/v2/shop/main/tags/list`, { headers: { authorization: `Basic ${auth}` } });
+        const response = await fetch(`http://${registry}/v2/shop/${env.name}/tags/list`, { headers: { authorization: `Basic ${auth}` } });
         expect(((await response.json()) as { tags: string[] }).tags).toEqual(expect.arrayContaining([version, "buildcache"]));
-        expect((await fetch(`http://${registry}/v2/shop/main/tags/list`)).status).toBe(401);
+        expect((await fetch(`http://${registry}/v2/shop/${env.name}/tags/list`)).status).toBe(401);
     });
 
     it("a second `up` with nothing changed changes nothing", async () => {

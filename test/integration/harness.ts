@@ -37,14 +37,19 @@ export function requireToolchain(): void {
     }
 }
 
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
+/**
+ * A port that is free now, below the kernel's ephemeral range (32768+), so no outbound connection can take it
+ * between this check and the container binding it.
+ */
+export async function freePort(): Promise<number> {
+    for (;;) {
+        const port = 20000 + crypto.randomInt(12000);
+        const free = await new Promise<boolean>((resolve) => {
+            const server = net.createServer().once("error", () => resolve(false));
+            server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
         });
-        server.on("error", reject);
-    });
+        if (free) return port;
+    }
 }
 
 export interface ThrowawayStack {
@@ -67,6 +72,8 @@ export async function throwawayStack(config: Record<string, string | object> = {
         "berth:registryPassword": { value: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim(), secret: true },
         "berth:postgresPassword": { value: crypto.randomBytes(12).toString("hex"), secret: true },
         "berth:hostPort": { value: String(await freePort()) },
+        // Its own image repository (<registry>/shop/<stack>), so concurrent stacks never share a moving tag.
+        "berth:branch": { value: name },
     };
     const objects: Record<string, object> = { services: devServices };
     for (const [key, value] of Object.entries(config)) {

@@ -1,0 +1,66 @@
+/**
+ * A steady HTTP load on loopback that counts every failure: non-2xx answers and connection errors. Used by the
+ * zero-downtime test and by the benchmark, against berth's proxy and against the hand-written script alike.
+ */
+import * as http from "http";
+
+export interface LoadResult {
+    total: number;
+    failed: number;
+    /** e.g. { "503": 2, "ECONNREFUSED": 5 } */
+    failures: Record<string, number>;
+    /** Version answered by each successful request, in completion order, with its completion time. */
+    answers: { at: number; version: string }[];
+}
+
+export interface LoadRun {
+    /** Stops sending and resolves once every in-flight request has finished. */
+    stop(): Promise<LoadResult>;
+}
+
+export function startLoad(url: string, concurrency = 8): LoadRun {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [] };
+    let running = true;
+    const fail = (why: string) => {
+        result.failed++;
+        result.failures[why] = (result.failures[why] ?? 0) + 1;
+    };
+    const once = () => new Promise<void>((resolve) => {
+        const request = http.get(url, { agent, timeout: 10_000 }, (response) => {
+            let body = "";
+            response.on("data", (chunk) => (body += chunk));
+            response.on("end", () => {
+                result.total++;
+                if (response.statusCode !== 200) {
+                    fail(String(response.statusCode));
+                } else {
+                    result.answers.push({ at: Date.now(), version: JSON.parse(body).version });
+                }
+                resolve();
+            });
+            response.on("error", (err: NodeJS.ErrnoException) => {
+                result.total++;
+                fail(err.code ?? err.message);
+                resolve();
+            });
+        });
+        request.on("timeout", () => request.destroy(new Error("timeout")));
+        request.on("error", (err: NodeJS.ErrnoException) => {
+            result.total++;
+            fail(err.code ?? err.message);
+            resolve();
+        });
+    });
+    const loops = Array.from({ length: concurrency }, async () => {
+        while (running) await once();
+    });
+    return {
+        async stop() {
+            running = false;
+            await Promise.all(loops);
+            agent.destroy();
+            return result;
+        },
+    };
+}
