@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AppSettings } from "./config";
 import { DockerContainer } from "./docker/container";
+import { ReleaseGate } from "./docker/releaseGate";
 import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName } from "./naming";
 
@@ -36,6 +37,18 @@ export class AppService extends pulumi.ComponentResource {
     constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:AppService", name, {}, opts);
         const { app } = args;
+        const env = pulumi.output(args.serviceEnv).apply((serviceEnv) => ({ PORT: String(app.containerPort), ...serviceEnv, ...app.env }));
+        const gate = app.testCommand
+            ? new ReleaseGate(`${name}-tests`, {
+                host: args.dockerHost,
+                image: args.image,
+                command: app.testCommand,
+                network: args.network,
+                env,
+                labels: berthLabels(args.stack, "release-gate", { "berth.app": app.name }),
+                namePrefix: dockerName(args.stack, app.name, "tests"),
+            }, { parent: this, dependsOn: args.dependsOn })
+            : undefined;
         const replicas = Array.from({ length: app.replicas }, (_, index) => {
             const hostPort = replicaHostPort(app, index);
             return new DockerContainer(`${name}-${index + 1}`, {
@@ -43,7 +56,7 @@ export class AppService extends pulumi.ComponentResource {
                 namePrefix: dockerName(args.stack, app.name),
                 image: args.image,
                 command: [],
-                env: pulumi.output(args.serviceEnv).apply((serviceEnv) => ({ PORT: String(app.containerPort), ...serviceEnv, ...app.env })),
+                env,
                 labels: pulumi.output(args.version).apply((version) =>
                     ({ ...app.labels, ...berthLabels(args.stack, "app", { "berth.app": app.name, "berth.version": version }) })),
                 networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [app.name] }]),
@@ -53,14 +66,15 @@ export class AppService extends pulumi.ComponentResource {
                 memoryBytes: app.memoryBytes,
                 cpus: app.cpus,
                 healthcheck: app.healthcheck,
-                stopTimeoutSeconds: 20,
+                stopTimeoutSeconds: app.stopTimeoutSeconds,
                 logDriver: app.logDriver,
                 logOptions: app.logOptions,
-                healthyTimeoutSeconds: 120,
+                healthyTimeoutSeconds: app.healthTimeoutSeconds,
                 registry: args.pullLogin,
             }, {
                 parent: this,
-                dependsOn: args.dependsOn,
+                // A failing release gate stops here: no replica is touched.
+                dependsOn: gate ? [...args.dependsOn, gate] : args.dependsOn,
                 // Auto-named replicas let a new one start, healthy, before its predecessor stops; a replica that
                 // binds a host port cannot, since one container at a time can hold it.
                 deleteBeforeReplace: hostPort > 0,

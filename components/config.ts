@@ -71,6 +71,12 @@ export interface AppSettings {
     healthcheck?: HealthcheckSettings;
     /** Services the app needs healthy before it starts; each gets `<NAME>_URL` in the app's environment. */
     dependsOn: string[];
+    /** Run inside each new image, with the services, before any replica changes; empty: no gate. */
+    testCommand: string;
+    /** How long a new replica may take to become healthy before the release fails. */
+    healthTimeoutSeconds: number;
+    /** Grace period between SIGTERM and SIGKILL when a replica is stopped: in-flight requests finish in it. */
+    stopTimeoutSeconds: number;
 }
 
 export interface BerthSettings {
@@ -318,6 +324,9 @@ export function parseSettings(source: ConfigSource): BerthSettings {
         logOptions: parseStringMap("logOptions", parseJson("logOptions", source("logOptions"), {})),
         healthcheck: parseHealthcheck("healthcheck", parseJson("healthcheck", source("healthcheck"), undefined)),
         dependsOn: dependsOnValue as string[],
+        testCommand: source("testCommand") ?? "",
+        healthTimeoutSeconds: parseInteger("healthTimeoutSeconds", required(source, "healthTimeoutSeconds"), 1, 3600),
+        stopTimeoutSeconds: parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600),
     };
     const settings: BerthSettings = {
         dockerHost: source("dockerHost") ?? "",

@@ -47,6 +47,7 @@ const config: Record<string, string> = {
     app: "shop", branch: "feature/Login", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
     replicas: "2", hostPort: "18080", proxy: "false", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
     env: JSON.stringify({ LOG_LEVEL: "debug" }), labels: JSON.stringify({ team: "web" }), logDriver: "syslog", logOptions: JSON.stringify({ tag: "shop" }),
+    testCommand: "npm test", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
     healthcheck: "{}", ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
     services: JSON.stringify({ redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
@@ -87,6 +88,7 @@ describe("Environment", () => {
             "pulumi-nodejs:dynamic/berth:DockerNetwork unit-net-network",
             "pulumi-nodejs:dynamic/berth:DockerVolume unit-postgres-data-volume",
             "pulumi-nodejs:dynamic/berth:DockerVolume unit-redis-data-volume",
+            "pulumi-nodejs:dynamic/berth:ReleaseGate unit-app-tests",
         ]);
         expect(imageRef).toMatch(/^127\.0\.0\.1:5000\/shop\/feature-login@sha256:b{64}$/);
         expect(containers).toEqual(["berth-unit-shop-000000", "berth-unit-shop-000000"]);
@@ -124,6 +126,14 @@ describe("Environment", () => {
             POSTGRES_USER: "app", POSTGRES_PASSWORD: "pg-pw",
             DATABASE_URL: "postgres://app:pg-pw@postgres:5432/app",
         });
+    });
+
+    it("runs the image's tests on the stack network before any replica, with the app's environment", () => {
+        const gate = byType("ReleaseGate")[0].inputs;
+        expect(gate).toMatchObject({ command: "npm test", network: "berth-unit-net", image: expect.stringMatching(/@sha256:/) });
+        expect(gate.env.DATABASE_URL).toBe("postgres://app:pg-pw@postgres:5432/app");
+        const app = byType("DockerContainer").find((c) => c.name === "unit-app-1")!.inputs;
+        expect(app).toMatchObject({ healthyTimeoutSeconds: 90, stopTimeoutSeconds: 15 });
     });
 
     it("keeps each dependency's data in its volume and waits for it to be healthy", () => {
