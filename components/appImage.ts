@@ -16,6 +16,7 @@ export interface RegistryArgs {
 
 export interface AppImageArgs {
     dockerHost: string;
+    stack: string;
     app: string;
     branch: string;
     /** Build from a Dockerfile context (resolved against projectDir), or deploy an existing reference. */
@@ -124,6 +125,8 @@ export class AppImage extends pulumi.ComponentResource {
                 buildArgs: { APP_VERSION: tag, ...args.source.buildArgs },
                 buildEnvironment: buildEnvironment(),
                 contextHash: source.contextHash,
+                // Cleanup removes only what this stack built, never another stack's rollback images.
+                labels: { "berth.built-by": args.stack },
                 repository: imageRepository(args.registry.server, args.app, args.branch),
                 tag,
                 registry: login,

@@ -77,6 +77,8 @@ export interface AppSettings {
     healthTimeoutSeconds: number;
     /** Grace period between SIGTERM and SIGKILL when a replica is stopped: in-flight requests finish in it. */
     stopTimeoutSeconds: number;
+    /** Previous releases whose images stay on the engine for rollback. */
+    keepReleases: number;
 }
 
 export interface BerthSettings {
@@ -327,6 +329,7 @@ export function parseSettings(source: ConfigSource): BerthSettings {
         testCommand: source("testCommand") ?? "",
         healthTimeoutSeconds: parseInteger("healthTimeoutSeconds", required(source, "healthTimeoutSeconds"), 1, 3600),
         stopTimeoutSeconds: parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600),
+        keepReleases: parseInteger("keepReleases", required(source, "keepReleases"), 1, 100),
     };
     const settings: BerthSettings = {
         dockerHost: source("dockerHost") ?? "",

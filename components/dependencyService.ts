@@ -42,12 +42,14 @@ export const presets: Record<Exclude<ServiceKind, "custom">, Preset> = {
     },
     mysql: {
         image: "mysql:8", port: 3306, dataPath: "/var/lib/mysql", user: "app", scheme: "mysql", path: "/app",
-        healthcheck: { command: 'mysqladmin ping -h 127.0.0.1 -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" --silent', ...probe },
+        // A real login, not `mysqladmin ping` (which succeeds with any password once the port is open).
+        healthcheck: { command: 'mysql -h 127.0.0.1 -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" -e "SELECT 1" "$MYSQL_DATABASE" >/dev/null', ...probe },
         env: (password) => ({ MYSQL_ROOT_PASSWORD: password, MYSQL_DATABASE: "app", MYSQL_USER: "app", MYSQL_PASSWORD: password }),
     },
     rabbitmq: {
         image: "rabbitmq:3", port: 5672, dataPath: "/var/lib/rabbitmq", user: "app", scheme: "amqp", path: "/",
-        healthcheck: { command: "rabbitmq-diagnostics -q ping", ...probe, startPeriodSeconds: 20 },
+        // `ping` answers before the AMQP listener is up; port connectivity is what clients need.
+        healthcheck: { command: "rabbitmq-diagnostics -q check_port_connectivity", ...probe, timeoutSeconds: 10, startPeriodSeconds: 20 },
         env: (password) => ({ RABBITMQ_DEFAULT_USER: "app", RABBITMQ_DEFAULT_PASS: password }),
     },
 };

@@ -4,6 +4,7 @@ import { AppService } from "./appService";
 import { BerthSettings, passwordKey, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
 import { StackNetwork } from "./stackNetwork";
+import { ReleaseHistory } from "./docker/releaseHistory";
 import { WebProxy } from "./webProxy";
 
 export interface EnvironmentArgs {
@@ -29,6 +30,9 @@ export class Environment extends pulumi.ComponentResource {
     readonly version: pulumi.Output<string>;
     readonly containers: pulumi.Output<string[]>;
     readonly services: Record<string, pulumi.Output<string>>;
+    /** The release before the current one: what a rollback sets berth:image to. */
+    readonly previousImageRef: pulumi.Output<string>;
+    readonly releases: pulumi.Output<string[]>;
 
     constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:index:Environment", name, {}, opts);
@@ -45,6 +49,7 @@ export class Environment extends pulumi.ComponentResource {
         }, { parent: this })]));
         const image = new AppImage(`${name}-image`, {
             dockerHost,
+            stack,
             app: app.name,
             branch: app.branch,
             source: app.source,
@@ -74,6 +79,15 @@ export class Environment extends pulumi.ComponentResource {
             ? new WebProxy(`${name}-proxy`, { dockerHost, stack, network: network.name, hostPort: app.hostPort, upstreams: appService.upstreams }, { parent: this })
             : undefined;
         this.urls = proxy ? [proxy.url] : appService.urls;
+        // Recorded once the release is in place (replicas healthy, proxy rerouted).
+        const history = new ReleaseHistory(`${name}-releases`, {
+            host: dockerHost,
+            stack,
+            imageRef: image.imageRef,
+            keep: app.keepReleases,
+        }, { parent: this, dependsOn: proxy ? [appService, proxy] : [appService] });
+        this.previousImageRef = history.previous;
+        this.releases = history.releases;
         this.imageRef = image.imageRef;
         this.version = image.version;
         this.containers = appService.containerNames;

@@ -38,6 +38,7 @@ export class WebProxy extends pulumi.ComponentResource {
             buildArgs: {},
             buildEnvironment: {},
             contextHash: hash,
+            labels: {},
             repository: "berth/proxy",
             tag: hash.slice(0, 12),
         }, { parent: this });

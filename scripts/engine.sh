@@ -2,7 +2,7 @@
 # Setup stages for the Docker side: engine, private registry, base and service images. Sourced by setup.sh.
 
 BERTH_LOGS="$BERTH_CACHE/logs"
-SERVICE_IMAGES=("berth/redis:7=images/redis" "berth/postgres:15=images/postgres")
+SERVICE_IMAGES=("berth/redis:7=images/redis" "berth/postgres:15=images/postgres" "berth/mysql:8=images/mysql" "berth/rabbitmq:3=images/rabbitmq")
 BASE_IMAGES=("debian:bookworm-slim")
 
 apt_install() { # PACKAGE...
@@ -92,12 +92,14 @@ context_hash() { # DIR
 # Stand-ins for the official redis/postgres images, built from Debian's packages (see images/).
 ensure_service_images() {
   local entry image dir hash
+  mkdir -p "$BERTH_LOGS"
   for entry in "${SERVICE_IMAGES[@]}"; do
     image=${entry%%=*} dir="$BERTH_ROOT/${entry#*=}"
     hash=$(context_hash "$dir")
     [ "$(docker image inspect -f '{{index .Config.Labels "berth.context-hash"}}' "$image" 2>/dev/null)" = "$hash" ] && continue
     echo "building $image from ${entry#*=}"
-    docker build -q --label "berth.context-hash=$hash" -t "$image" "$dir" >/dev/null
+    # The legacy builder warns that it is deprecated on every build; show its output only when it fails.
+    docker build -q --label "berth.context-hash=$hash" -t "$image" "$dir" >"$BERTH_LOGS/build.log" 2>&1 || { cat "$BERTH_LOGS/build.log"; return 1; }
   done
 }
 

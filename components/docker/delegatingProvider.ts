@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 
-export type ProviderKind = "network" | "volume" | "image" | "pulledImage" | "container" | "proxyRoutes" | "releaseGate";
+export type ProviderKind = "network" | "volume" | "image" | "pulledImage" | "container" | "proxyRoutes" | "releaseGate" | "releaseHistory";
 
 /**
  * The provider object Pulumi serialises into each dynamic resource's state. It is kept tiny and free of captured

@@ -12,7 +12,7 @@ const valid: Record<string, string> = {
     services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
     ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
-    testCommand: "", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20",
+    testCommand: "", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3",
 };
 const settingsWith = (overrides: Record<string, string | undefined>) =>
     parseSettings((key) => (key in overrides ? overrides[key] : valid[key]));

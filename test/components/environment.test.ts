@@ -34,6 +34,7 @@ beforeAll(() => {
             const outputs: Record<string, unknown> = { ...unwrapSecrets(args.inputs, "") };
             if (args.type.endsWith("DockerImage")) outputs.imageRef = `${args.inputs.repository}@sha256:${"b".repeat(64)}`;
             if (args.type.endsWith("DockerContainer")) outputs.name = `${args.inputs.namePrefix}-000000`;
+            if (args.type.endsWith("ReleaseHistory")) Object.assign(outputs, { releases: [outputs.imageRef], previous: "" });
             return { id: `${args.name}-id`, state: outputs };
         },
         call: (args) => args.inputs,
@@ -47,7 +48,7 @@ const config: Record<string, string> = {
     app: "shop", branch: "feature/Login", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
     replicas: "2", hostPort: "18080", proxy: "false", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
     env: JSON.stringify({ LOG_LEVEL: "debug" }), labels: JSON.stringify({ team: "web" }), logDriver: "syslog", logOptions: JSON.stringify({ tag: "shop" }),
-    testCommand: "npm test", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
+    testCommand: "npm test", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15", keepReleases: "2",
     healthcheck: "{}", ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
     services: JSON.stringify({ redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
@@ -63,7 +64,7 @@ async function deploy() {
         secret: (key) => pulumi.secret(secrets[key]),
     });
     const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
-    return { env, imageRef: await resolve(env.imageRef), containers: await resolve(env.containers) };
+    return { env, imageRef: await resolve(env.imageRef), containers: await resolve(env.containers), previous: await resolve(env.previousImageRef) };
 }
 
 const byType = (suffix: string) => registered.filter((r) => r.type.endsWith(suffix));
@@ -89,6 +90,7 @@ describe("Environment", () => {
             "pulumi-nodejs:dynamic/berth:DockerVolume unit-postgres-data-volume",
             "pulumi-nodejs:dynamic/berth:DockerVolume unit-redis-data-volume",
             "pulumi-nodejs:dynamic/berth:ReleaseGate unit-app-tests",
+            "pulumi-nodejs:dynamic/berth:ReleaseHistory unit-releases",
         ]);
         expect(imageRef).toMatch(/^127\.0\.0\.1:5000\/shop\/feature-login@sha256:b{64}$/);
         expect(containers).toEqual(["berth-unit-shop-000000", "berth-unit-shop-000000"]);
@@ -142,6 +144,12 @@ describe("Environment", () => {
         expect(postgres.env).toMatchObject({ POSTGRES_USER: "app", POSTGRES_DB: "app", POSTGRES_PASSWORD: "pg-pw" });
         expect(postgres.healthyTimeoutSeconds).toBeGreaterThan(0);
         expect(postgres.healthcheck.command).toContain("pg_isready");
+    });
+
+    it("records the release for rollback once the replicas are in place, keeping the configured number", () => {
+        const history = byType("ReleaseHistory")[0].inputs;
+        expect(history).toMatchObject({ stack: "unit", keep: 2, imageRef: expect.stringMatching(/@sha256:/) });
+        expect(byType("DockerImage")[0].inputs.labels).toEqual({ "berth.built-by": "unit" });
     });
 
     it("pushes with the registry login from config", () => {

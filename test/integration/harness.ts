@@ -60,7 +60,7 @@ export interface ThrowawayStack {
 }
 
 /** A new stack `it-<random>` of this project with the dev stack's services and the given config on top. */
-export async function throwawayStack(config: Record<string, string | object> = {}): Promise<ThrowawayStack> {
+export async function throwawayStack(config: Record<string, string | object> = {}, secrets: Record<string, string> = {}): Promise<ThrowawayStack> {
     requireToolchain();
     const name = `it-${crypto.randomBytes(3).toString("hex")}`;
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
@@ -75,6 +75,7 @@ export async function throwawayStack(config: Record<string, string | object> = {
         // Its own image repository (<registry>/shop/<stack>), so concurrent stacks never share a moving tag.
         "berth:branch": { value: name },
     };
+    for (const [key, value] of Object.entries(secrets)) settings[`berth:${key}`] = { value, secret: true };
     const objects: Record<string, object> = { services: devServices };
     for (const [key, value] of Object.entries(config)) {
         if (typeof value === "string") settings[`berth:${key}`] = { value };

@@ -54,3 +54,38 @@ describe("dependency services from config, in an ephemeral stack", () => {
         expect(dockerObjects(env.name)).toEqual({ containers: [], networks: [], volumes: [] });
     });
 });
+
+describe("MySQL and RabbitMQ presets", () => {
+    let env: ThrowawayStack;
+    const passwords = { ordersPassword: "orders-pw-1", queuePassword: "queue-pw-1" };
+
+    beforeAll(async () => {
+        env = await throwawayStack({
+            ephemeral: "true",
+            services: { ...devServices, orders: { kind: "mysql", image: "berth/mysql:8" }, queue: { kind: "rabbitmq", image: "berth/rabbitmq:3" } },
+            dependsOn: ["redis", "postgres", "orders", "queue"],
+        }, passwords);
+    });
+    afterAll(async () => {
+        await env?.remove();
+    });
+
+    it("run healthy with their passwords from secret config, and the app gets their URLs", async () => {
+        await env.stack.up({ color: "never" });
+        const container = (part: string) => dockerObjects(env.name).containers.find((n) => n.includes(`-${part}-`))!;
+        for (const name of ["orders", "queue"]) {
+            expect(JSON.parse(docker("inspect", container(name)))[0].State.Health.Status).toBe("healthy");
+        }
+        expect(docker("exec", container("orders"), "mysql", "-h", "127.0.0.1", "-uapp", `-p${passwords.ordersPassword}`, "app", "-N", "-e", "SELECT 40 + 2")).toBe("42");
+        const envOfApp = JSON.parse(inApp(env.name, "console.log(JSON.stringify(process.env))"));
+        expect(envOfApp).toMatchObject({
+            ORDERS_URL: `mysql://app:${passwords.ordersPassword}@orders:3306/app`,
+            QUEUE_URL: `amqp://app:${passwords.queuePassword}@queue:5672/`,
+            DATABASE_URL: expect.stringMatching(/^postgres:\/\//), // the first SQL dependency
+        });
+        const amqpHeader = inApp(env.name, `
+            const s = require("net").connect(5672, "queue", () => s.write(Buffer.from("AMQP\\x00\\x00\\x09\\x01", "binary")));
+            s.on("data", (d) => { console.log(d[0] === 1 ? "connection.start" : "other"); s.destroy(); });`);
+        expect(amqpHeader).toBe("connection.start");
+    });
+});

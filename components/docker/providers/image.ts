@@ -26,6 +26,8 @@ export interface DockerImageInputs {
     buildEnvironment: Record<string, string>;
     /** Digest of the context's files: the image is rebuilt exactly when it changes. */
     contextHash: string;
+    /** Extra image labels, e.g. which stack built it (what cleanup goes by). */
+    labels: Record<string, string>;
     /** e.g. `registry.example.com/shop/main` */
     repository: string;
     /** e.g. the git sha */
@@ -40,7 +42,7 @@ export interface DockerImageOutputs {
     imageRef: string;
 }
 
-const rebuildKeys = ["host", "context", "dockerfile", "target", "buildArgs", "contextHash", "repository", "tag"] as const;
+const rebuildKeys = ["host", "context", "dockerfile", "target", "buildArgs", "contextHash", "labels", "repository", "tag"] as const;
 
 /** The moving tag each push also updates, so the next build on any machine (a fresh CI runner) reuses its layers. */
 export function buildCacheReference(repository: string): string {
@@ -55,7 +57,7 @@ export function buildArgs(inputs: DockerImageInputs, cacheFrom: string | undefin
         "--force-rm",
         "--file", path.join(inputs.context, inputs.dockerfile),
         "--tag", `${inputs.repository}:${inputs.tag}`,
-        ...labelFlags({ "berth.context-hash": inputs.contextHash, "berth.version": inputs.tag }),
+        ...labelFlags({ ...inputs.labels, "berth.context-hash": inputs.contextHash, "berth.version": inputs.tag }),
         ...Object.keys(allBuildArgs).sort().flatMap((key) => ["--build-arg", `${key}=${allBuildArgs[key]}`]),
         ...(inputs.target ? ["--target", inputs.target] : []),
         ...(cacheFrom ? ["--cache-from", cacheFrom] : []),

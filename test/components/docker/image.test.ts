@@ -9,6 +9,7 @@ const inputs: DockerImageInputs = {
     buildArgs: { APP_VERSION: "0123456789ab", NODE_ENV: "production" },
     buildEnvironment: { EXTRA_CA_CERTS: "-----BEGIN CERTIFICATE-----" },
     contextHash: "f".repeat(64),
+    labels: { "berth.built-by": "staging" },
     repository: "127.0.0.1:5000/shop/main",
     tag: "0123456789ab",
 };
@@ -19,6 +20,7 @@ describe("docker build arguments", () => {
         expect(args.slice(0, 6)).toEqual(["build", "--force-rm", "--file", "/src/app/Dockerfile", "--tag", "127.0.0.1:5000/shop/main:0123456789ab"]);
         expect(args).toContain(`berth.context-hash=${"f".repeat(64)}`);
         expect(args).toContain("berth.version=0123456789ab");
+        expect(args).toContain("berth.built-by=staging");
         expect(args.filter((_, i) => args[i - 1] === "--build-arg")).toEqual([
             "APP_VERSION=0123456789ab", "EXTRA_CA_CERTS=-----BEGIN CERTIFICATE-----", "NODE_ENV=production",
         ]);
