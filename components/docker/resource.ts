@@ -1,3 +1,7 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerError } from "./cli";
 
@@ -22,5 +26,22 @@ export function changedKeys<T extends object>(olds: Partial<T>, news: Partial<T>
 export function ignoreMissing(err: unknown): void {
     if (!(err instanceof DockerError && /no such|not found/i.test(err.stderr))) {
         throw err;
+    }
+}
+
+/** What state keeps of an environment that may hold secrets: a hash, so any change shows and no value leaks. */
+export function envHash(env: Record<string, string>): string {
+    return crypto.createHash("sha256").update(canonicalJson(env)).digest("hex");
+}
+
+/** Hands `run` a private env-file (mode 600, removed afterwards): values never appear on a command line. */
+export async function withEnvFile<T>(env: Record<string, string>, run: (envFile: string) => Promise<T>): Promise<T> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-env-"));
+    const envFile = path.join(dir, "env");
+    try {
+        fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+        return await run(envFile);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
     }
 }

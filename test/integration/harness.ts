@@ -55,7 +55,7 @@ export async function freePort(): Promise<number> {
 export interface ThrowawayStack {
     stack: Stack;
     name: string;
-    /** Removes the stack, its config file and every Docker object labelled with it, volumes included. */
+    /** Removes the stack, its config file and every Docker object labelled with it, volumes and images included. */
     remove(): Promise<void>;
 }
 
@@ -93,6 +93,8 @@ export async function throwawayStack(config: Record<string, string | object> = {
                     .split("\n").filter(Boolean);
                 if (ids.length > 0) docker(kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
             }
+            const images = docker("image", "ls", "-q", "--filter", `label=berth.built-by=${name}`).split("\n").filter(Boolean);
+            if (images.length > 0) docker("image", "rm", "--force", ...new Set(images));
             await stack.workspace.removeStack(name).catch(() => undefined);
             fs.rmSync(backend, { recursive: true, force: true });
         },

@@ -1,10 +1,7 @@
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerHost, inspect, labelFlags } from "../cli";
-import { canonicalJson, changedKeys, ignoreMissing } from "../resource";
+import { changedKeys, envHash, ignoreMissing, withEnvFile } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
 export interface PortMapping {
@@ -77,10 +74,6 @@ function recordedState(inputs: DockerContainerInputs, name: string, containerId:
     return { ...rest, envHash: envHash(env), name, containerId };
 }
 
-export function envHash(env: Record<string, string>): string {
-    return crypto.createHash("sha256").update(canonicalJson(env)).digest("hex");
-}
-
 /** The `docker create` arguments for a container (without the env-file, which create() adds). */
 export function createArgs(name: string, inputs: DockerContainerInputs): string[] {
     const [firstNetwork] = inputs.networks;
@@ -138,15 +131,10 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
     if (!(await inspect(inputs.host, "image", inputs.image))) {
         await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
     }
-    const envDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-env-"));
-    const envFile = path.join(envDir, "env");
-    try {
-        fs.writeFileSync(envFile, Object.entries(inputs.env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+    await withEnvFile(inputs.env, (envFile) => {
         const [create, ...rest] = createArgs(name, inputs);
-        await docker(inputs.host, [create, "--env-file", envFile, ...rest]);
-    } finally {
-        fs.rmSync(envDir, { recursive: true, force: true });
-    }
+        return docker(inputs.host, [create, "--env-file", envFile, ...rest]);
+    });
     try {
         for (const extra of inputs.networks.slice(1)) {
             await docker(inputs.host, ["network", "connect", ...extra.aliases.flatMap((a) => ["--alias", a]), extra.name, name]);

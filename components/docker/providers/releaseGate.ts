@@ -1,10 +1,7 @@
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, labelFlags } from "../cli";
-import { canonicalJson, changedKeys } from "../resource";
+import { changedKeys, envHash, withEnvFile } from "../resource";
 
 export interface ReleaseGateInputs {
     host: DockerHost;
@@ -21,26 +18,17 @@ export interface ReleaseGateInputs {
 
 const rerunKeys = ["host", "image", "command", "network", "envHash"] as const;
 
-function envHash(env: Record<string, string>): string {
-    return crypto.createHash("sha256").update(canonicalJson(env)).digest("hex");
-}
-
 /** Runs the image's own tests in a throw-away container on the stack network; a failure stops the release. */
 async function runTests(inputs: ReleaseGateInputs): Promise<{ passedImage: string; envHash: string }> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
-    const envDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-env-"));
-    const envFile = path.join(envDir, "env");
     try {
-        fs.writeFileSync(envFile, Object.entries(inputs.env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
-        await docker(inputs.host, [
+        await withEnvFile(inputs.env, (envFile) => docker(inputs.host, [
             "run", "--rm", "--name", name, ...labelFlags(inputs.labels), "--network", inputs.network, "--env-file", envFile,
             "--entrypoint", "sh", inputs.image, "-c", inputs.command,
-        ]);
+        ]));
     } catch (err) {
         const output = err instanceof DockerError ? err.stderr : String(err);
         throw new Error(`release gate: \`${inputs.command}\` failed in ${inputs.image}; nothing was replaced.\n${output.split("\n").slice(-25).join("\n")}`);
-    } finally {
-        fs.rmSync(envDir, { recursive: true, force: true });
     }
     return { passedImage: inputs.image, envHash: envHash(inputs.env) };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createArgs, DockerContainerInputs, envHash } from "../../../components/docker/providers/container";
+import { createArgs, DockerContainerInputs } from "../../../components/docker/providers/container";
+import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
 const inputs: DockerContainerInputs = {
