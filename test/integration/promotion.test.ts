@@ -39,7 +39,7 @@ describe("promotion and rollback are config edits", () => {
         }
     });
 
-    it("previewing a new digest shows exactly the app containers replaced (and the proxy rerouted), nothing else", async () => {
+    it("previewing a new digest shows exactly the app containers replaced (the proxy rerouted, the release recorded), nothing else", async () => {
         await production.stack.setConfig("berth:image", { value: builds[1].imageRef });
         const changed: { op: string; type: string; urn: string }[] = [];
         const preview = await production.stack.preview({
@@ -53,10 +53,13 @@ describe("promotion and rollback are config edits", () => {
                 }
             },
         });
-        expect(preview.changeSummary).toEqual({ same: expect.any(Number), replace: 2, update: 1 });
+        expect(preview.changeSummary).toEqual({ same: expect.any(Number), replace: 2, update: 2 });
         const replaced = changed.filter((c) => c.type === "pulumi-nodejs:dynamic/berth:DockerContainer");
         expect(new Set(replaced.map((c) => c.urn.split("::").pop()))).toEqual(new Set([`${production.name}-app-1`, `${production.name}-app-2`]));
-        expect(changed.filter((c) => !replaced.includes(c)).map((c) => [c.op, c.urn.split("::").pop()])).toEqual([["update", `${production.name}-proxy-routes`]]);
+        expect(changed.filter((c) => !replaced.includes(c)).map((c) => [c.op, c.urn.split("::").pop()]).sort()).toEqual([
+            ["update", `${production.name}-proxy-routes`],
+            ["update", `${production.name}-releases`],
+        ]);
     });
 
     it("`up` promotes; setting the previous digest back rolls back", async () => {

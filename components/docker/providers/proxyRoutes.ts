@@ -34,18 +34,23 @@ async function apply(inputs: ProxyRoutesInputs): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
+/** Replica order carries no meaning (names are random): compare and record the set, sorted. */
+function normalized(inputs: ProxyRoutesInputs): ProxyRoutesInputs {
+    return { ...inputs, upstreams: [...inputs.upstreams].sort() };
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ProxyRoutesInputs) {
         await apply(inputs);
-        return { id: `${inputs.proxy}-routes`, outs: inputs };
+        return { id: `${inputs.proxy}-routes`, outs: normalized(inputs) };
     },
     async diff(_id: string, olds: ProxyRoutesInputs, news: ProxyRoutesInputs) {
-        const changed = changedKeys(olds, { ...news, upstreams: [...news.upstreams].sort() }, ["host", "proxy", "upstreams"]);
+        const changed = changedKeys(normalized(olds), normalized(news), ["host", "proxy", "upstreams"]);
         return { changes: changed.length > 0 };
     },
     async update(_id: string, _olds: ProxyRoutesInputs, news: ProxyRoutesInputs) {
         await apply(news);
-        return { outs: news };
+        return { outs: normalized(news) };
     },
     async read(id: string, props: ProxyRoutesInputs) {
         return { id, props };
