@@ -8,6 +8,8 @@ export interface DockerRunOptions {
     stdin?: string;
     /** Extra environment, e.g. a throw-away DOCKER_CONFIG holding registry credentials. */
     env?: Record<string, string>;
+    /** Kill the CLI after this many milliseconds (a hung probe must not hang a deploy). */
+    timeoutMs?: number;
 }
 
 /** A docker CLI failure that keeps what the engine said, so errors name the real cause. */
@@ -27,7 +29,7 @@ export function docker(host: DockerHost, args: string[], options: DockerRunOptio
         const child = execFile(
             "docker",
             fullArgs,
-            { env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+            { env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 0 },
             (error, stdout, stderr) => {
                 if (error) {
                     reject(new DockerError(args, String(stderr || error.message), error.code ?? null));

@@ -105,24 +105,52 @@ export function createArgs(name: string, inputs: DockerContainerInputs): string[
     ];
 }
 
+/**
+ * The `docker exec` arguments that run a container's healthcheck (`Config.Healthcheck.Test`) once, or undefined
+ * when it has none. berth probes with it itself because the engine runs the first check only after a full
+ * interval (and engines before API 1.44 have no faster start interval): polling the same command is the same
+ * verdict, seconds earlier.
+ */
+export function healthProbeArgs(name: string, test: string[] | undefined): string[] | undefined {
+    const [kind, ...rest] = test ?? [];
+    if (kind === "CMD" && rest.length > 0) return ["exec", name, ...rest];
+    if (kind === "CMD-SHELL" && rest.length > 0) return ["exec", name, "/bin/sh", "-c", rest.join(" ")];
+    return undefined; // no test, or NONE
+}
+
+const PROBE_PAUSE_MS = 250;
+
+/** True once the container's own healthcheck passes, run by berth or by the engine. */
+async function probeHealthy(host: DockerHost, container: any): Promise<boolean> {
+    if (container.State?.Health?.Status === "healthy") return true;
+    const probe = healthProbeArgs(container.Name.replace(/^\//, ""), container.Config?.Healthcheck?.Test);
+    if (!probe) return false;
+    const timeoutNs: number = container.Config.Healthcheck.Timeout || 30e9;
+    return docker(host, probe, { timeoutMs: timeoutNs / 1e6 }).then(() => true, () => false);
+}
+
 async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number): Promise<void> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
-        const state = (await inspect(host, "container", name))?.State;
+        const container = await inspect(host, "container", name);
+        const state = container?.State;
         const health: string | undefined = state?.Health?.Status;
         if (state && !state.Running && !state.Restarting) {
             throw new Error(`container ${name} exited with code ${state.ExitCode} before becoming healthy`);
         }
-        if (health === "healthy" || (state?.Running && health === undefined)) {
+        if (state?.Running && health === undefined) {
             return; // no healthcheck at all: running is the best signal there is
         }
         if (health === "unhealthy") {
             throw new Error(`container ${name} reported unhealthy`);
         }
+        if (state?.Running && (await probeHealthy(host, container))) {
+            return;
+        }
         if (Date.now() > deadline) {
             throw new Error(`container ${name} was not healthy within ${timeoutSeconds}s (status: ${health})`);
         }
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
     }
 }
 

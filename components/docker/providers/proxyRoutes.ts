@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerHost } from "../cli";
 import { changedKeys } from "../resource";
@@ -10,7 +11,7 @@ export interface ProxyRoutesInputs {
     upstreams: string[];
 }
 
-const UPSTREAM_FILE = "/etc/nginx/berth/upstream.conf";
+const BERTH_DIR = "/etc/nginx/berth";
 
 /** nginx's upstream block body: every replica, skipped for a moment after one failure (it may be draining). */
 export function upstreamConfig(upstreams: string[]): string {
@@ -18,20 +19,34 @@ export function upstreamConfig(upstreams: string[]): string {
     return [...upstreams].sort().map((u) => `server ${u} max_fails=1 fail_timeout=2s;`).join("\n") + "\n";
 }
 
+/** Names a set of upstreams; nginx answers it at /__berth/routes, so berth can see when a reload took effect. */
+export function routesId(upstreams: string[]): string {
+    return crypto.createHash("sha256").update(upstreamConfig(upstreams)).digest("hex").slice(0, 16);
+}
+
+/** The shell script run in the proxy: write, check (rolling back a config nginx rejects), reload, confirm. */
+export function applyScript(id: string): string {
+    const fetchRoutes = `exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET /__berth/routes HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`;
+    return [
+        `cp ${BERTH_DIR}/upstream.conf ${BERTH_DIR}/upstream.conf.previous`,
+        `cp ${BERTH_DIR}/routes.conf ${BERTH_DIR}/routes.conf.previous`,
+        `cat > ${BERTH_DIR}/upstream.conf`,
+        `printf 'location = /__berth/routes {\\n    return 200 "${id}\\n";\\n}\\n' > ${BERTH_DIR}/routes.conf`,
+        `if ! nginx -t -q; then for f in upstream routes; do mv ${BERTH_DIR}/$f.conf.previous ${BERTH_DIR}/$f.conf; done; exit 1; fi`,
+        "nginx -s reload",
+        // Done when fresh connections keep landing on new workers (old ones stop accepting right after the signal).
+        `seen=0; for i in $(seq 1 200); do case "$(${fetchRoutes})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && exit 0;; *) seen=0;; esac; sleep 0.05; done`,
+        `echo "nginx did not start serving routes ${id} within 10s" >&2; exit 1`,
+    ].join("\n");
+}
+
 /**
- * Writes the upstreams into the running proxy, checks the whole config and reloads gracefully: new workers route to
- * the new replicas while old workers finish their requests. A config nginx rejects is rolled back untouched.
+ * Writes the upstreams into the running proxy and reloads it gracefully: new workers route to the new replicas
+ * while old workers finish their requests. Returns once new connections are served with the new routes.
  */
 async function apply(inputs: ProxyRoutesInputs): Promise<void> {
-    const script = [
-        `cp ${UPSTREAM_FILE} ${UPSTREAM_FILE}.previous`,
-        `cat > ${UPSTREAM_FILE}`,
-        `if ! nginx -t -q; then mv ${UPSTREAM_FILE}.previous ${UPSTREAM_FILE}; exit 1; fi`,
-        "nginx -s reload",
-    ].join(" && ");
-    await docker(inputs.host, ["exec", "-i", inputs.proxy, "sh", "-c", script], { stdin: upstreamConfig(inputs.upstreams) });
-    // The reload is a signal; give the master a moment to start the new workers before old replicas go.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const script = applyScript(routesId(inputs.upstreams));
+    await docker(inputs.host, ["exec", "-i", inputs.proxy, "bash", "-c", `set -e\n${script}`], { stdin: upstreamConfig(inputs.upstreams) });
 }
 
 /** Replica order carries no meaning (names are random): compare and record the set, sorted. */

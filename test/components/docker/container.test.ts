@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createArgs, DockerContainerInputs } from "../../../components/docker/providers/container";
+import { createArgs, DockerContainerInputs, healthProbeArgs } from "../../../components/docker/providers/container";
 import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
@@ -69,5 +69,18 @@ describe("diffing", () => {
         const olds: { labels: Record<string, string>; image: string } = { labels: { a: "1", b: "2" }, image: "x" };
         expect(changedKeys(olds, { labels: { b: "2", a: "1" }, image: "x" }, ["labels", "image"])).toEqual([]);
         expect(changedKeys(olds, { labels: { a: "1" }, image: "y" }, ["labels", "image"])).toEqual(["labels", "image"]);
+    });
+});
+
+describe("healthProbeArgs", () => {
+    it("runs the container's own healthcheck the way the engine would", () => {
+        expect(healthProbeArgs("web-1", ["CMD", "node", "healthcheck.js"])).toEqual(["exec", "web-1", "node", "healthcheck.js"]);
+        expect(healthProbeArgs("web-1", ["CMD-SHELL", "curl -f localhost || exit 1"])).toEqual(["exec", "web-1", "/bin/sh", "-c", "curl -f localhost || exit 1"]);
+    });
+
+    it("has nothing to run without a healthcheck", () => {
+        expect(healthProbeArgs("web-1", undefined)).toBeUndefined();
+        expect(healthProbeArgs("web-1", ["NONE"])).toBeUndefined();
+        expect(healthProbeArgs("web-1", ["CMD"])).toBeUndefined();
     });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { provider, upstreamConfig } from "../../../components/docker/providers/proxyRoutes";
+import { applyScript, provider, routesId, upstreamConfig } from "../../../components/docker/providers/proxyRoutes";
 
 describe("proxy routes", () => {
     it("write one nginx server line per replica, or a fast 502 when there is none", () => {
@@ -11,5 +11,18 @@ describe("proxy routes", () => {
         const olds = { host: "", proxy: "p", upstreams: ["b:8080", "a:8080"] };
         expect(await provider.diff!("id", olds, { ...olds, upstreams: ["a:8080", "b:8080"] })).toEqual({ changes: false });
         expect(await provider.diff!("id", olds, { ...olds, upstreams: ["a:8080", "c:8080"] })).toEqual({ changes: true });
+    });
+
+    it("name a set of replicas the same in any order, and different sets differently", () => {
+        expect(routesId(["b:8080", "a:8080"])).toBe(routesId(["a:8080", "b:8080"]));
+        expect(routesId(["a:8080"])).not.toBe(routesId(["a:8080", "b:8080"]));
+        expect(routesId(["a:8080"])).toMatch(/^[0-9a-f]{16}$/);
+    });
+
+    it("reload, then wait until nginx answers with the new routes", () => {
+        const script = applyScript("0123456789abcdef");
+        expect(script.indexOf("nginx -t -q")).toBeLessThan(script.indexOf("nginx -s reload"));
+        expect(script).toContain('return 200 "0123456789abcdef');
+        expect(script).toMatch(/\*0123456789abcdef\*\) seen=/);
     });
 });
