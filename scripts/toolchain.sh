@@ -80,7 +80,11 @@ build_pulumi_from_go() { # OUTPUT_BINARY
 # - pulumi-resource-pulumi-nodejs serves berth's Docker resources (dynamic providers); @pulumi/pulumi ships it.
 # - pulumi-language-nodejs: an official CLI brings its own; a CLI built from Go modules gets berth's stand-in
 #   (tools/pulumi-language-nodejs), because the language host's Go module is not on every module proxy.
+# - pulumi-analyzer-policy starts nodejs policy packs (pulumi preview --policy-pack) where no language host does;
+#   official releases ship it, a CLI built from Go modules does not.
 ensure_plugin_shims() {
+  [ -e "$TOOLCHAIN_BIN/pulumi-analyzer-policy" ] && ! grep -q "berth's copy" "$TOOLCHAIN_BIN/pulumi-analyzer-policy" ||
+    install_if_changed "$BERTH_ROOT/tools/pulumi-analyzer-policy" "$TOOLCHAIN_BIN/pulumi-analyzer-policy"
   install_if_changed "$BERTH_ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$TOOLCHAIN_BIN/pulumi-resource-pulumi-nodejs"
   local lang="$TOOLCHAIN_BIN/pulumi-language-nodejs"
   if [ ! -e "$lang" ] || grep -q "berth's stand-in" "$lang"; then
