@@ -1,13 +1,13 @@
 // Wiring only: typed config in, components out. See components/ for the logic.
 import * as pulumi from "@pulumi/pulumi";
-import { checkSecrets, parseSettings } from "./components/config";
+import { checkSecrets, parseSettings, secretState } from "./components/config";
 import { Environment } from "./components/environment";
 
 const config = new pulumi.Config("berth");
 const stack = pulumi.getStack();
 // Validated before any resource exists: bad config fails preview and changes nothing.
 const settings = parseSettings((key) => config.get(key));
-checkSecrets(settings, (key) => config.getSecret(key) !== undefined);
+checkSecrets(settings, (key) => secretState(config, key));
 
 const environment = new Environment(stack, {
     stack,

@@ -70,6 +70,7 @@ export class AppService extends pulumi.ComponentResource {
                 logDriver: app.logDriver,
                 logOptions: app.logOptions,
                 healthyTimeoutSeconds: app.healthTimeoutSeconds,
+                requireHealthcheck: true,
                 registry: args.pullLogin,
             }, {
                 parent: this,

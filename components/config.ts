@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+
 /**
  * Stack configuration: parsed and validated in pure functions before any resource exists, so bad input fails
  * `pulumi preview` with the key, the value and what is allowed, and changes nothing.
@@ -278,12 +280,34 @@ export function passwordKey(serviceName: string): string {
     return `${serviceName.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase())}Password`;
 }
 
-/** Fails naming every missing secret and how to set it. */
-export function checkSecrets(settings: BerthSettings, isSet: (key: string) => boolean): void {
-    const missing = requiredSecrets(settings).filter((key) => !isSet(key));
+/** How the stack's config holds a secret berth needs. */
+export type SecretState = "missing" | "plaintext" | "secret";
+
+/**
+ * How `config` holds `key`. Which keys the engine handed over encrypted is known to Pulumi's SDK but not part of its
+ * typed API (runtime/config's isConfigSecret); without it, a set value counts as secret.
+ */
+export function secretState(config: pulumi.Config, key: string): SecretState {
+    if (config.getSecret(key) === undefined) return "missing";
+    const isConfigSecret: ((fullKey: string) => boolean) | undefined = require("@pulumi/pulumi/runtime/config").isConfigSecret;
+    return !isConfigSecret || isConfigSecret(`${config.name}:${key}`) ? "secret" : "plaintext";
+}
+
+/**
+ * Fails naming every missing secret and how to set it, and any set in plaintext (readable in the stack's
+ * config file, which lives in git): both before any resource is touched. The value itself is never printed.
+ */
+export function checkSecrets(settings: BerthSettings, stateOf: (key: string) => SecretState): void {
+    const required = requiredSecrets(settings);
+    const missing = required.filter((key) => stateOf(key) === "missing");
     if (missing.length > 0) {
         throw new ConfigError(missing[0], null,
             `missing secret${missing.length > 1 ? `s (${missing.map((k) => `berth:${k}`).join(", ")})` : ""}: set with \`pulumi config set --secret berth:${missing[0]}\``);
+    }
+    const plaintext = required.filter((key) => stateOf(key) === "plaintext");
+    if (plaintext.length > 0) {
+        throw new ConfigError(plaintext[0], "(hidden)",
+            `stored in plaintext in the stack's config; encrypt it with \`pulumi config set --secret berth:${plaintext[0]}\``);
     }
 }
 

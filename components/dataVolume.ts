@@ -21,7 +21,14 @@ export class DataVolume extends pulumi.ComponentResource {
             host: args.dockerHost,
             name: dockerName(args.stack, args.purpose, "data"),
             labels: berthLabels(args.stack, "data", { "berth.purpose": args.purpose }),
-        }, { parent: this, retainOnDelete: !args.ephemeral });
+            ephemeral: args.ephemeral,
+        }, {
+            parent: this,
+            // Kept data can neither be replaced nor destroyed by accident: `pulumi destroy` stops at it (use
+            // --exclude-protected to keep it), and even an unprotected delete leaves the volume on the engine.
+            protect: !args.ephemeral,
+            retainOnDelete: !args.ephemeral,
+        });
         this.name = volume.name;
         this.registerOutputs({ name: this.name });
     }

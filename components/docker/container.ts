@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { delegatingProvider } from "./delegatingProvider";
 import type { DockerContainerInputs } from "./providers/container";
-import { InputsOf } from "./resource";
+import { InputsOf, withSecretCredentials } from "./resource";
 
 export type { DockerContainerInputs };
 
@@ -11,6 +11,6 @@ export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<DockerContainerInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("container"), name, { ...args, name: undefined, containerId: undefined }, opts, "berth", "DockerContainer");
+        super(delegatingProvider("container"), name, { ...withSecretCredentials(args), name: undefined, containerId: undefined }, opts, "berth", "DockerContainer");
     }
 }

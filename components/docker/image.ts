@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { delegatingProvider } from "./delegatingProvider";
 import type { DockerImageInputs } from "./providers/image";
-import { InputsOf } from "./resource";
+import { InputsOf, withSecretCredentials } from "./resource";
 
 export type { DockerImageInputs };
 
@@ -11,6 +11,6 @@ export class DockerImage extends pulumi.dynamic.Resource {
     declare readonly imageRef: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<DockerImageInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("image"), name, { ...args, imageId: undefined, imageRef: undefined }, opts, "berth", "DockerImage");
+        super(delegatingProvider("image"), name, { ...withSecretCredentials(args), imageId: undefined, imageRef: undefined }, opts, "berth", "DockerImage");
     }
 }

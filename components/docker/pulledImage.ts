@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { delegatingProvider } from "./delegatingProvider";
 import type { PulledImageInputs } from "./providers/pulledImage";
-import { InputsOf } from "./resource";
+import { InputsOf, withSecretCredentials } from "./resource";
 
 export type { PulledImageInputs };
 
@@ -13,6 +13,6 @@ export class PulledImage extends pulumi.dynamic.Resource {
     declare readonly version: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<PulledImageInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("pulledImage"), name, { ...args, imageRef: undefined, imageId: undefined, version: undefined }, opts, "berth", "PulledImage");
+        super(delegatingProvider("pulledImage"), name, { ...withSecretCredentials(args), imageRef: undefined, imageId: undefined, version: undefined }, opts, "berth", "PulledImage");
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { delegatingProvider } from "./delegatingProvider";
 import type { ReleaseGateInputs } from "./providers/releaseGate";
-import { InputsOf } from "./resource";
+import { InputsOf, withSecretCredentials } from "./resource";
 
 export type { ReleaseGateInputs };
 
@@ -10,6 +10,6 @@ export class ReleaseGate extends pulumi.dynamic.Resource {
     declare readonly passedImage: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<ReleaseGateInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("releaseGate"), name, { ...args, passedImage: undefined }, opts, "berth", "ReleaseGate");
+        super(delegatingProvider("releaseGate"), name, { ...withSecretCredentials(args), passedImage: undefined }, opts, "berth", "ReleaseGate");
     }
 }

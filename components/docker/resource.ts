@@ -8,6 +8,19 @@ import { DockerError } from "./cli";
 /** The Pulumi inputs of a resource whose plain inputs are T. */
 export type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
+/**
+ * The inputs with their credential-bearing fields (environment values, registry login) made Pulumi secrets, so
+ * they are encrypted wherever the engine keeps inputs, whatever the caller passed. (berth's policy pack checks
+ * that credentials appear in no other field.)
+ */
+export function withSecretCredentials<T extends { env?: unknown; registry?: unknown }>(args: T): T {
+    return {
+        ...args,
+        ...(args.env !== undefined ? { env: pulumi.secret(args.env) } : {}),
+        ...(args.registry !== undefined ? { registry: pulumi.secret(args.registry) } : {}),
+    };
+}
+
 /** Canonical JSON: object keys sorted, so the same value always serialises the same way. */
 export function canonicalJson(value: unknown): string {
     return JSON.stringify(value, (_key, v) =>

@@ -97,10 +97,17 @@ describe("secrets", () => {
 
     it("names the missing secret and how to set it", () => {
         const settings = settingsWith({});
-        expect(() => checkSecrets(settings, (key) => key === "registryPassword")).toThrow(
+        expect(() => checkSecrets(settings, (key) => (key === "registryPassword" ? "secret" : "missing"))).toThrow(
             "invalid config berth:postgresPassword = null: missing secret: set with `pulumi config set --secret berth:postgresPassword`",
         );
-        expect(() => checkSecrets(settings, () => true)).not.toThrow();
+        expect(() => checkSecrets(settings, () => "secret")).not.toThrow();
+    });
+
+    it("refuses a password kept in plaintext, without printing it", () => {
+        const settings = settingsWith({});
+        expect(() => checkSecrets(settings, (key) => (key === "postgresPassword" ? "plaintext" : "secret"))).toThrow(
+            'invalid config berth:postgresPassword = "(hidden)": stored in plaintext in the stack\'s config; encrypt it with `pulumi config set --secret berth:postgresPassword`',
+        );
     });
 
     it("needs no registry password to deploy an existing image", () => {

@@ -127,8 +127,10 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
         await env.stack.setConfig("berth:restart", { value: "always" });
     });
 
-    it("`destroy` leaves no container or network behind; the next `up` finds the data again", async () => {
-        await env.stack.destroy({ color: "never" });
+    it("`destroy` stops at the protected data; with --exclude-protected nothing else is left; the next `up` finds the data", async () => {
+        await expect(env.stack.destroy({ color: "never" })).rejects.toThrow(/protected/);
+        expect(dockerObjects(env.name).volumes).toHaveLength(2);
+        await env.stack.destroy({ color: "never", excludeProtected: true });
         const left = dockerObjects(env.name);
         expect(left.containers).toEqual([]);
         expect(left.networks).toEqual([]);

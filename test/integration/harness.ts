@@ -59,13 +59,18 @@ export interface ThrowawayStack {
     remove(): Promise<void>;
 }
 
+export interface ThrowawayOptions {
+    /** Another Pulumi project to run (a test fixture); this project by default. */
+    workDir?: string;
+}
+
 /** A new stack `it-<random>` of this project with the dev stack's services and the given config on top. */
-export async function throwawayStack(config: Record<string, string | object> = {}, secrets: Record<string, string> = {}): Promise<ThrowawayStack> {
+export async function throwawayStack(config: Record<string, string | object> = {}, secrets: Record<string, string> = {}, options: ThrowawayOptions = {}): Promise<ThrowawayStack> {
     requireToolchain();
     const name = `it-${crypto.randomBytes(3).toString("hex")}`;
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
     const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: name, workDir: projectRoot },
+        { stackName: name, workDir: options.workDir ?? projectRoot },
         { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" } },
     );
     const settings: ConfigMap = {
@@ -87,7 +92,8 @@ export async function throwawayStack(config: Record<string, string | object> = {
         stack,
         name,
         async remove() {
-            await stack.destroy({ color: "never" }).catch(() => undefined);
+            // Protected data volumes stay in state (and on the engine) until removed below.
+            await stack.destroy({ color: "never", excludeProtected: true }).catch(() => undefined);
             for (const kind of ["container", "network", "volume"] as const) {
                 const ids = docker(kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=berth.stack=${name}`)
                     .split("\n").filter(Boolean);
@@ -95,7 +101,7 @@ export async function throwawayStack(config: Record<string, string | object> = {
             }
             const images = docker("image", "ls", "-q", "--filter", `label=berth.built-by=${name}`).split("\n").filter(Boolean);
             if (images.length > 0) docker("image", "rm", "--force", ...new Set(images));
-            await stack.workspace.removeStack(name).catch(() => undefined);
+            await stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
             fs.rmSync(backend, { recursive: true, force: true });
         },
     };
@@ -158,4 +164,11 @@ export async function http(method: string, url: string, body?: unknown): Promise
         // not JSON: keep the text for the assertion message
     }
     return { status: response.status, json };
+}
+
+/** Preview options that run berth's policy pack, treating `productionStacks` as production. */
+export function withPolicies(productionStacks: string[]): { policyPacks: string[]; policyPackConfigs: string[] } {
+    const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-policy-")), "config.json");
+    fs.writeFileSync(config, JSON.stringify({ "production-images-pinned-by-digest": { productionStacks } }));
+    return { policyPacks: [path.join(projectRoot, "policy")], policyPackConfigs: [config] };
 }

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appCopy, docker, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, docker, dockerObjects, http, ThrowawayStack, throwawayStack, withPolicies } from "./harness";
 
 describe("promotion and rollback are config edits", () => {
     let staging: ThrowawayStack;
@@ -42,8 +42,10 @@ describe("promotion and rollback are config edits", () => {
     it("previewing a new digest shows exactly the app containers replaced (the proxy rerouted, the release recorded), nothing else", async () => {
         await production.stack.setConfig("berth:image", { value: builds[1].imageRef });
         const changed: { op: string; type: string; urn: string }[] = [];
+        // With berth's policy pack, production being this stack: a digest promotion passes every guardrail.
         const preview = await production.stack.preview({
             color: "never",
+            ...withPolicies([production.name]),
             onEvent: (event: EngineEvent) => {
                 const step = event.resourcePreEvent?.metadata;
                 // The dynamic-provider plugin is handed the stack's config, so any config edit "updates" it; that

@@ -55,6 +55,8 @@ export interface DockerContainerInputs {
     logOptions: Record<string, string>;
     /** How long `create` waits for the container to report healthy; 0 means it does not wait. */
     healthyTimeoutSeconds: number;
+    /** Fail `create` when the container ends up with no healthcheck at all (none given, none in its image). */
+    requireHealthcheck?: boolean;
     /** Login for pulling `image` when the engine lacks it; never recorded. */
     registry?: RegistryLogin;
 }
@@ -129,7 +131,7 @@ async function probeHealthy(host: DockerHost, container: any): Promise<boolean> 
     return docker(host, probe, { timeoutMs: timeoutNs / 1e6 }).then(() => true, () => false);
 }
 
-async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number): Promise<void> {
+async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number, requireHealthcheck: boolean): Promise<void> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
         const container = await inspect(host, "container", name);
@@ -139,6 +141,9 @@ async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: 
             throw new Error(`container ${name} exited with code ${state.ExitCode} before becoming healthy`);
         }
         if (state?.Running && health === undefined) {
+            if (requireHealthcheck) {
+                throw new Error(`container ${name} has no healthcheck: its image declares no HEALTHCHECK and none was configured (set berth:healthcheck)`);
+            }
             return; // no healthcheck at all: running is the best signal there is
         }
         if (health === "unhealthy") {
@@ -169,7 +174,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         }
         await docker(inputs.host, ["start", name]);
         if (inputs.healthyTimeoutSeconds > 0) {
-            await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds);
+            await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false);
         }
     } catch (err) {
         // A container that never became healthy is removed, so the failed deploy leaves the old one serving alone.

@@ -6,6 +6,11 @@ export interface DockerVolumeInputs {
     host: DockerHost;
     name: string;
     labels: Record<string, string>;
+    /**
+     * Whether the data may go with the stack (per-branch stacks). Recorded for policies (non-ephemeral data
+     * volumes must be protected); never diffed, so it changes no volume.
+     */
+    ephemeral?: boolean;
 }
 
 const volumeKeys = ["host", "name", "labels"] as const;

@@ -1,0 +1,131 @@
+/**
+ * berth's guardrails as pure functions over one resource as the policy engine shows it (type, URN, inputs,
+ * options): each returns what is wrong with it, as messages that say how to fix it. index.ts serves them as a
+ * Pulumi policy pack; test/policy tests them alone and through the engine.
+ */
+
+/** berth's own resources (dynamic providers) and the pulumi-docker ones people mix in. */
+export const types = {
+    container: "pulumi-nodejs:dynamic/berth:DockerContainer",
+    image: "pulumi-nodejs:dynamic/berth:DockerImage",
+    pulledImage: "pulumi-nodejs:dynamic/berth:PulledImage",
+    volume: "pulumi-nodejs:dynamic/berth:DockerVolume",
+    releaseGate: "pulumi-nodejs:dynamic/berth:ReleaseGate",
+    dockerContainer: "docker:index/container:Container",
+    dockerRemoteImage: "docker:index/remoteImage:RemoteImage",
+} as const;
+
+export interface ResourceView {
+    type: string;
+    urn: string;
+    props: Record<string, any>;
+    protect: boolean;
+}
+
+/** `urn:pulumi:<stack>::<project>::<type>::<name>` → `<stack>` */
+export function stackOf(urn: string): string {
+    return urn.split("::")[0].split(":").slice(2).join(":");
+}
+
+const digestPinned = (reference: unknown) => typeof reference === "string" && /@sha256:[0-9a-f]{64}$/.test(reference);
+const nameOf = (r: ResourceView) => r.urn.split("::").pop();
+const isAppContainer = (r: ResourceView) => r.type === types.container && r.props.labels?.["berth.role"] === "app";
+
+const PROMOTE = "promote the digest staging built: set berth:image to staging's `imageRef` output (repo@sha256:…)";
+
+/** Production never runs a mutable tag: every image it deploys is named by digest, and nothing is built there. */
+export function productionImageFindings(r: ResourceView, productionStacks: string[]): string[] {
+    if (!productionStacks.includes(stackOf(r.urn))) return [];
+    const pinned = (what: string, reference: unknown) =>
+        digestPinned(reference) ? [] : [`${nameOf(r)} deploys ${what} ${JSON.stringify(reference)}, a mutable tag in production stack ${stackOf(r.urn)}: ${PROMOTE}`];
+    switch (r.type) {
+        case types.pulledImage:
+            return pinned("image", r.props.reference);
+        case types.image:
+            return r.props.registry === undefined ? [] // built on the host for berth itself (the proxy), never pushed
+                : [`${nameOf(r)} builds and pushes ${r.props.repository}:${r.props.tag} in production stack ${stackOf(r.urn)}: ${PROMOTE}`];
+        case types.container:
+            return isAppContainer(r) ? pinned("image", r.props.image) : [];
+        case types.dockerContainer:
+            return pinned("image", r.props.image);
+        case types.dockerRemoteImage:
+            return pinned("image", r.props.name);
+        default:
+            return [];
+    }
+}
+
+/** App replicas restart on their own, prove their health before taking traffic, and cannot eat the host's memory. */
+export function appContainerFindings(r: ResourceView): string[] {
+    if (!isAppContainer(r)) return [];
+    const findings: string[] = [];
+    if (!r.props.restart || r.props.restart === "no") {
+        findings.push(`app container ${nameOf(r)} has no restart policy: set berth:restart to unless-stopped, always or on-failure[:N]`);
+    }
+    if (!r.props.healthcheck && r.props.requireHealthcheck !== true) {
+        findings.push(`app container ${nameOf(r)} has no healthcheck: give the image a HEALTHCHECK or set berth:healthcheck`);
+    }
+    if (!(r.props.memoryBytes > 0)) {
+        findings.push(`app container ${nameOf(r)} has no memory limit: set berth:memory (e.g. 512m)`);
+    }
+    return findings;
+}
+
+const isDockerSocket = (path: unknown) => typeof path === "string" && /(^|\/)docker\.sock$/.test(path);
+
+/** Nothing gets the host: no Docker socket, no privileged mode, no host network. */
+export function hostAccessFindings(r: ResourceView): string[] {
+    const findings: string[] = [];
+    const name = nameOf(r);
+    const fix = "remove it; a container with it controls the whole host";
+    if (r.type === types.container) {
+        for (const v of r.props.volumes ?? []) if (isDockerSocket(v.source)) findings.push(`${name} mounts the Docker socket (${v.source}): ${fix}`);
+        for (const n of r.props.networks ?? []) if (n.name === "host") findings.push(`${name} uses the host network: ${fix}; use the stack network`);
+        if (r.props.privileged === true) findings.push(`${name} runs privileged: ${fix}`);
+    }
+    if (r.type === types.dockerContainer) {
+        const mounts = [...(r.props.volumes ?? []).map((v: any) => v.hostPath), ...(r.props.mounts ?? []).map((m: any) => m.source)];
+        for (const source of mounts) if (isDockerSocket(source)) findings.push(`${name} mounts the Docker socket (${source}): ${fix}`);
+        if (r.props.networkMode === "host") findings.push(`${name} uses the host network: ${fix}; use a bridge network`);
+        if (r.props.privileged === true) findings.push(`${name} runs privileged: ${fix}`);
+    }
+    return findings;
+}
+
+/** Dependency-service data in a stack that keeps its data cannot be deleted or replaced by a deploy. */
+export function dataVolumeFindings(r: ResourceView): string[] {
+    if (r.type !== types.volume || r.props.labels?.["berth.role"] !== "data" || r.props.ephemeral === true || r.protect) return [];
+    return [`data volume ${r.props.name} (${r.props.labels?.["berth.purpose"] ?? "data"}) is not protected: declare it with \`protect: true\` (berth's DataVolume does, unless berth:ephemeral is true)`];
+}
+
+const CREDENTIAL_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@/i;
+
+/** `KEY=value` strings and maps, searched for credentials by name (…PASSWORD, …TOKEN) or shape (scheme://user:pass@). */
+function credentialsIn(field: string, value: unknown): string[] {
+    const entries: [string, unknown][] = Array.isArray(value)
+        ? value.map((item) => (typeof item === "string" && item.includes("=") ? [item.slice(0, item.indexOf("=")), item.slice(item.indexOf("=") + 1)] : ["", item]))
+        : value && typeof value === "object" ? Object.entries(value) : [["", value]];
+    return entries
+        .filter(([key, v]) => (CREDENTIAL_NAME.test(key) && v !== "") || (typeof v === "string" && URL_WITH_PASSWORD.test(v)))
+        .map(([key]) => (key ? `${field}.${key}` : field));
+}
+
+/**
+ * Registry logins and passwords only travel in the fields berth always encrypts (a container's env, a registry
+ * login): a credential anywhere else (labels, commands, build args, image names) is plaintext in state, in
+ * `docker inspect` and, for build args, in the image's history forever.
+ */
+export function credentialFindings(r: ResourceView): string[] {
+    const fields: Record<string, string[]> = {
+        // berth's containers run the image berth resolved (a digest): only what the user wrote can hold credentials.
+        [types.container]: ["labels", "command"],
+        [types.releaseGate]: ["labels", "command"],
+        [types.image]: ["buildArgs", "labels", "repository"],
+        [types.pulledImage]: ["reference"],
+        [types.dockerContainer]: ["labels", "command", "image"],
+    };
+    return (fields[r.type] ?? []).flatMap((field) => credentialsIn(field, r.props[field])).map((where) =>
+        `${nameOf(r)} carries a credential in ${where}, which is never encrypted: pass it as a Pulumi secret ` +
+        "(`pulumi config set --secret …`) through the service's environment or the registry login instead");
+}

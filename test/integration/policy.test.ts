@@ -1,0 +1,112 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { devServices, docker, dockerObjects, projectRoot, setObjectConfig, ThrowawayStack, throwawayStack, withPolicies } from "./harness";
+
+const digest = "127.0.0.1:5000/shop/main@sha256:" + "0".repeat(64);
+
+/** The preview's output when it fails (violations print to stdout), else "" */
+async function previewFailure(env: ThrowawayStack, options: object): Promise<string> {
+    try {
+        await env.stack.preview({ color: "never", ...options });
+        return "";
+    } catch (err) {
+        return String((err as Error).message);
+    }
+}
+
+describe("berth's policy pack, through the engine (pulumi preview --policy-pack)", () => {
+    let berth: ThrowawayStack;
+    let fixture: ThrowawayStack;
+
+    beforeAll(async () => {
+        berth = await throwawayStack({ image: digest });
+        fixture = await throwawayStack({}, {}, { workDir: path.join(projectRoot, "test/policy/fixture") });
+    });
+    afterAll(async () => {
+        await berth?.remove();
+        await fixture?.remove();
+    });
+
+    it("berth's own production program passes every policy", async () => {
+        expect(await previewFailure(berth, withPolicies([berth.name]))).toBe("");
+    });
+
+    it.each([
+        ["a mutable tag in production", { "berth:image": "127.0.0.1:5000/shop/main:latest" }, "production-images-pinned-by-digest", /a mutable tag in production stack .*: promote the digest staging built/],
+        ["a build in production", { "berth:image": "" }, "production-images-pinned-by-digest", /builds and pushes .* in production stack/],
+        ["no restart policy and no memory limit", { "berth:restart": "no", "berth:memory": "0" }, "app-containers-restart-healthcheck-memory", /has no restart policy: set berth:restart[\s\S]*has no memory limit: set berth:memory/],
+        ["a token in build args", { "berth:image": "", "berth:buildArgs": { NPM_TOKEN: "npm_abc123" } }, "credentials-are-secrets", /credential in buildArgs.NPM_TOKEN, which is never encrypted/],
+    ])("%s fails the preview with the policy's fix", async (_what, config: Record<string, string | object>, policy, message) => {
+        const original = await berth.stack.getAllConfig();
+        for (const [key, value] of Object.entries(config)) {
+            if (typeof value === "string") await berth.stack.setConfig(key, { value });
+            else await setObjectConfig(berth.stack, key.replace("berth:", ""), value);
+        }
+        try {
+            const failure = await previewFailure(berth, withPolicies([berth.name]));
+            expect(failure).toContain(`[mandatory]  ${policy}`);
+            expect(failure).toMatch(message);
+        } finally {
+            for (const [key, value] of Object.entries(config)) {
+                // Objects go back to Pulumi.yaml's default by removal; strings to what they were.
+                if (typeof value === "string" && original[key]) await berth.stack.setConfig(key, original[key]);
+                else await berth.stack.removeConfig(key);
+            }
+        }
+    });
+
+    it("a password kept in plaintext config fails before any resource, without printing it", async () => {
+        // Passwords Pulumi.yaml declares secret are refused by the engine itself; those of services added in
+        // config (here a MySQL named "orders") by berth's own check.
+        const withOrders = await throwawayStack({ image: digest, services: { ...devServices, orders: { kind: "mysql", image: "berth/mysql:8" } } });
+        try {
+            await withOrders.stack.setConfig("berth:ordersPassword", { value: "orders-plaintext-pw", secret: false });
+            const failure = await previewFailure(withOrders, {});
+            expect(failure).toContain('invalid config berth:ordersPassword = "(hidden)": stored in plaintext in the stack\'s config; encrypt it with `pulumi config set --secret berth:ordersPassword`');
+            expect(failure).not.toContain("orders-plaintext-pw");
+
+            await withOrders.stack.setConfig("berth:ordersPassword", { value: "orders-secret-pw", secret: true });
+            await withOrders.stack.setConfig("berth:postgresPassword", { value: "postgres-plaintext-pw", secret: false });
+            expect(await previewFailure(withOrders, {})).toMatch(/configuration key 'postgresPassword' must be encrypted/);
+            expect(dockerObjects(withOrders.name)).toEqual({ containers: [], networks: [], volumes: [] });
+        } finally {
+            await withOrders.remove();
+        }
+    });
+
+    it.each([
+        ["clean", undefined, undefined],
+        ["docker-socket", "no-host-access", /mounts the Docker socket \(\/var\/run\/docker.sock\): remove it/],
+        ["host-network", "no-host-access", /uses the host network: remove it/],
+        ["unprotected-volume", "data-volumes-protected", /data volume berth-it-\w+-postgres-data \(postgres\) is not protected: declare it with `protect: true`/],
+    ])("a hand-written program, scenario %s", async (scenario, policy, message) => {
+        await fixture.stack.setConfig("fixture:scenario", { value: scenario });
+        const failure = await previewFailure(fixture, withPolicies([]));
+        if (!policy) {
+            expect(failure).toBe("");
+        } else {
+            expect(failure).toContain(`[mandatory]  ${policy}`);
+            expect(failure).toMatch(message!);
+        }
+    });
+
+    it.each([
+        ["throws while loading", 'throw new Error("policy pack has a bug");\n', /policy pack .* failed to start[\s\S]*policy pack has a bug|policy pack has a bug/],
+        ["lacks its dependencies", null, /failed to start: .*@pulumi\/pulumi is not installed for the policy pack in .*: run npm install/],
+    ])("a policy pack that %s fails `up` clearly and changes nothing", async (_what, code, message) => {
+        // Inside the project, a pack resolves the project's @pulumi/pulumi; in the system temp dir it finds none.
+        const broken = fs.mkdtempSync(path.join(code ? path.join(projectRoot, ".berth") : os.tmpdir(), "broken-policy-"));
+        fs.writeFileSync(path.join(broken, "PulumiPolicy.yaml"), "runtime: nodejs\n");
+        fs.writeFileSync(path.join(broken, "package.json"), JSON.stringify({ name: "broken", version: "0.0.1", main: "index.js" }));
+        fs.writeFileSync(path.join(broken, "index.js"), code ?? "");
+        try {
+            await expect(berth.stack.up({ color: "never", policyPacks: [broken] })).rejects.toThrow(message);
+            expect(dockerObjects(berth.name)).toEqual({ containers: [], networks: [], volumes: [] });
+            expect(docker("image", "ls", "-q", "--filter", `label=berth.built-by=${berth.name}`)).toBe("");
+        } finally {
+            fs.rmSync(broken, { recursive: true, force: true });
+        }
+    });
+});
