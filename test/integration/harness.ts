@@ -55,6 +55,8 @@ export async function freePort(): Promise<number> {
 export interface ThrowawayStack {
     stack: Stack;
     name: string;
+    /** Its backend and passphrase, for running project scripts (npm run …) against it. */
+    envVars: Record<string, string>;
     /** Removes the stack, its config file and every Docker object labelled with it, volumes and images included. */
     remove(): Promise<void>;
 }
@@ -69,10 +71,8 @@ export async function throwawayStack(config: Record<string, string | object> = {
     requireToolchain();
     const name = `it-${crypto.randomBytes(3).toString("hex")}`;
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
-    const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: name, workDir: options.workDir ?? projectRoot },
-        { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" } },
-    );
+    const envVars = { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: options.workDir ?? projectRoot }, { envVars });
     const settings: ConfigMap = {
         "berth:registryPassword": { value: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim(), secret: true },
         "berth:postgresPassword": { value: crypto.randomBytes(12).toString("hex"), secret: true },
@@ -91,6 +91,7 @@ export async function throwawayStack(config: Record<string, string | object> = {
     return {
         stack,
         name,
+        envVars,
         async remove() {
             // Protected data volumes stay in state (and on the engine) until removed below.
             await stack.destroy({ color: "never", excludeProtected: true }).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -54,6 +55,25 @@ describe("berth's policy pack, through the engine (pulumi preview --policy-pack)
                 if (typeof value === "string" && original[key]) await berth.stack.setConfig(key, original[key]);
                 else await berth.stack.removeConfig(key);
             }
+        }
+    });
+
+    it("`npm run check` prints the diff and exits non-zero on a violation, zero when clean", () => {
+        const check = () => spawnSync("npm", ["run", "--silent", "check", "--", "--stack", berth.name, "--policy-pack-config", withPolicies([berth.name]).policyPackConfigs[0]],
+            { cwd: projectRoot, encoding: "utf8", env: { ...process.env, ...berth.envVars } });
+        const clean = check();
+        expect(clean.status).toBe(0);
+        expect(clean.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/berth:DockerContainer: \(create\)/);
+        expect(clean.stdout).toContain("berth|local|policy");
+
+        execFileSync("pulumi", ["config", "set", "berth:image", "127.0.0.1:5000/shop/main:latest", "--stack", berth.name], { cwd: projectRoot, env: { ...process.env, ...berth.envVars } });
+        try {
+            const violating = check();
+            expect(violating.status).not.toBe(0);
+            expect(violating.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/berth:PulledImage: \(create\)/);
+            expect(violating.stdout).toContain("[mandatory]  production-images-pinned-by-digest");
+        } finally {
+            execFileSync("pulumi", ["config", "set", "berth:image", digest, "--stack", berth.name], { cwd: projectRoot, env: { ...process.env, ...berth.envVars } });
         }
     });
 
