@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as nodeHttp from "http";
 import * as os from "os";
 import * as path from "path";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { startLoad, LoadResult } from "../test/load";
 import { appCopy, docker, dockerObjects, freePort, projectRoot, throwawayStack } from "../test/integration/harness";
 
@@ -45,6 +46,23 @@ async function deployUnderLoad(url: string, deploy: () => Promise<string>): Prom
     return { ms, load: await load.stop(), version };
 }
 
+/** Wall time of `up` (nothing to change) of a program with no resources, through the same Automation API. */
+async function emptyProgramUpMs(): Promise<number> {
+    const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-floor-"));
+    try {
+        const stack = await LocalWorkspace.createOrSelectStack(
+            { stackName: "floor", projectName: "berth-floor", program: async () => ({}) },
+            { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "bench" } },
+        );
+        await stack.up({ color: "never" });
+        const started = Date.now();
+        await stack.up({ color: "never" });
+        return Date.now() - started;
+    } finally {
+        fs.rmSync(backend, { recursive: true, force: true });
+    }
+}
+
 async function main() {
     const context = appCopy();
     const scriptContext = appCopy();
@@ -78,6 +96,19 @@ async function main() {
         fs.appendFileSync(path.join(scriptContext, "server.js"), "\n// bench release\n");
         const scriptDeploy = await deployUnderLoad(scriptUrl, async () => runScript("1"));
 
+        // The same change once more, without load: the wall time of the deploy alone.
+        fs.appendFileSync(path.join(context, "server.js"), "\n// bench release, quiet\n");
+        const berthQuietStarted = Date.now();
+        await env.stack.up({ color: "never" });
+        const berthQuietMs = Date.now() - berthQuietStarted;
+        fs.appendFileSync(path.join(scriptContext, "server.js"), "\n// bench release, quiet\n");
+        const scriptQuietStarted = Date.now();
+        runScript("2");
+        const scriptQuietMs = Date.now() - scriptQuietStarted;
+
+        // The floor under any Pulumi deploy on this machine: the engine alone, running a program with no resources.
+        const floorMs = await emptyProgramUpMs();
+
         // 2. Rollback: the previous digest back into config.
         const outputs = await env.stack.outputs();
         await env.stack.setConfig("berth:image", { value: outputs.previousImageRef.value });
@@ -96,7 +127,9 @@ async function main() {
 
         const rows = [
             ["failed requests during a deploy", `${berthDeploy.load.failed} of ${berthDeploy.load.total}`, `${scriptDeploy.load.failed} of ${scriptDeploy.load.total}`, ""],
-            ["code-only change deploy (build + push + replace)", `${seconds(berthDeploy.ms)} s`, `${seconds(scriptDeploy.ms)} s`, `${(berthDeploy.ms / scriptDeploy.ms).toFixed(2)}×`],
+            ["code-only change deploy (build + push + replace), under the load", `${seconds(berthDeploy.ms)} s`, `${seconds(scriptDeploy.ms)} s`, `${(berthDeploy.ms / scriptDeploy.ms).toFixed(2)}×`],
+            ["code-only change deploy, no load", `${seconds(berthQuietMs)} s`, `${seconds(scriptQuietMs)} s`, `${(berthQuietMs / scriptQuietMs).toFixed(2)}×`],
+            ["Pulumi engine alone: `up` of an empty program (the floor), vs the script without load", `${seconds(floorMs)} s`, `${seconds(scriptQuietMs)} s`, `${(floorMs / scriptQuietMs).toFixed(2)}×`],
             ["rollback to the previous release", `${seconds(rollbackMs)} s`, "n/a (rebuild or find the old tag)", ""],
             [`app images left after ${RELEASES} more releases (keepReleases 3)`, String(built()), "every build (no cleanup)", ""],
             ["exited containers left", String(exited), "", ""],
