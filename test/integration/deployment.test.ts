@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appCopy, containerIds, docker, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, containerIds, docker, dockerObjects, engineHealth, http, ThrowawayStack, throwawayStack } from "./harness";
 
 /** The app's and the services' containers, told apart by name. */
 function split(ids: Record<string, string>) {
@@ -50,7 +50,7 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
         expect(rows.json.rows.map((r: { note: string }) => r.note)).toContain(note);
     });
 
-    it("containers carry the restart policy, limits, healthcheck, network and labels asked for", () => {
+    it("containers carry the restart policy, limits, healthcheck, network and labels asked for", async () => {
         const apps = dockerObjects(env.name).containers.filter((n) => n.includes("-shop-"));
         expect(apps).toHaveLength(2);
         for (const app of apps) {
@@ -58,7 +58,7 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
             expect(inspected.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 3 });
             expect(inspected.HostConfig.Memory).toBe(200 * 1024 ** 2);
             expect(inspected.HostConfig.NanoCpus).toBe(0.5e9);
-            expect(inspected.State.Health.Status).toBe("healthy");
+            expect(await engineHealth(app)).toBe("healthy");
             expect(Object.keys(inspected.NetworkSettings.Networks)).toEqual([`berth-${env.name}-net`]);
             expect(inspected.Config.Labels).toMatchObject({ team: "web", "berth.stack": env.name, "berth.role": "app", "berth.app": "shop", "berth.version": version });
             expect(inspected.Config.Image).toBe(imageRef);
@@ -68,7 +68,7 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
         const postgres = JSON.parse(docker("inspect", dockerObjects(env.name).containers.find((n) => n.includes("-postgres-"))!))[0];
         expect(postgres.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: `berth-${env.name}-postgres-data`, Destination: "/var/lib/postgresql/data" })]);
         expect(postgres.Config.Env.join("\n")).toContain("POSTGRES_PASSWORD=");
-        expect(postgres.State.Health.Status).toBe("healthy");
+        expect(await engineHealth(postgres.Name.slice(1))).toBe("healthy");
     });
 
     it("the registry holds the pushed tag and the build cache the next CI build starts from", async () => {

@@ -173,3 +173,17 @@ export function withPolicies(productionStacks: string[]): { policyPacks: string[
     fs.writeFileSync(config, JSON.stringify({ "production-images-pinned-by-digest": { productionStacks } }));
     return { policyPacks: [path.join(projectRoot, "policy")], policyPackConfigs: [config] };
 }
+
+/**
+ * The engine's own health verdict on a container, once it has one. berth counts a container as created when its
+ * healthcheck command passes, run by berth; the engine runs the same check only after its interval, so right
+ * after `up` it may still say "starting". Tests check that the engine agrees.
+ */
+export async function engineHealth(container: string, timeoutMs = 60_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const status: string = JSON.parse(docker("inspect", container))[0].State.Health?.Status ?? "none";
+        if (status !== "starting" || Date.now() > deadline) return status;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devServices, docker, dockerObjects, ThrowawayStack, throwawayStack } from "./harness";
+import { devServices, docker, dockerObjects, engineHealth, ThrowawayStack, throwawayStack } from "./harness";
 
 /** Runs a shell command inside a stack's app container and returns what it printed. */
 function inApp(stackName: string, script: string): string {
@@ -30,7 +30,7 @@ describe("dependency services from config, in an ephemeral stack", () => {
         await env.stack.up({ color: "never" });
         const names = dockerObjects(env.name).containers;
         const sessions = names.find((n) => n.includes("-sessions-"))!;
-        expect(JSON.parse(docker("inspect", sessions))[0].State.Health.Status).toBe("healthy");
+        expect(await engineHealth(sessions)).toBe("healthy");
         expect(JSON.parse(docker("inspect", sessions))[0].Mounts[0]).toMatchObject({ Name: `berth-${env.name}-sessions-data`, Destination: "/data" });
 
         const envOfApp = JSON.parse(inApp(env.name, "console.log(JSON.stringify(process.env))"));
@@ -74,7 +74,7 @@ describe("MySQL and RabbitMQ presets", () => {
         await env.stack.up({ color: "never" });
         const container = (part: string) => dockerObjects(env.name).containers.find((n) => n.includes(`-${part}-`))!;
         for (const name of ["orders", "queue"]) {
-            expect(JSON.parse(docker("inspect", container(name)))[0].State.Health.Status).toBe("healthy");
+            expect(await engineHealth(container(name))).toBe("healthy");
         }
         expect(docker("exec", container("orders"), "mysql", "-h", "127.0.0.1", "-uapp", `-p${passwords.ordersPassword}`, "app", "-N", "-e", "SELECT 40 + 2")).toBe("42");
         const envOfApp = JSON.parse(inApp(env.name, "console.log(JSON.stringify(process.env))"));
