@@ -83,8 +83,10 @@ build_pulumi_from_go() { # OUTPUT_BINARY
 # - pulumi-analyzer-policy starts nodejs policy packs (pulumi preview --policy-pack) where no language host does;
 #   official releases ship it, a CLI built from Go modules does not.
 ensure_plugin_shims() {
-  [ -e "$TOOLCHAIN_BIN/pulumi-analyzer-policy" ] && ! grep -q "berth's copy" "$TOOLCHAIN_BIN/pulumi-analyzer-policy" ||
-    install_if_changed "$BERTH_ROOT/tools/pulumi-analyzer-policy" "$TOOLCHAIN_BIN/pulumi-analyzer-policy"
+  local shim="$TOOLCHAIN_BIN/pulumi-analyzer-policy"
+  if [ ! -e "$shim" ] || grep -q "berth's copy" "$shim"; then
+    install_if_changed "$BERTH_ROOT/tools/pulumi-analyzer-policy" "$shim"
+  fi
   install_if_changed "$BERTH_ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$TOOLCHAIN_BIN/pulumi-resource-pulumi-nodejs"
   local lang="$TOOLCHAIN_BIN/pulumi-language-nodejs"
   if [ ! -e "$lang" ] || grep -q "berth's stand-in" "$lang"; then
