@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AppSettings } from "./config";
+import { AppSettings, localUrl } from "./config";
 import { DockerContainer } from "./docker/container";
 import { ReleaseGate } from "./docker/releaseGate";
 import type { RegistryLogin } from "./docker/providers/image";
@@ -60,7 +60,7 @@ export class AppService extends pulumi.ComponentResource {
                 labels: pulumi.output(args.version).apply((version) =>
                     ({ ...app.labels, ...berthLabels(args.stack, "app", { "berth.app": app.name, "berth.version": version }) })),
                 networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [app.name] }]),
-                ports: hostPort > 0 ? [{ internal: app.containerPort, external: hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
+                ports: hostPort > 0 ? [{ internal: app.containerPort, external: hostPort, ip: app.bindAddress, protocol: "tcp" }] : [],
                 volumes: [],
                 restart: app.restart,
                 memoryBytes: app.memoryBytes,
@@ -83,7 +83,7 @@ export class AppService extends pulumi.ComponentResource {
         });
         this.containerNames = pulumi.all(replicas.map((r) => r.name));
         this.upstreams = this.containerNames.apply((names) => names.map((n) => `${n}:${app.containerPort}`));
-        this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => `http://127.0.0.1:${p}`);
+        this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => localUrl(app.bindAddress, p));
         this.registerOutputs({ containerNames: this.containerNames, urls: this.urls });
     }
 }

@@ -1,3 +1,4 @@
+import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -55,10 +56,12 @@ export interface AppSettings {
     source: AppSource;
     replicas: number;
     /**
-     * With the proxy (the default): the proxy's port on 127.0.0.1, replicas unpublished. Without: replica i (from 0)
-     * is published on 127.0.0.1:hostPort+i. 0 publishes nothing.
+     * With the proxy (the default): the proxy's port, replicas unpublished. Without: replica i (from 0) is published
+     * on hostPort+i. 0 publishes nothing.
      */
     hostPort: number;
+    /** Host address those ports listen on: 127.0.0.1 keeps them to the host, 0.0.0.0 serves every interface. */
+    bindAddress: string;
     /** A berth proxy in front of the replicas gives zero-downtime replacement. */
     proxy: boolean;
     containerPort: number;
@@ -122,6 +125,20 @@ export function parseInteger(key: string, value: string, min: number, max: numbe
 
 export function parsePort(key: string, value: string): number {
     return parseInteger(key, value, 1, 65535);
+}
+
+/** An IPv4 or IPv6 address of the host, as `docker run -p ADDRESS:port:port` takes it. */
+export function parseBindAddress(key: string, value: string): string {
+    if (!isIP(value)) {
+        throw new ConfigError(key, value, "use an IP address of the Docker host: 127.0.0.1 (that host only), 0.0.0.0 (every interface) or one of its addresses");
+    }
+    return value;
+}
+
+/** Where the host itself reaches a port bound on `bindAddress`. */
+export function localUrl(bindAddress: string, port: number): string {
+    const host = bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress === "::" ? "[::1]" : isIP(bindAddress) === 6 ? `[${bindAddress}]` : bindAddress;
+    return `http://${host}:${port}`;
 }
 
 export function parseRestartPolicy(key: string, value: string): string {
@@ -339,6 +356,7 @@ export function parseSettings(source: ConfigSource): BerthSettings {
         source: appSource,
         replicas: parseInteger("replicas", required(source, "replicas"), 1, 20),
         hostPort: parseInteger("hostPort", required(source, "hostPort"), 0, 65535),
+        bindAddress: parseBindAddress("bindAddress", source("bindAddress") ?? "127.0.0.1"),
         proxy: parseBoolean("proxy", required(source, "proxy")),
         containerPort: parsePort("containerPort", required(source, "containerPort")),
         restart: parseRestartPolicy("restart", required(source, "restart")),

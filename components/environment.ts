@@ -76,7 +76,7 @@ export class Environment extends pulumi.ComponentResource {
             dependsOn: needed,
         }, { parent: this });
         const proxy = app.proxy && app.hostPort > 0
-            ? new WebProxy(`${name}-proxy`, { dockerHost, stack, network: network.name, hostPort: app.hostPort, upstreams: appService.upstreams }, { parent: this })
+            ? new WebProxy(`${name}-proxy`, { dockerHost, stack, network: network.name, hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams }, { parent: this })
             : undefined;
         this.urls = proxy ? [proxy.url] : appService.urls;
         // Recorded once the release is in place (replicas healthy, proxy rerouted).

@@ -1,5 +1,6 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { localUrl } from "./config";
 import { contextHash } from "./contextHash";
 import { DockerContainer } from "./docker/container";
 import { DockerImage } from "./docker/image";
@@ -10,8 +11,9 @@ export interface WebProxyArgs {
     dockerHost: string;
     stack: string;
     network: pulumi.Input<string>;
-    /** Published on 127.0.0.1 of the Docker host. */
+    /** Published on the Docker host's bindAddress. */
     hostPort: number;
+    bindAddress: string;
     /** `name:port` of the replicas to send traffic to. */
     upstreams: pulumi.Input<string[]>;
 }
@@ -50,7 +52,7 @@ export class WebProxy extends pulumi.ComponentResource {
             env: {},
             labels: berthLabels(args.stack, "proxy"),
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: ["proxy"] }]),
-            ports: [{ internal: 80, external: args.hostPort, ip: "127.0.0.1", protocol: "tcp" }],
+            ports: [{ internal: 80, external: args.hostPort, ip: args.bindAddress, protocol: "tcp" }],
             volumes: [],
             restart: "unless-stopped",
             memoryBytes: 0,
@@ -61,7 +63,7 @@ export class WebProxy extends pulumi.ComponentResource {
             healthyTimeoutSeconds: 60,
         }, { parent: this, deleteBeforeReplace: true });
         new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });
-        this.url = `http://127.0.0.1:${args.hostPort}`;
+        this.url = localUrl(args.bindAddress, args.hostPort);
         this.containerName = proxy.name;
         this.registerOutputs({ url: this.url, containerName: this.containerName });
     }

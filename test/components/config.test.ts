@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-    checkSecrets, ConfigError, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
+    checkSecrets, ConfigError, localUrl, parseBindAddress, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
     parseSettings, passwordKey, requiredSecrets,
 } from "../../components/config";
 
@@ -112,6 +112,30 @@ describe("secrets", () => {
 
     it("needs no registry password to deploy an existing image", () => {
         expect(requiredSecrets(settingsWith({ image: "registry.example.com/shop/main:abc" }))).toEqual(["postgresPassword"]);
+    });
+});
+
+describe("bindAddress", () => {
+    it.each(["127.0.0.1", "0.0.0.0", "10.0.0.5", "::", "::1"])("%s is valid", (address) => {
+        expect(parseBindAddress("bindAddress", address)).toBe(address);
+    });
+
+    it.each(["localhost", "0.0.0.0:80", "300.1.1.1", ""])("%j is refused with what is allowed", (address) => {
+        expect(() => parseBindAddress("bindAddress", address)).toThrow(
+            `invalid config berth:bindAddress = ${JSON.stringify(address)}: use an IP address of the Docker host: 127.0.0.1 (that host only), 0.0.0.0 (every interface) or one of its addresses`,
+        );
+    });
+
+    it("gives the URL the host itself reaches the port at", () => {
+        expect(localUrl("127.0.0.1", 8080)).toBe("http://127.0.0.1:8080");
+        expect(localUrl("0.0.0.0", 80)).toBe("http://127.0.0.1:80");
+        expect(localUrl("::", 80)).toBe("http://[::1]:80");
+        expect(localUrl("fd00::5", 80)).toBe("http://[fd00::5]:80");
+        expect(localUrl("10.0.0.5", 80)).toBe("http://10.0.0.5:80");
+    });
+
+    it("defaults to this host only", () => {
+        expect(parseSettings((key) => valid[key]).app.bindAddress).toBe("127.0.0.1");
     });
 });
 

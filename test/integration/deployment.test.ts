@@ -19,7 +19,7 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
 
     beforeAll(async () => {
         env = await throwawayStack({
-            appContext: context, replicas: "2", proxy: "false", restart: "on-failure:3", memory: "200m", cpus: "0.5",
+            appContext: context, replicas: "2", proxy: "false", bindAddress: "0.0.0.0", restart: "on-failure:3", memory: "200m", cpus: "0.5",
             logDriver: "json-file", logOptions: { "max-size": "1m" }, env: { LOG_LEVEL: "debug" }, labels: { team: "web" },
         });
     });
@@ -57,6 +57,7 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
             const inspected = JSON.parse(docker("inspect", app))[0];
             expect(inspected.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 3 });
             expect(inspected.HostConfig.Memory).toBe(200 * 1024 ** 2);
+            expect(inspected.HostConfig.PortBindings["8080/tcp"]).toEqual([{ HostIp: "0.0.0.0", HostPort: expect.any(String) }]);
             expect(inspected.HostConfig.NanoCpus).toBe(0.5e9);
             expect(await engineHealth(app)).toBe("healthy");
             expect(Object.keys(inspected.NetworkSettings.Networks)).toEqual([`berth-${env.name}-net`]);

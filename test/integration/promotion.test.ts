@@ -31,9 +31,12 @@ describe("promotion and rollback are config edits", () => {
     });
 
     it("production deploys staging's first digest without building", async () => {
-        production = await throwawayStack({ image: builds[0].imageRef, replicas: "2" });
+        // Like Pulumi.production.yaml: the proxy serves every interface of the host.
+        production = await throwawayStack({ image: builds[0].imageRef, replicas: "2", bindAddress: "0.0.0.0" });
         const { outputs } = await production.stack.up({ color: "never" });
         expect(outputs.imageRef.value).toBe(builds[0].imageRef);
+        const proxy = dockerObjects(production.name).containers.find((n) => n.includes("-proxy-"))!;
+        expect(Object.values(JSON.parse(docker("inspect", proxy))[0].HostConfig.PortBindings)).toEqual([[{ HostIp: "0.0.0.0", HostPort: expect.any(String) }]]);
         for (const url of outputs.urls.value) {
             expect((await http("GET", `${url}/`)).json.version).toBe(builds[0].version);
         }
