@@ -52,11 +52,15 @@ export function imageRepository(registry: string, app: string, branch: string): 
     return `${registry}/${app}/${branchSegment(branch)}`;
 }
 
+/**
+ * The last commit that touched the context, not HEAD: a commit elsewhere in the repository (a README, a stack's
+ * config — a production promotion) is no new release of the app, so it must not rebuild, retag and redeploy it.
+ */
 export function readSourceState(context: string): SourceState {
     const git = (...args: string[]) => execFileSync("git", args, { cwd: context, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     const hash = contextHash(context);
     try {
-        const commit = git("rev-parse", "--short=12", "HEAD");
+        const commit = git("log", "-1", "--format=%H", "--", ".").slice(0, 12) || undefined;
         const dirty = git("status", "--porcelain", "--", ".") !== "";
         return { commit, dirty, contextHash: hash };
     } catch {

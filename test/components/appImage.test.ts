@@ -1,5 +1,9 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { branchSegment, imageRepository, imageTag, referenceVersion } from "../../components/appImage";
+import { branchSegment, imageRepository, imageTag, readSourceState, referenceVersion } from "../../components/appImage";
 
 describe("image naming (seed 003: <registry>/<app>/<branch>:<gitsha>)", () => {
     it("sanitises branch names into one path segment", () => {
@@ -34,5 +38,32 @@ describe("existing image references", () => {
         expect(referenceVersion("registry.example.com:5000/shop/main:0123456789ab")).toBe("0123456789ab");
         expect(referenceVersion(`registry.example.com:5000/shop/main@sha256:${"a".repeat(64)}`)).toBe("sha256-aaaaaaaaaaaa");
         expect(referenceVersion(`shop/main:v2@sha256:${"a".repeat(64)}`)).toBe("v2");
+    });
+});
+
+describe("readSourceState (a real git repository)", () => {
+    it("tags with the last commit that touched the app, so commits elsewhere release nothing", () => {
+        const repo = fs.mkdtempSync(path.join(os.tmpdir(), "berth-git-"));
+        const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: repo, encoding: "utf8" }).trim();
+        try {
+            git("init", "-q");
+            fs.mkdirSync(path.join(repo, "app"));
+            fs.writeFileSync(path.join(repo, "app", "server.js"), "v1\n");
+            git("add", "."); git("commit", "-q", "-m", "app v1");
+            const appCommit = git("rev-parse", "HEAD").slice(0, 12);
+            const app = path.join(repo, "app");
+            expect(readSourceState(app)).toMatchObject({ commit: appCommit, dirty: false });
+
+            fs.writeFileSync(path.join(repo, "Pulumi.production.yaml"), "config: {}\n");
+            git("add", "."); git("commit", "-q", "-m", "promote");
+            expect(readSourceState(app)).toMatchObject({ commit: appCommit, dirty: false });
+
+            fs.writeFileSync(path.join(app, "server.js"), "v2\n");
+            expect(readSourceState(app)).toMatchObject({ commit: appCommit, dirty: true });
+            git("commit", "-q", "-am", "app v2");
+            expect(readSourceState(app)).toMatchObject({ commit: git("rev-parse", "HEAD").slice(0, 12), dirty: false });
+        } finally {
+            fs.rmSync(repo, { recursive: true, force: true });
+        }
     });
 });
