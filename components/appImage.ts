@@ -56,9 +56,9 @@ export function imageRepository(registry: string, app: string, branch: string): 
  * The last commit that touched the context, not HEAD: a commit elsewhere in the repository (a README, a stack's
  * config — a production promotion) is no new release of the app, so it must not rebuild, retag and redeploy it.
  */
-export function readSourceState(context: string): SourceState {
+export function readSourceState(context: string, dockerfile = "Dockerfile"): SourceState {
     const git = (...args: string[]) => execFileSync("git", args, { cwd: context, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const hash = contextHash(context);
+    const hash = contextHash(context, dockerfile);
     try {
         const commit = git("log", "-1", "--format=%H", "--", ".").slice(0, 12) || undefined;
         const dirty = git("status", "--porcelain", "--", ".") !== "";
@@ -118,7 +118,7 @@ export class AppImage extends pulumi.ComponentResource {
             this.version = pulled.version.apply((label) => label || referenceVersion(reference));
         } else {
             const context = path.resolve(args.projectDir, args.source.context);
-            const source = readSourceState(context);
+            const source = readSourceState(context, args.source.dockerfile);
             const tag = imageTag(source);
             this.version = pulumi.output(tag);
             const image = new DockerImage(`${name}-image`, {

@@ -29,7 +29,7 @@ export function replicaHostPort(app: Pick<AppSettings, "hostPort" | "proxy">, in
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
     readonly containerNames: pulumi.Output<string[]>;
-    /** `name:port` of each replica on the stack network, for the proxy. */
+    /** `address:port` of each replica on the stack network, for the proxy. */
     readonly upstreams: pulumi.Output<string[]>;
     /** One URL per published replica. */
     readonly urls: string[];
@@ -82,7 +82,10 @@ export class AppService extends pulumi.ComponentResource {
             });
         });
         this.containerNames = pulumi.all(replicas.map((r) => r.name));
-        this.upstreams = this.containerNames.apply((names) => names.map((n) => `${n}:${app.containerPort}`));
+        // By address: nginx resolves names only when it loads its config, and a restarted replica may get a new address.
+        this.upstreams = pulumi.all(replicas.map((r) => r.address)).apply((addresses) =>
+            // A stopped replica has no address until `up` recovers it; the proxy routes around it meanwhile.
+            addresses.filter(Boolean).map((a) => `${a}:${app.containerPort}`));
         this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => localUrl(app.bindAddress, p));
         this.registerOutputs({ containerNames: this.containerNames, urls: this.urls });
     }

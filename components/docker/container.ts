@@ -9,8 +9,10 @@ export type { DockerContainerInputs };
 export class DockerContainer extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
     declare readonly containerId: pulumi.Output<string>;
+    /** IP address on its first network (what the proxy routes to); empty while stopped. */
+    declare readonly address: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<DockerContainerInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("container"), name, { ...withSecretCredentials(args), name: undefined, containerId: undefined }, opts, "berth", "DockerContainer");
+        super(delegatingProvider("container"), name, { ...withSecretCredentials(args), name: undefined, containerId: undefined, address: undefined }, opts, "berth", "DockerContainer");
     }
 }

@@ -47,13 +47,43 @@ export function envHash(env: Record<string, string>): string {
     return crypto.createHash("sha256").update(canonicalJson(env)).digest("hex");
 }
 
-/** Hands `run` a private env-file (mode 600, removed afterwards): values never appear on a command line. */
-export async function withEnvFile<T>(env: Record<string, string>, run: (envFile: string) => Promise<T>): Promise<T> {
+/** Variables the docker CLI (or the ssh it starts) reads itself: a value for the container cannot travel under these names. */
+const CLI_ENVIRONMENT = /^(DOCKER_.*|PATH|HOME|TMPDIR|SSH_AUTH_SOCK|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy)$/;
+
+/**
+ * Whether Docker's env-file reader returns `value` intact: a line break ends a value there, and it reads lines of
+ * at most 64 KiB.
+ */
+export function fitsEnvFile(value: string): boolean {
+    return !/[\r\n]/.test(value) && Buffer.byteLength(value) < 60_000;
+}
+
+/** How an environment reaches `docker create`/`run`: the flags to add, and the docker CLI's own extra environment. */
+export interface EnvironmentDelivery {
+    flags: string[];
+    cliEnv: Record<string, string>;
+}
+
+/**
+ * Hands `run` the flags that give a container `env` with no value on any command line: one-line values in a
+ * private env-file (mode 600, removed afterwards); values an env-file would cut (PEM keys, JSON with newlines) as
+ * `--env NAME`, which the docker CLI fills from its own environment and sends to the engine as they are.
+ */
+export async function withEnvironment<T>(env: Record<string, string>, run: (delivery: EnvironmentDelivery) => Promise<T>): Promise<T> {
+    const inFile = Object.entries(env).filter(([, value]) => fitsEnvFile(value));
+    const viaCli = Object.entries(env).filter(([, value]) => !fitsEnvFile(value));
+    const clash = viaCli.find(([name]) => CLI_ENVIRONMENT.test(name));
+    if (clash) {
+        throw new Error(`environment variable ${clash[0]} holds a multi-line or very long value, which reaches the container only through the docker CLI's environment, where ${clash[0]} is the CLI's own setting: use another name`);
+    }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-env-"));
     const envFile = path.join(dir, "env");
     try {
-        fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
-        return await run(envFile);
+        fs.writeFileSync(envFile, inFile.map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+        return await run({
+            flags: ["--env-file", envFile, ...viaCli.flatMap(([name]) => ["--env", name])],
+            cliEnv: Object.fromEntries(viaCli),
+        });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }

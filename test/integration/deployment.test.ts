@@ -16,11 +16,13 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
     let imageRef: string;
     const context = appCopy();
     const note = `row ${Date.now()}`;
+    // A value a Docker env-file would cut at its first line break.
+    const pem = "-----BEGIN TEST KEY-----\nMIIBOgIBAAJBAK=\n  indented line\n-----END TEST KEY-----";
 
     beforeAll(async () => {
         env = await throwawayStack({
             appContext: context, replicas: "2", proxy: "false", bindAddress: "0.0.0.0", restart: "on-failure:3", memory: "200m", cpus: "0.5",
-            logDriver: "json-file", logOptions: { "max-size": "1m" }, env: { LOG_LEVEL: "debug" }, labels: { team: "web" },
+            logDriver: "json-file", logOptions: { "max-size": "1m" }, env: { LOG_LEVEL: "debug", TEST_KEY_PEM: pem }, labels: { team: "web" },
         });
     });
     afterAll(async () => {
@@ -64,6 +66,7 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
             expect(inspected.Config.Labels).toMatchObject({ team: "web", "berth.stack": env.name, "berth.role": "app", "berth.app": "shop", "berth.version": version });
             expect(inspected.Config.Image).toBe(imageRef);
             expect(inspected.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "1m" } });
+            expect(docker("exec", app, "printenv", "TEST_KEY_PEM")).toBe(pem);
             expect(inspected.Config.Env).toEqual(expect.arrayContaining(["LOG_LEVEL=debug", "REDIS_HOST=redis", "DATABASE_URL=" + inspected.Config.Env.find((e: string) => e.startsWith("POSTGRES_URL=")).slice(13)]));
         }
         const postgres = JSON.parse(docker("inspect", dockerObjects(env.name).containers.find((n) => n.includes("-postgres-"))!))[0];

@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerHost, inspect, labelFlags } from "../cli";
-import { changedKeys, envHash, ignoreMissing, withEnvFile } from "../resource";
+import { changedKeys, envHash, ignoreMissing, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
 export interface PortMapping {
@@ -68,12 +68,65 @@ const replaceKeys = [
     "healthcheck", "stopTimeoutSeconds", "logDriver", "logOptions",
 ] as const;
 
-type RecordedState = Omit<DockerContainerInputs, "env" | "registry"> & { envHash: string; name: string; containerId: string };
+/** What the engine reports of a container, as state records it (see observedState). */
+export interface ObservedContainer {
+    /** Whether it runs (a container the engine is restarting counts: its restart policy is at work). */
+    running: boolean;
+    /** Its healthcheck failed `retries` times in a row. */
+    unhealthy: boolean;
+    /** Its IP address on its first network, where the proxy reaches it; empty while stopped. */
+    address: string;
+}
+
+/** The container as recorded: its inputs without secrets, its identity, and what the engine last reported. */
+export type RecordedState = Omit<DockerContainerInputs, "env" | "registry"> & ObservedContainer & {
+    envHash: string;
+    /** The container's current name: a recovery may have replaced the one the resource was created with (its id). */
+    name: string;
+    containerId: string;
+};
 
 /** What state keeps of the inputs: no environment values (only their hash), no registry login. */
-function recordedState(inputs: DockerContainerInputs, name: string, containerId: string): RecordedState {
+function recordedState(inputs: DockerContainerInputs, container: any): RecordedState {
     const { env, registry, ...rest } = inputs;
-    return { ...rest, envHash: envHash(env), name, containerId };
+    return {
+        ...rest,
+        envHash: envHash(env),
+        name: String(container.Name).replace(/^\//, ""),
+        containerId: container.Id,
+        ...observedState(container, inputs),
+    };
+}
+
+/** Docker's restart policy object in the notation `docker run --restart` takes. */
+export function restartPolicy(policy: { Name?: string; MaximumRetryCount?: number } | undefined): string {
+    const name = policy?.Name || "no";
+    return name === "on-failure" && (policy?.MaximumRetryCount ?? 0) > 0 ? `${name}:${policy!.MaximumRetryCount}` : name;
+}
+
+/**
+ * The settings of `recorded` as `docker inspect` shows them now, so a refresh sees drift: stopped or unhealthy,
+ * restart policy and limits changed by `docker update`, another image, a network detached.
+ */
+export function observedState<T extends Pick<DockerContainerInputs, "networks">>(container: any, recorded: T): ObservedContainer & Pick<DockerContainerInputs, "restart" | "memoryBytes" | "cpus" | "image" | "networks"> {
+    const attached: Record<string, { IPAddress?: string }> = container.NetworkSettings?.Networks ?? {};
+    const [first] = recorded.networks;
+    return {
+        running: container.State?.Running === true,
+        unhealthy: container.State?.Health?.Status === "unhealthy",
+        address: (first && container.State?.Running && attached[first.name]?.IPAddress) || "",
+        restart: restartPolicy(container.HostConfig?.RestartPolicy),
+        memoryBytes: container.HostConfig?.Memory ?? 0,
+        cpus: (container.HostConfig?.NanoCpus ?? 0) / 1e9,
+        image: container.Config?.Image ?? "",
+        networks: recorded.networks.filter((network) => network.name in attached),
+    };
+}
+
+/** Whether a container must be recovered (started again, or replaced) before it serves as declared. */
+export function needsRecovery(state: Partial<ObservedContainer>): boolean {
+    // State written before berth observed containers has no `running`: it was recorded running.
+    return state.running === false || state.unhealthy === true;
 }
 
 /** The `docker create` arguments for a container (without the env-file, which create() adds). */
@@ -159,14 +212,15 @@ async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: 
     }
 }
 
+/** Creates and starts a new container `<namePrefix>-<random>`, and returns once it is healthy (if asked to wait). */
 async function createContainer(inputs: DockerContainerInputs): Promise<RecordedState> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
     if (!(await inspect(inputs.host, "image", inputs.image))) {
         await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
     }
-    await withEnvFile(inputs.env, (envFile) => {
+    await withEnvironment(inputs.env, ({ flags, cliEnv }) => {
         const [create, ...rest] = createArgs(name, inputs);
-        return docker(inputs.host, [create, "--env-file", envFile, ...rest]);
+        return docker(inputs.host, [create, ...flags, ...rest], { env: cliEnv });
     });
     try {
         for (const extra of inputs.networks.slice(1)) {
@@ -182,7 +236,48 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         await docker(inputs.host, ["rm", "--force", name]).catch(ignoreMissing);
         throw new Error(`${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
     }
-    return recordedState(inputs, name, (await inspect(inputs.host, "container", name))?.Id ?? "");
+    return recordedState(inputs, await inspect(inputs.host, "container", name));
+}
+
+/** Stop (draining: SIGTERM, then stopTimeoutSeconds) and remove; a container already gone is fine. */
+async function removeContainer(host: DockerHost, name: string, stopTimeoutSeconds: number): Promise<void> {
+    await docker(host, ["stop", "--time", String(stopTimeoutSeconds), name]).catch(ignoreMissing);
+    await docker(host, ["rm", "--force", name]).catch(ignoreMissing);
+}
+
+/**
+ * Brings a stopped or unhealthy container back as declared: a stopped one is started again and health-gated; one
+ * that cannot start or become healthy is replaced by a new, healthy one. A container holding a data volume or a
+ * host port is removed first (two database servers must never share a data directory, two containers cannot bind
+ * one port); any other one only after its replacement is healthy.
+ */
+async function recover(recorded: RecordedState, inputs: DockerContainerInputs): Promise<RecordedState> {
+    const gate = () => waitUntilHealthy(inputs.host, recorded.name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false);
+    if (recorded.running === false) {
+        const restarted = await docker(inputs.host, ["start", recorded.name])
+            .then(() => (inputs.healthyTimeoutSeconds > 0 ? gate() : undefined))
+            .then(() => true, () => false);
+        if (restarted) {
+            await applyInPlace(inputs, recorded.name);
+            return recordedState(inputs, await inspect(inputs.host, "container", recorded.name));
+        }
+    }
+    const exclusive = inputs.volumes.length > 0 || inputs.ports.length > 0;
+    if (exclusive) await removeContainer(inputs.host, recorded.name, inputs.stopTimeoutSeconds);
+    const replacement = await createContainer(inputs);
+    if (!exclusive) await removeContainer(inputs.host, recorded.name, inputs.stopTimeoutSeconds);
+    return replacement;
+}
+
+/** Sets restart policy and limits on a container with `docker update`. */
+async function applyInPlace(inputs: DockerContainerInputs, name: string): Promise<void> {
+    await docker(inputs.host, [
+        "update",
+        "--restart", inputs.restart,
+        ...(inputs.memoryBytes > 0 ? ["--memory", String(inputs.memoryBytes), "--memory-swap", String(inputs.memoryBytes)] : []),
+        ...(inputs.cpus > 0 ? ["--cpus", String(inputs.cpus)] : []),
+        name,
+    ]);
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
@@ -192,27 +287,28 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id: string, olds: RecordedState, news: DockerContainerInputs) {
         const desired = { ...news, envHash: envHash(news.env) };
-        const replaces = changedKeys<RecordedState>(olds, desired, replaceKeys);
+        const replaces = [
+            ...changedKeys<RecordedState>(olds, desired, replaceKeys),
+            // `docker update` can change a limit but not lift one.
+            ...(["memoryBytes", "cpus"] as const).filter((key) => olds[key] > 0 && news[key] === 0),
+        ];
         const updates = changedKeys<RecordedState>(olds, desired, inPlaceKeys);
-        return { changes: replaces.length + updates.length > 0, replaces };
+        return { changes: replaces.length + updates.length > 0 || needsRecovery(olds), replaces };
     },
-    async update(id: string, olds: RecordedState, news: DockerContainerInputs) {
-        await docker(news.host, [
-            "update",
-            "--restart", news.restart,
-            ...(news.memoryBytes > 0 ? ["--memory", String(news.memoryBytes), "--memory-swap", String(news.memoryBytes)] : []),
-            ...(news.cpus > 0 ? ["--cpus", String(news.cpus)] : []),
-            id,
-        ]);
-        return { outs: recordedState(news, olds.name, olds.containerId) };
+    async update(_id: string, olds: RecordedState, news: DockerContainerInputs) {
+        if (needsRecovery(olds)) {
+            return { outs: await recover(olds, news) };
+        }
+        await applyInPlace(news, olds.name);
+        return { outs: recordedState(news, await inspect(news.host, "container", olds.name)) };
     },
     async read(id: string, props: RecordedState) {
-        const found = await inspect(props.host, "container", id);
-        return found ? { id, props } : { id: "", props: {} };
+        const found = await inspect(props.host, "container", props.name ?? id);
+        // Gone: the engine lost it or someone removed it; the next `up` creates it again.
+        return found ? { id, props: { ...props, ...observedState(found, props) } } : { id: "", props: {} };
     },
     async delete(id: string, props: RecordedState) {
         // `stop` sends SIGTERM and waits stopTimeoutSeconds, so in-flight requests drain before removal.
-        await docker(props.host, ["stop", "--time", String(props.stopTimeoutSeconds), id]).catch(ignoreMissing);
-        await docker(props.host, ["rm", id]).catch(ignoreMissing);
+        await removeContainer(props.host, props.name ?? id, props.stopTimeoutSeconds);
     },
 };

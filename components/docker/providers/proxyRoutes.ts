@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerHost } from "../cli";
+import { docker, DockerError, DockerHost } from "../cli";
 import { changedKeys } from "../resource";
 
 export interface ProxyRoutesInputs {
@@ -24,9 +24,16 @@ export function routesId(upstreams: string[]): string {
     return crypto.createHash("sha256").update(upstreamConfig(upstreams)).digest("hex").slice(0, 16);
 }
 
+/** The upstreams an upstream.conf written by upstreamConfig names (none for the fast-502 placeholder). */
+export function parseUpstreamConfig(text: string): string[] {
+    return [...text.matchAll(/^server (\S+) max_fails=/gm)].map((m) => m[1]).sort();
+}
+
+/** Asks the proxy's nginx, on a fresh connection, which routes it serves. */
+const FETCH_ROUTES = `exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET /__berth/routes HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`;
+
 /** The shell script run in the proxy: write, check (rolling back a config nginx rejects), reload, confirm. */
 export function applyScript(id: string): string {
-    const fetchRoutes = `exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET /__berth/routes HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`;
     return [
         `cp ${BERTH_DIR}/upstream.conf ${BERTH_DIR}/upstream.conf.previous`,
         `cp ${BERTH_DIR}/routes.conf ${BERTH_DIR}/routes.conf.previous`,
@@ -35,7 +42,7 @@ export function applyScript(id: string): string {
         `if ! nginx -t -q; then for f in upstream routes; do mv ${BERTH_DIR}/$f.conf.previous ${BERTH_DIR}/$f.conf; done; exit 1; fi`,
         "nginx -s reload",
         // Done when fresh connections keep landing on new workers (old ones stop accepting right after the signal).
-        `seen=0; for i in $(seq 1 200); do case "$(${fetchRoutes})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && exit 0;; *) seen=0;; esac; sleep 0.05; done`,
+        `seen=0; for i in $(seq 1 200); do case "$(${FETCH_ROUTES})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && exit 0;; *) seen=0;; esac; sleep 0.05; done`,
         `echo "nginx did not start serving routes ${id} within 10s" >&2; exit 1`,
     ].join("\n");
 }
@@ -47,6 +54,24 @@ export function applyScript(id: string): string {
 async function apply(inputs: ProxyRoutesInputs): Promise<void> {
     const script = applyScript(routesId(inputs.upstreams));
     await docker(inputs.host, ["exec", "-i", inputs.proxy, "bash", "-c", `set -e\n${script}`], { stdin: upstreamConfig(inputs.upstreams) });
+}
+
+/**
+ * The upstreams the running proxy really serves: its upstream.conf, if nginx has loaded it (the routes id it
+ * answers matches the file's); none when it serves something else. A proxy that is not running is the proxy
+ * container's drift, repaired there: its routes are reported as recorded.
+ */
+async function servedUpstreams(props: ProxyRoutesInputs): Promise<string[]> {
+    let output: string;
+    try {
+        output = await docker(props.host, ["exec", props.proxy, "bash", "-c", `cat ${BERTH_DIR}/upstream.conf; echo '#served'; (${FETCH_ROUTES}) || true`]);
+    } catch (err) {
+        if (err instanceof DockerError && /no such container|is not running|is restarting/i.test(err.stderr)) return [...props.upstreams].sort();
+        throw err;
+    }
+    const [file, served] = output.split("#served");
+    const upstreams = parseUpstreamConfig(file);
+    return served.includes(routesId(upstreams)) ? upstreams : [];
 }
 
 /** Replica order carries no meaning (names are random): compare and record the set, sorted. */
@@ -68,7 +93,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         return { outs: normalized(news) };
     },
     async read(id: string, props: ProxyRoutesInputs) {
-        return { id, props };
+        return { id, props: { ...props, upstreams: await servedUpstreams(props) } };
     },
     // The routes live in the proxy container and go with it.
     async delete() {},

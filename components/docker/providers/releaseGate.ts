@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, labelFlags } from "../cli";
-import { changedKeys, envHash, withEnvFile } from "../resource";
+import { changedKeys, envHash, withEnvironment } from "../resource";
 
 export interface ReleaseGateInputs {
     host: DockerHost;
@@ -22,10 +22,10 @@ const rerunKeys = ["host", "image", "command", "network", "envHash"] as const;
 async function runTests(inputs: ReleaseGateInputs): Promise<{ passedImage: string; envHash: string }> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
     try {
-        await withEnvFile(inputs.env, (envFile) => docker(inputs.host, [
-            "run", "--rm", "--name", name, ...labelFlags(inputs.labels), "--network", inputs.network, "--env-file", envFile,
+        await withEnvironment(inputs.env, ({ flags, cliEnv }) => docker(inputs.host, [
+            "run", "--rm", "--name", name, ...labelFlags(inputs.labels), "--network", inputs.network, ...flags,
             "--entrypoint", "sh", inputs.image, "-c", inputs.command,
-        ]));
+        ], { env: cliEnv }));
     } catch (err) {
         const output = err instanceof DockerError ? err.stderr : String(err);
         throw new Error(`release gate: \`${inputs.command}\` failed in ${inputs.image}; nothing was replaced.\n${output.split("\n").slice(-25).join("\n")}`);

@@ -15,6 +15,22 @@ export interface DockerVolumeInputs {
 
 const volumeKeys = ["host", "name", "labels"] as const;
 
+/** Names of lost volumes the user has accepted to start again empty, for this one run: `BERTH_ACCEPT_DATA_LOSS=a,b`. */
+export function acceptedLosses(env: NodeJS.ProcessEnv = process.env): string[] {
+    return (env.BERTH_ACCEPT_DATA_LOSS ?? "").split(/[\s,]+/).filter(Boolean);
+}
+
+/** Said when a kept data volume has vanished from its engine: never recreated empty without an explicit yes. */
+export function lostDataMessage(volume: string, host: string): string {
+    return [
+        `data volume ${volume} no longer exists on ${host || "the local Docker engine"}: it was deleted outside berth, and the data it held is gone.`,
+        "berth does not recreate it empty on its own, so nothing was changed.",
+        `To restore: create the volume ${volume} again from a backup (docker volume create ${volume}, then restore into it), and run up again.`,
+        `To accept the loss and start with an empty volume: BERTH_ACCEPT_DATA_LOSS=${volume} npm run pulumi -- up --stack <stack>`,
+        "(destroy reads the engine first too: add --refresh=false to destroy without deciding)",
+    ].join("\n");
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: DockerVolumeInputs) {
         // `volume create` of an existing name returns that volume untouched: a volume retained by an earlier
@@ -32,7 +48,9 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     },
     async read(id: string, props: DockerVolumeInputs) {
         const found = await inspect(props.host, "volume", id);
-        return found ? { id, props: { ...props, mountpoint: found.Mountpoint } } : { id: "", props: {} };
+        if (found) return { id, props: { ...props, mountpoint: found.Mountpoint } };
+        if (!props.ephemeral && !acceptedLosses().includes(id)) throw new Error(lostDataMessage(id, props.host));
+        return { id: "", props: {} }; // the next `up` creates it again, empty
     },
     async delete(id: string, props: DockerVolumeInputs) {
         await docker(props.host, ["volume", "rm", id]).catch(ignoreMissing);

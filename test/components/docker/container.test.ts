@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createArgs, DockerContainerInputs, healthProbeArgs } from "../../../components/docker/providers/container";
+import { createArgs, DockerContainerInputs, healthProbeArgs, needsRecovery, observedState, provider, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
 import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
@@ -82,5 +82,75 @@ describe("healthProbeArgs", () => {
         expect(healthProbeArgs("web-1", undefined)).toBeUndefined();
         expect(healthProbeArgs("web-1", ["NONE"])).toBeUndefined();
         expect(healthProbeArgs("web-1", ["CMD"])).toBeUndefined();
+    });
+});
+
+/** `docker inspect` of a container made from `inputs`, as the engine reports it while it runs healthy. */
+function inspected(overrides: { State?: object; HostConfig?: object; Networks?: object } = {}) {
+    return {
+        Name: "/berth-dev-shop-abc123",
+        Id: "f".repeat(64),
+        State: { Running: true, Health: { Status: "healthy" }, ...overrides.State },
+        HostConfig: { RestartPolicy: { Name: "on-failure", MaximumRetryCount: 3 }, Memory: 256 * 1024 ** 2, NanoCpus: 5e8, ...overrides.HostConfig },
+        Config: { Image: inputs.image },
+        NetworkSettings: { Networks: overrides.Networks ?? { "berth-dev-net": { IPAddress: "172.18.0.5" }, other: { IPAddress: "172.19.0.2" } } },
+    };
+}
+
+describe("drift: what the engine reports", () => {
+    it("reads restart policies in the notation docker run takes", () => {
+        expect(restartPolicy({ Name: "on-failure", MaximumRetryCount: 3 })).toBe("on-failure:3");
+        expect(restartPolicy({ Name: "on-failure", MaximumRetryCount: 0 })).toBe("on-failure");
+        expect(restartPolicy({ Name: "unless-stopped", MaximumRetryCount: 0 })).toBe("unless-stopped");
+        expect(restartPolicy({ Name: "", MaximumRetryCount: 0 })).toBe("no");
+        expect(restartPolicy(undefined)).toBe("no");
+    });
+
+    it("matches the inputs exactly for a container running as declared (no spurious diff)", () => {
+        const observed = observedState(inspected(), inputs);
+        expect(observed).toEqual({
+            running: true, unhealthy: false, address: "172.18.0.5",
+            restart: inputs.restart, memoryBytes: inputs.memoryBytes, cpus: inputs.cpus, image: inputs.image, networks: inputs.networks,
+        });
+    });
+
+    it("sees a stopped, an unhealthy, a hand-updated and a detached container", () => {
+        expect(observedState(inspected({ State: { Running: false, Health: { Status: "unhealthy" } } }), inputs)).toMatchObject({ running: false, address: "" });
+        expect(observedState(inspected({ State: { Health: { Status: "unhealthy" } } }), inputs)).toMatchObject({ running: true, unhealthy: true });
+        expect(observedState(inspected({ HostConfig: { RestartPolicy: { Name: "no" }, Memory: 64 * 1024 ** 2, NanoCpus: 0 } }), inputs))
+            .toMatchObject({ restart: "no", memoryBytes: 64 * 1024 ** 2, cpus: 0 });
+        expect(observedState(inspected({ Networks: { other: {} } }), inputs).networks).toEqual([{ name: "other", aliases: [] }]);
+    });
+
+    it("counts state recorded before berth observed containers as running", () => {
+        expect(needsRecovery({})).toBe(false);
+        expect(needsRecovery({ running: true, unhealthy: false })).toBe(false);
+        expect(needsRecovery({ running: false })).toBe(true);
+        expect(needsRecovery({ running: true, unhealthy: true })).toBe(true);
+    });
+});
+
+describe("drift: what `up` does about it", () => {
+    const { env, registry, ...rest } = inputs;
+    const recorded: RecordedState = {
+        ...rest, envHash: envHash(env), name: "berth-dev-shop-abc123", containerId: "f".repeat(64), running: true, unhealthy: false, address: "172.18.0.5",
+    };
+    const diff = (olds: Partial<RecordedState>, news: Partial<DockerContainerInputs> = {}) =>
+        provider.diff!("berth-dev-shop-abc123", { ...recorded, ...olds }, { ...inputs, ...news });
+
+    it("changes nothing when the engine matches", async () => {
+        expect(await diff({})).toEqual({ changes: false, replaces: [] });
+    });
+
+    it("repairs a stopped or unhealthy container, and hand-changed settings, in place", async () => {
+        expect(await diff({ running: false })).toEqual({ changes: true, replaces: [] });
+        expect(await diff({ unhealthy: true })).toEqual({ changes: true, replaces: [] });
+        expect(await diff({ restart: "no", memoryBytes: 64 * 1024 ** 2 })).toEqual({ changes: true, replaces: [] });
+    });
+
+    it("replaces a container detached from its network, running another image, or with a limit to lift", async () => {
+        expect((await diff({ networks: [] })).replaces).toEqual(["networks"]);
+        expect((await diff({ image: "other@sha256:" + "b".repeat(64) })).replaces).toEqual(["image"]);
+        expect((await diff({}, { memoryBytes: 0 })).replaces).toEqual(["memoryBytes"]);
     });
 });

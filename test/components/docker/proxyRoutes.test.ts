@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { applyScript, provider, routesId, upstreamConfig } from "../../../components/docker/providers/proxyRoutes";
+import { applyScript, parseUpstreamConfig, provider, routesId, upstreamConfig } from "../../../components/docker/providers/proxyRoutes";
 
 describe("proxy routes", () => {
     it("write one nginx server line per replica, or a fast 502 when there is none", () => {
         expect(upstreamConfig(["b:8080", "a:8080"])).toBe("server a:8080 max_fails=1 fail_timeout=2s;\nserver b:8080 max_fails=1 fail_timeout=2s;\n");
         expect(upstreamConfig([])).toBe("server 127.0.0.1:1 down;\n");
+    });
+
+    it("are read back from the file they are written to", () => {
+        expect(parseUpstreamConfig(upstreamConfig(["172.18.0.9:8080", "172.18.0.4:8080"]))).toEqual(["172.18.0.4:8080", "172.18.0.9:8080"]);
+        expect(parseUpstreamConfig(upstreamConfig([]))).toEqual([]);
     });
 
     it("see no change when only the order of the replicas differs", async () => {
