@@ -21,5 +21,11 @@ set_secret_if_changed berth:postgresPassword "$postgres_password"
 
 pulumi up --stack dev --yes --non-interactive --suppress-progress
 url=$(pulumi stack output url --stack dev)
+# The URL is printed only once a real request to it was answered.
+if ! why=$(node "$BERTH_ROOT/scripts/answers.js" "$url/" 15); then
+  down=$(docker ps --all --filter label=berth.stack=dev --filter status=exited --filter status=dead --format '{{.Names}} ({{.Status}})' | paste -sd, -)
+  die "the dev stack does not answer at $url ($why)${down:+; not running: $down}" \
+    "see 'docker logs <container>' for why; 'npm start' again repairs stopped or changed containers"
+fi
 say "the dev stack answers at $url"
 echo "$url"

@@ -72,7 +72,7 @@ const replaceKeys = [
 export interface ObservedContainer {
     /** Whether it runs (a container the engine is restarting counts: its restart policy is at work). */
     running: boolean;
-    /** Its healthcheck failed `retries` times in a row. */
+    /** Running, but its healthcheck failed `retries` times in a row. */
     unhealthy: boolean;
     /** Its IP address on its first network, where the proxy reaches it; empty while stopped. */
     address: string;
@@ -113,7 +113,8 @@ export function observedState<T extends Pick<DockerContainerInputs, "networks">>
     const [first] = recorded.networks;
     return {
         running: container.State?.Running === true,
-        unhealthy: container.State?.Health?.Status === "unhealthy",
+        // A stopped container keeps its last verdict; only a running one can be unhealthy now.
+        unhealthy: container.State?.Running === true && container.State?.Health?.Status === "unhealthy",
         address: (first && container.State?.Running && attached[first.name]?.IPAddress) || "",
         restart: restartPolicy(container.HostConfig?.RestartPolicy),
         memoryBytes: container.HostConfig?.Memory ?? 0,

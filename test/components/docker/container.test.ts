@@ -115,7 +115,7 @@ describe("drift: what the engine reports", () => {
     });
 
     it("sees a stopped, an unhealthy, a hand-updated and a detached container", () => {
-        expect(observedState(inspected({ State: { Running: false, Health: { Status: "unhealthy" } } }), inputs)).toMatchObject({ running: false, address: "" });
+        expect(observedState(inspected({ State: { Running: false, Health: { Status: "unhealthy" } } }), inputs)).toMatchObject({ running: false, unhealthy: false, address: "" });
         expect(observedState(inspected({ State: { Health: { Status: "unhealthy" } } }), inputs)).toMatchObject({ running: true, unhealthy: true });
         expect(observedState(inspected({ HostConfig: { RestartPolicy: { Name: "no" }, Memory: 64 * 1024 ** 2, NanoCpus: 0 } }), inputs))
             .toMatchObject({ restart: "no", memoryBytes: 64 * 1024 ** 2, cpus: 0 });
