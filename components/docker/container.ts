@@ -1,18 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
-import { delegatingProvider } from "./delegatingProvider";
+import { DockerResource } from "./dockerResource";
 import type { DockerContainerInputs } from "./providers/container";
 import { InputsOf, withSecretCredentials } from "./resource";
 
 export type { DockerContainerInputs };
 
 /** One container, optionally held in `create` until its healthcheck passes. */
-export class DockerContainer extends pulumi.dynamic.Resource {
+export class DockerContainer extends DockerResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly containerId: pulumi.Output<string>;
     /** IP address on its first network (what the proxy routes to); empty while stopped. */
     declare readonly address: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<DockerContainerInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("container"), name, { ...withSecretCredentials(args), name: undefined, containerId: undefined, address: undefined }, opts, "berth", "DockerContainer");
+        super("container", "DockerContainer", name, { ...withSecretCredentials(args), name: undefined, containerId: undefined, address: undefined }, opts);
     }
 }

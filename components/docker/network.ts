@@ -1,16 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import { delegatingProvider } from "./delegatingProvider";
+import { DockerResource } from "./dockerResource";
 import type { DockerNetworkInputs } from "./providers/network";
 import { InputsOf } from "./resource";
 
 export type { DockerNetworkInputs };
 
 /** A user-defined bridge network on one Docker engine. */
-export class DockerNetwork extends pulumi.dynamic.Resource {
+export class DockerNetwork extends DockerResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly networkId: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<DockerNetworkInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("network"), name, { ...args, networkId: undefined }, opts, "berth", "DockerNetwork");
+        super("network", "DockerNetwork", name, { ...args, networkId: undefined }, opts);
     }
 }

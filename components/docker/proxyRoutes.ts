@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { delegatingProvider } from "./delegatingProvider";
+import { DockerResource } from "./dockerResource";
 import type { ProxyRoutesInputs } from "./providers/proxyRoutes";
 import { InputsOf } from "./resource";
 
 export type { ProxyRoutesInputs };
 
 /** The replicas a running berth proxy sends traffic to, applied with a graceful reload. */
-export class ProxyRoutes extends pulumi.dynamic.Resource {
+export class ProxyRoutes extends DockerResource {
     constructor(name: string, args: InputsOf<ProxyRoutesInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(delegatingProvider("proxyRoutes"), name, args, opts, "berth", "ProxyRoutes");
+        super("proxyRoutes", "ProxyRoutes", name, args, opts);
     }
 }

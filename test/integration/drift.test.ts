@@ -3,8 +3,9 @@ import { startLoad } from "../load";
 import { containerIds, docker, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
 
 /**
- * Drift: what happens to a stack's containers, proxy, network and volumes by hand, outside berth. Every `preview`
- * and `up` reads the engine first (Pulumi.yaml: refresh always), so the drift shows as a diff and `up` repairs it.
+ * Drift: what happens to a stack's containers, proxy, network and volumes by hand, outside berth. `preview
+ * --refresh` shows it field by field (each resource's read asks the engine); a plain `up` repairs it (each
+ * resource's diff asks the engine too).
  */
 describe("drift on the real engine: preview shows it, up repairs it, a second up changes nothing", () => {
     let env: ThrowawayStack;
@@ -14,13 +15,14 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
     const containerOf = (part: string) => dockerObjects(env.name).containers.filter((n) => n.includes(`-${part}-`)).sort();
     const inspect = (name: string) => JSON.parse(docker("inspect", name))[0];
 
-    /** A refreshing preview: what it would change, and its diff text. */
+    /** `preview --refresh --diff`: what it would change, and its diff text. */
     async function preview(): Promise<{ changes: Record<string, number>; stdout: string }> {
-        const result = await env.stack.preview({ color: "never", diff: true });
+        const result = await env.stack.preview({ color: "never", diff: true, refresh: true });
         const { same, ...changes } = result.changeSummary as Record<string, number>;
         return { changes, stdout: result.stdout };
     }
 
+    /** A plain `up` (no refresh), then a second one that must change nothing. */
     async function upThenNothing(): Promise<Record<string, number>> {
         const result = await env.stack.up({ color: "never" });
         const again = await env.stack.up({ color: "never", expectNoChanges: true });
@@ -71,7 +73,7 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
         const [redis] = containerOf("redis");
         docker("rm", "--force", redis);
         expect((await preview()).changes).toMatchObject({ create: 1 });
-        expect((await upThenNothing()).create).toBe(1);
+        expect((await upThenNothing()).update).toBe(1);
         expect(containerOf("redis")).toHaveLength(1);
         expect((await http("POST", `${url}/hits`)).status).toBe(200);
     });
@@ -127,13 +129,15 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
         const before = containerIds(env.name);
         const lost = new RegExp(`data volume ${volume} no longer exists on the local Docker engine[^]*BERTH_ACCEPT_DATA_LOSS=${volume}`);
         await expect(env.stack.preview({ color: "never" })).rejects.toThrow(lost);
+        await expect(env.stack.preview({ color: "never", refresh: true })).rejects.toThrow(lost);
         await expect(env.stack.up({ color: "never" })).rejects.toThrow(lost);
         expect(containerIds(env.name)).toEqual(before);
         expect(dockerObjects(env.name).volumes).not.toContain(volume);
 
         process.env.BERTH_ACCEPT_DATA_LOSS = volume;
         try {
-            expect((await env.stack.up({ color: "never" })).summary.resourceChanges).toMatchObject({ create: 2 });
+            // The volume and its service's container, both recreated in place.
+            expect((await env.stack.up({ color: "never" })).summary.resourceChanges).toMatchObject({ update: 2 });
         } finally {
             delete process.env.BERTH_ACCEPT_DATA_LOSS;
         }

@@ -281,27 +281,46 @@ async function applyInPlace(inputs: DockerContainerInputs, name: string): Promis
     ]);
 }
 
+/**
+ * What `up` does to a container as it is now (`current`: recorded, then observed) to make it as declared:
+ * replace it, update it in place (`docker update`), recover it (update: start again or replace), or nothing.
+ */
+export function containerDiff(current: RecordedState, news: DockerContainerInputs): { changes: boolean; replaces: string[] } {
+    const desired = { ...news, envHash: envHash(news.env) };
+    const replaces = [
+        ...changedKeys<RecordedState>(current, desired, replaceKeys),
+        // `docker update` can change a limit but not lift one.
+        ...(["memoryBytes", "cpus"] as const).filter((key) => current[key] > 0 && news[key] === 0),
+    ];
+    const updates = changedKeys<RecordedState>(current, desired, inPlaceKeys);
+    return { changes: replaces.length + updates.length > 0 || needsRecovery(current), replaces };
+}
+
+/**
+ * The recorded state with what the engine reports now. A container that no longer exists counts as stopped, so
+ * `up` recovers it like one. Every diff and update starts here: a plain `up` repairs drift without a refresh.
+ */
+async function observe(id: string, recorded: RecordedState): Promise<RecordedState> {
+    const found = await inspect(recorded.host, "container", recorded.name ?? id);
+    return found ? { ...recorded, ...observedState(found, recorded) } : { ...recorded, running: false, unhealthy: false, address: "" };
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: DockerContainerInputs) {
         const state = await createContainer(inputs);
         return { id: state.name, outs: state };
     },
-    async diff(_id: string, olds: RecordedState, news: DockerContainerInputs) {
-        const desired = { ...news, envHash: envHash(news.env) };
-        const replaces = [
-            ...changedKeys<RecordedState>(olds, desired, replaceKeys),
-            // `docker update` can change a limit but not lift one.
-            ...(["memoryBytes", "cpus"] as const).filter((key) => olds[key] > 0 && news[key] === 0),
-        ];
-        const updates = changedKeys<RecordedState>(olds, desired, inPlaceKeys);
-        return { changes: replaces.length + updates.length > 0 || needsRecovery(olds), replaces };
+    async diff(id: string, olds: RecordedState, news: DockerContainerInputs) {
+        // On another engine it is a new container anyway; the old engine may not even answer any more.
+        return containerDiff(olds.host === news.host ? await observe(id, olds) : olds, news);
     },
-    async update(_id: string, olds: RecordedState, news: DockerContainerInputs) {
-        if (needsRecovery(olds)) {
-            return { outs: await recover(olds, news) };
+    async update(id: string, olds: RecordedState, news: DockerContainerInputs) {
+        const current = await observe(id, olds);
+        if (needsRecovery(current)) {
+            return { outs: await recover(current, news) };
         }
-        await applyInPlace(news, olds.name);
-        return { outs: recordedState(news, await inspect(news.host, "container", olds.name)) };
+        await applyInPlace(news, current.name);
+        return { outs: recordedState(news, await inspect(news.host, "container", current.name)) };
     },
     async read(id: string, props: RecordedState) {
         const found = await inspect(props.host, "container", props.name ?? id);

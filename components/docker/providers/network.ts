@@ -10,15 +10,28 @@ export interface DockerNetworkInputs {
 
 const networkKeys = ["host", "name", "labels"] as const;
 
+/** Creates the network unless it exists (a network removed by hand comes back under its name). */
+async function ensureNetwork(inputs: DockerNetworkInputs) {
+    const existing = await inspect(inputs.host, "network", inputs.name);
+    const networkId = existing?.Id ?? (await docker(inputs.host, ["network", "create", "--driver", "bridge", ...labelFlags(inputs.labels), inputs.name])).trim();
+    return { ...inputs, networkId };
+}
+
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: DockerNetworkInputs) {
-        const networkId = (await docker(inputs.host, ["network", "create", "--driver", "bridge", ...labelFlags(inputs.labels), inputs.name])).trim();
-        return { id: inputs.name, outs: { ...inputs, networkId } };
+        return { id: inputs.name, outs: await ensureNetwork(inputs) };
     },
-    async diff(_id: string, olds: DockerNetworkInputs, news: DockerNetworkInputs) {
+    async diff(_id: string, olds: DockerNetworkInputs & { networkId: string }, news: DockerNetworkInputs) {
         const replaces = changedKeys(olds, news, networkKeys);
-        // A network name can exist only once per engine.
-        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+        if (replaces.length > 0) {
+            // A network name can exist only once per engine.
+            return { changes: true, replaces, deleteBeforeReplace: true };
+        }
+        // Removed (or replaced) by hand: `up` creates it again; the containers it lost are replaced by their own diff.
+        return { changes: (await inspect(news.host, "network", news.name))?.Id !== olds.networkId };
+    },
+    async update(_id: string, _olds: DockerNetworkInputs, news: DockerNetworkInputs) {
+        return { outs: await ensureNetwork(news) };
     },
     async read(id: string, props: DockerNetworkInputs) {
         const found = await inspect(props.host, "network", id);

@@ -86,7 +86,9 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id: string, olds: ProxyRoutesInputs, news: ProxyRoutesInputs) {
         const changed = changedKeys(normalized(olds), normalized(news), ["host", "proxy", "upstreams"]);
-        return { changes: changed.length > 0 };
+        if (changed.length > 0) return { changes: true };
+        // Same routes declared: is the proxy still serving them? (Rewritten or emptied by hand, `up` puts them back.)
+        return { changes: changedKeys({ upstreams: await servedUpstreams(olds) }, normalized(news), ["upstreams"]).length > 0 };
     },
     async update(_id: string, _olds: ProxyRoutesInputs, news: ProxyRoutesInputs) {
         await apply(news);

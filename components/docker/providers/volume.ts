@@ -27,29 +27,42 @@ export function lostDataMessage(volume: string, host: string): string {
         "berth does not recreate it empty on its own, so nothing was changed.",
         `To restore: create the volume ${volume} again from a backup (docker volume create ${volume}, then restore into it), and run up again.`,
         `To accept the loss and start with an empty volume: BERTH_ACCEPT_DATA_LOSS=${volume} npm run pulumi -- up --stack <stack>`,
-        "(destroy reads the engine first too: add --refresh=false to destroy without deciding)",
     ].join("\n");
+}
+
+/** Creates the volume unless it exists: a volume retained by an earlier destroy is adopted again with its data. */
+async function ensureVolume(inputs: DockerVolumeInputs) {
+    if (!(await inspect(inputs.host, "volume", inputs.name))) {
+        await docker(inputs.host, ["volume", "create", ...labelFlags(inputs.labels), inputs.name]);
+    }
+    const mountpoint = (await inspect(inputs.host, "volume", inputs.name))?.Mountpoint ?? "";
+    return { ...inputs, mountpoint };
+}
+
+/** A kept volume that vanished is lost data: refused unless the stack is ephemeral or the loss was accepted. */
+function refuseLostData(volume: string, inputs: DockerVolumeInputs): void {
+    if (!inputs.ephemeral && !acceptedLosses().includes(volume)) throw new Error(lostDataMessage(volume, inputs.host));
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: DockerVolumeInputs) {
-        // `volume create` of an existing name returns that volume untouched: a volume retained by an earlier
-        // destroy is adopted again with its data, which is the point of keeping it.
-        const existing = await inspect(inputs.host, "volume", inputs.name);
-        if (!existing) {
-            await docker(inputs.host, ["volume", "create", ...labelFlags(inputs.labels), inputs.name]);
-        }
-        const mountpoint = (await inspect(inputs.host, "volume", inputs.name))?.Mountpoint ?? "";
-        return { id: inputs.name, outs: { ...inputs, mountpoint } };
+        return { id: inputs.name, outs: await ensureVolume(inputs) };
     },
-    async diff(_id: string, olds: DockerVolumeInputs, news: DockerVolumeInputs) {
+    async diff(id: string, olds: DockerVolumeInputs, news: DockerVolumeInputs) {
         const replaces = changedKeys(olds, news, volumeKeys);
-        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+        if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
+        if (await inspect(news.host, "volume", id)) return { changes: false };
+        refuseLostData(id, news);
+        return { changes: true }; // accepted: `up` creates it again, empty
+    },
+    async update(id: string, _olds: DockerVolumeInputs, news: DockerVolumeInputs) {
+        refuseLostData(id, news);
+        return { outs: await ensureVolume(news) };
     },
     async read(id: string, props: DockerVolumeInputs) {
         const found = await inspect(props.host, "volume", id);
         if (found) return { id, props: { ...props, mountpoint: found.Mountpoint } };
-        if (!props.ephemeral && !acceptedLosses().includes(id)) throw new Error(lostDataMessage(id, props.host));
+        refuseLostData(id, props);
         return { id: "", props: {} }; // the next `up` creates it again, empty
     },
     async delete(id: string, props: DockerVolumeInputs) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createArgs, DockerContainerInputs, healthProbeArgs, needsRecovery, observedState, provider, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
+import { containerDiff, createArgs, DockerContainerInputs, healthProbeArgs, needsRecovery, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
 import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
@@ -135,8 +135,8 @@ describe("drift: what `up` does about it", () => {
     const recorded: RecordedState = {
         ...rest, envHash: envHash(env), name: "berth-dev-shop-abc123", containerId: "f".repeat(64), running: true, unhealthy: false, address: "172.18.0.5",
     };
-    const diff = (olds: Partial<RecordedState>, news: Partial<DockerContainerInputs> = {}) =>
-        provider.diff!("berth-dev-shop-abc123", { ...recorded, ...olds }, { ...inputs, ...news });
+    const diff = async (current: Partial<RecordedState>, news: Partial<DockerContainerInputs> = {}) =>
+        containerDiff({ ...recorded, ...current }, { ...inputs, ...news });
 
     it("changes nothing when the engine matches", async () => {
         expect(await diff({})).toEqual({ changes: false, replaces: [] });
