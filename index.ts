@@ -1,13 +1,17 @@
 // Wiring only: typed config in, components out. See components/ for the logic.
 import * as pulumi from "@pulumi/pulumi";
-import { checkSecrets, parseSettings, secretState } from "./components/config";
+import { loadSettings, secretState } from "./components/config";
 import { Environment } from "./components/environment";
 
 const config = new pulumi.Config("berth");
 const stack = pulumi.getStack();
-// Validated before any resource exists: bad config fails preview and changes nothing.
-const settings = parseSettings((key) => config.get(key));
-checkSecrets(settings, (key) => secretState(config, key));
+// Validated before any resource exists: bad config fails preview, naming every problem, and changes nothing.
+const settings = loadSettings({
+    source: (key) => config.get(key),
+    keys: Object.keys(pulumi.runtime.allConfig()).filter((key) => key.startsWith("berth:")).map((key) => key.slice("berth:".length)),
+    secretState: (key) => secretState(config, key),
+    projectDir: __dirname,
+});
 
 const environment = new Environment(stack, {
     stack,

@@ -1,18 +1,23 @@
 /**
- * `npm run bench`: berth against the hand-written stop/rm/run script, in one run, on the same engine, app,
- * images, services and load. Prints a table of ratios and records it in docs/BENCHMARKS.md.
+ * `npm run bench`: berth against two hand-written deploys, in one run, on the same engine, app, images, services
+ * and load: the careful script (same guarantees: health-gated start, nginx switch, drain — bench/careful.sh) and
+ * the unsafe stop/rm/run script (bench/stop-rm-run.sh). Also the engine's own floor (an empty program), no-op runs
+ * of stacks of 10, 25 and 50 containers, and docker CLI processes per release. Prints a table of ratios and records
+ * it in docs/BENCHMARKS.md.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as nodeHttp from "http";
 import * as os from "os";
 import * as path from "path";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { startLoad, LoadResult } from "../test/load";
-import { appCopy, docker, dockerObjects, freePort, projectRoot, throwawayStack } from "../test/integration/harness";
+import { appCopy, docker, dockerObjects, freePort, projectRoot, setObjectConfig, ThrowawayStack, throwawayStack } from "../test/integration/harness";
 
 const RELEASES = Number(process.env.BENCH_RELEASES ?? 20);
+const REPLICAS = 2;
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** The version `url` answers with, or undefined while it does not answer 200. */
 function versionAt(url: string): Promise<string | undefined> {
@@ -36,80 +41,166 @@ async function waitForVersion(url: string, version: string): Promise<void> {
 }
 
 /** Runs `deploy` under steady load; keeps the load on until `url` answers `version`, then 2 s more. */
-async function deployUnderLoad(url: string, deploy: () => Promise<string>): Promise<{ ms: number; load: LoadResult; version: string }> {
+async function deployUnderLoad(url: string, deploy: () => Promise<string>): Promise<{ ms: number; load: LoadResult }> {
     const load = startLoad(url);
     const started = Date.now();
     const version = await deploy();
     const ms = Date.now() - started;
     await waitForVersion(url, version);
     await new Promise((r) => setTimeout(r, 2000));
-    return { ms, load: await load.stop(), version };
+    return { ms, load: await load.stop() };
 }
 
-/** Wall time of `up` (nothing to change) of a program with no resources, through the same Automation API. */
-async function emptyProgramUpMs(): Promise<number> {
-    const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-floor-"));
+function timed(run: () => void): number {
+    const started = Date.now();
+    run();
+    return Date.now() - started;
+}
+
+/** The project's Pulumi CLI on the command line, as users run it, against a stack's backend. */
+function pulumi(stack: ThrowawayStack, cwd: string, ...args: string[]): void {
+    execFileSync("pulumi", [...args, "--stack", stack.name, "--non-interactive", "--suppress-progress"], {
+        cwd,
+        env: { ...process.env, ...stack.envVars },
+        stdio: "ignore",
+    });
+}
+
+/** Median wall time of a no-op `up` (`--yes --skip-preview`, what `npm start` runs) and of a `preview`, 3 runs each. */
+function noOpTimes(stack: ThrowawayStack, cwd: string): { upMs: number; previewMs: number } {
+    pulumi(stack, cwd, "up", "--yes", "--skip-preview"); // warm: the first run after a change may still do work
+    const up = [1, 2, 3].map(() => timed(() => pulumi(stack, cwd, "up", "--yes", "--skip-preview")));
+    const preview = [1, 2, 3].map(() => timed(() => pulumi(stack, cwd, "preview")));
+    return { upMs: median(up), previewMs: median(preview) };
+}
+
+/** The engine's floor on this machine: the same CLI runs, for a Node.js program that declares nothing. */
+async function emptyProgramTimes(): Promise<{ upMs: number; previewMs: number }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-floor-"));
     try {
-        const stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: "floor", projectName: "berth-floor", program: async () => ({}) },
-            { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "bench" } },
-        );
-        await stack.up({ color: "never" });
-        const started = Date.now();
-        await stack.up({ color: "never" });
-        return Date.now() - started;
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: floor\nruntime: nodejs\nmain: index.js\n");
+        fs.writeFileSync(path.join(dir, "index.js"), "module.exports = {};\n");
+        fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
+        const floor = await throwawayStack({}, {}, { workDir: dir });
+        try {
+            return noOpTimes(floor, dir);
+        } finally {
+            await floor.remove();
+        }
     } finally {
-        fs.rmSync(backend, { recursive: true, force: true });
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** A `docker` on PATH that counts its calls, then runs the real CLI. */
+function dockerCounter(): { dir: string; count(): number } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-docker-"));
+    const real = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
+    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\necho >> "${dir}/calls"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+    const calls = path.join(dir, "calls");
+    return {
+        dir,
+        count() {
+            const n = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").length : 0;
+            fs.rmSync(calls, { force: true });
+            return n;
+        },
+    };
+}
+
+/** Preview and no-op `up` of a stack of `containers` containers: replicas behind the proxy, Redis, Postgres, more Redis. */
+async function scaleRow(containers: number): Promise<string[]> {
+    const replicas = Math.min(20, containers - 3);
+    const extra = containers - 3 - replicas;
+    const services: Record<string, object> = { redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } };
+    for (let i = 1; i <= extra; i++) services[`cache${i}`] = { kind: "redis", image: "berth/redis:7" };
+    const stack = await throwawayStack({ replicas: String(replicas), ephemeral: "true", healthTimeoutSeconds: "300" });
+    try {
+        await setObjectConfig(stack.stack, "services", services);
+        await stack.stack.up({ color: "never" });
+        const running = dockerObjects(stack.name).containers.length;
+        const { upMs, previewMs } = noOpTimes(stack, projectRoot);
+        return [`stack of ${running} containers (${replicas} replicas, ${2 + extra} services, proxy): no-op \`up\` / \`preview\``,
+            `${seconds(upMs)} s / ${seconds(previewMs)} s`, `${(upMs / running).toFixed(0)} ms / ${(previewMs / running).toFixed(0)} ms per container`, ""];
+    } finally {
+        await stack.remove();
     }
 }
 
 async function main() {
     const context = appCopy();
+    const carefulContext = appCopy();
     const scriptContext = appCopy();
-    const env = await throwawayStack({ appContext: context, replicas: "2", keepReleases: "3" });
+    const env = await throwawayStack({ appContext: context, replicas: String(REPLICAS), keepReleases: "3" });
+    const carefulName = `berth-bench-careful-${env.name}`;
     const scriptName = `berth-bench-script-${env.name}`;
     const envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-")), "env");
+    const counter = dockerCounter();
+    let removed = false;
+    const removeOnce = async () => {
+        if (!removed) await env.remove();
+        removed = true;
+    };
     try {
         const first = await env.stack.up({ color: "never" });
         const berthUrl = `${first.outputs.url.value}/`;
         const repository = first.outputs.imageRef.value.split("@")[0];
 
-        // The script's app: same network, same services, same environment as berth's replicas, its own port.
+        // The scripts' apps: same network, same services, same environment as berth's replicas, their own ports.
         const replica = dockerObjects(env.name).containers.find((n) => n.includes("-shop-"))!;
         const inspected = JSON.parse(docker("inspect", replica))[0];
         // APP_VERSION is the image's own (baked at build time), not part of the shared environment.
         const sharedEnv = inspected.Config.Env.filter((e: string) => !e.startsWith("APP_VERSION="));
         fs.writeFileSync(envFile, sharedEnv.join("\n") + "\n", { mode: 0o600 });
         const network = Object.keys(inspected.NetworkSettings.Networks)[0];
+
+        // The careful script's own nginx (berth's proxy image), in front of its replicas.
+        const proxyImage = JSON.parse(docker("inspect", dockerObjects(env.name).containers.find((n) => n.includes("-proxy-"))!))[0].Image;
+        const carefulPort = await freePort();
+        docker("run", "-d", "--name", carefulName, "--network", network, "-p", `127.0.0.1:${carefulPort}:80`, proxyImage);
+        const carefulUrl = `http://127.0.0.1:${carefulPort}/`;
+        const runCareful = (tag: string) => {
+            execFileSync("bash", [path.join(projectRoot, "bench/careful.sh"), carefulContext, `${repository}:careful-${tag}`, carefulName, network, carefulName, envFile, String(REPLICAS)], { stdio: "inherit" });
+            return `careful-${tag}`;
+        };
+        await waitForVersion(carefulUrl, runCareful("0"));
+
         const scriptPort = await freePort();
         const scriptUrl = `http://127.0.0.1:${scriptPort}/`;
         const runScript = (tag: string) => {
             execFileSync("bash", [path.join(projectRoot, "bench/stop-rm-run.sh"), scriptContext, `${repository}:script-${tag}`, scriptName, network, String(scriptPort), envFile], { stdio: "inherit" });
             return `script-${tag}`;
         };
-        // The script bakes its image tag in as APP_VERSION, so the switch is visible in the answers.
         await waitForVersion(scriptUrl, runScript("0"));
 
         // 1. A code-only change, deployed under load by each.
-        fs.appendFileSync(path.join(context, "server.js"), "\n// bench release\n");
+        const change = (dir: string, note: string) => fs.appendFileSync(path.join(dir, "server.js"), `\n// ${note}\n`);
+        change(context, "bench release");
+        env.stack.workspace.envVars.PATH = `${counter.dir}:${process.env.PATH}`;
+        counter.count();
         const berthDeploy = await deployUnderLoad(berthUrl, async () => (await env.stack.up({ color: "never" })).outputs.version.value);
-        fs.appendFileSync(path.join(scriptContext, "server.js"), "\n// bench release\n");
+        const dockerCalls = counter.count();
+        delete env.stack.workspace.envVars.PATH;
+        change(carefulContext, "bench release");
+        const carefulDeploy = await deployUnderLoad(carefulUrl, async () => runCareful("1"));
+        change(scriptContext, "bench release");
         const scriptDeploy = await deployUnderLoad(scriptUrl, async () => runScript("1"));
 
         // The same change once more, without load: the wall time of the deploy alone.
-        fs.appendFileSync(path.join(context, "server.js"), "\n// bench release, quiet\n");
+        change(context, "bench release, quiet");
         const berthQuietStarted = Date.now();
         await env.stack.up({ color: "never" });
         const berthQuietMs = Date.now() - berthQuietStarted;
-        fs.appendFileSync(path.join(scriptContext, "server.js"), "\n// bench release, quiet\n");
-        const scriptQuietStarted = Date.now();
-        runScript("2");
-        const scriptQuietMs = Date.now() - scriptQuietStarted;
+        change(carefulContext, "bench release, quiet");
+        const carefulQuietMs = timed(() => runCareful("2"));
+        change(scriptContext, "bench release, quiet");
+        const scriptQuietMs = timed(() => runScript("2"));
 
-        // The floor under any Pulumi deploy on this machine: the engine alone, running a program with no resources.
-        const floorMs = await emptyProgramUpMs();
+        // 2. Runs with nothing to do, against the engine's floor: the same CLI on an empty program.
+        const floor = await emptyProgramTimes();
+        const noOp = noOpTimes(env, projectRoot);
 
-        // 2. Rollback: the previous digest back into config.
+        // 3. Rollback: the previous digest back into config.
         const outputs = await env.stack.outputs();
         await env.stack.setConfig("berth:image", { value: outputs.previousImageRef.value });
         const rollbackStarted = Date.now();
@@ -117,34 +208,53 @@ async function main() {
         const rollbackMs = Date.now() - rollbackStarted;
         await env.stack.removeConfig("berth:image");
 
-        // 3. Many releases: what is left on the engine.
+        // 4. Many releases: what is left on the engine.
         const built = () => new Set(docker("image", "ls", "-q", "--filter", `label=berth.built-by=${env.name}`).split("\n").filter(Boolean)).size;
         for (let i = 0; i < RELEASES; i++) {
-            fs.appendFileSync(path.join(context, "server.js"), `\n// release ${i}\n`);
+            change(context, `release ${i}`);
             await env.stack.up({ color: "never" });
         }
         const exited = docker("ps", "-a", "-q", "--filter", `label=berth.stack=${env.name}`, "--filter", "status=exited").split("\n").filter(Boolean).length;
+        const imagesLeft = built();
+        await removeOnce();
+
+        // 5. Bigger stacks, one at a time.
+        const scale = [];
+        for (const size of [10, 25, 50]) scale.push(await scaleRow(size));
+
+        // 6. `npm start` with nothing to change, setup check included (the dev stack on this machine).
+        execFileSync("npm", ["start"], { cwd: projectRoot, stdio: "ignore" });
+        const npmStartMs = timed(() => execFileSync("npm", ["start"], { cwd: projectRoot, stdio: "ignore" }));
 
         const rows = [
-            ["failed requests during a deploy", `${berthDeploy.load.failed} of ${berthDeploy.load.total}`, `${scriptDeploy.load.failed} of ${scriptDeploy.load.total}`, ""],
-            ["code-only change deploy (build + push + replace), under the load", `${seconds(berthDeploy.ms)} s`, `${seconds(scriptDeploy.ms)} s`, `${(berthDeploy.ms / scriptDeploy.ms).toFixed(2)}×`],
-            ["code-only change deploy, no load", `${seconds(berthQuietMs)} s`, `${seconds(scriptQuietMs)} s`, `${(berthQuietMs / scriptQuietMs).toFixed(2)}×`],
-            ["Pulumi engine alone: `up` of an empty program (the floor), vs the script without load", `${seconds(floorMs)} s`, `${seconds(scriptQuietMs)} s`, `${(floorMs / scriptQuietMs).toFixed(2)}×`],
-            ["rollback to the previous release", `${seconds(rollbackMs)} s`, "n/a (rebuild or find the old tag)", ""],
-            [`app images left after ${RELEASES} more releases (keepReleases 3)`, String(built()), "every build (no cleanup)", ""],
-            ["exited containers left", String(exited), "", ""],
+            ["failed requests during a deploy", `${berthDeploy.load.failed} of ${berthDeploy.load.total}`, `${carefulDeploy.load.failed} of ${carefulDeploy.load.total}`, "", `${scriptDeploy.load.failed} of ${scriptDeploy.load.total}`],
+            ["code-only release (build + push + replace 2 replicas), under the load", `${seconds(berthDeploy.ms)} s`, `${seconds(carefulDeploy.ms)} s`, ratio(berthDeploy.ms, carefulDeploy.ms), `${seconds(scriptDeploy.ms)} s`],
+            ["code-only release, no load", `${seconds(berthQuietMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs, carefulQuietMs), `${seconds(scriptQuietMs)} s`],
+            ["docker CLI processes per release", String(dockerCalls), "", "", ""],
+            ["rollback to the previous release", `${seconds(rollbackMs)} s`, "", "", "n/a"],
+            [`app images left after ${RELEASES} more releases (keepReleases 3)`, String(imagesLeft), "", "", "every build"],
+            ["exited containers left", String(exited), "", "", ""],
         ];
-        const table = ["| measure | berth | stop/rm/run script | berth ÷ script |", "|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+        const floorRows = [
+            ["no-op `up --yes --skip-preview` (2 replicas, proxy, Redis, Postgres: 5 containers, 22 resources)", `${seconds(noOp.upMs)} s`, `${seconds(floor.upMs)} s`, ratio(noOp.upMs, floor.upMs)],
+            ["`preview`, nothing to change", `${seconds(noOp.previewMs)} s`, `${seconds(floor.previewMs)} s`, ratio(noOp.previewMs, floor.previewMs)],
+            ["`npm start`, nothing to change (setup check, config, up, answer check)", `${seconds(npmStartMs)} s`, "", ""],
+        ];
+        const table = [
+            "| measure | berth | careful script | berth ÷ careful | stop/rm/run script |", "|---|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`),
+            "", "| measure | berth | empty program (the engine's floor) | berth ÷ floor |", "|---|---|---|---|", ...floorRows.map((r) => `| ${r.join(" | ")} |`),
+            "", "| stack size | no-op up / preview | per container | |", "|---|---|---|---|", ...scale.map((r) => `| ${r.join(" | ")} |`),
+        ].join("\n");
         console.log(`\n${table}\n`);
-        console.log("failures by kind — berth:", berthDeploy.load.failures, "script:", scriptDeploy.load.failures);
+        console.log("failures by kind — berth:", berthDeploy.load.failures, "careful:", carefulDeploy.load.failures, "stop/rm/run:", scriptDeploy.load.failures);
         const record = [
             `## ${new Date().toISOString().slice(0, 10)} — \`npm run bench\``,
             "",
-            `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Docker ${docker("version", "--format", "{{.Server.Version}}")}; 2 replicas behind berth's proxy vs one container published directly; load: 8 concurrent keep-alive clients on loopback.`,
+            `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Docker ${docker("version", "--format", "{{.Server.Version}}")}; ${REPLICAS} replicas behind berth's proxy vs ${REPLICAS} behind the careful script's nginx vs one container published directly; load: 8 concurrent keep-alive clients on loopback.`,
             "",
             table,
             "",
-            `Script failures by kind: ${JSON.stringify(scriptDeploy.load.failures)}.`,
+            `Failures by kind: careful ${JSON.stringify(carefulDeploy.load.failures)}, stop/rm/run ${JSON.stringify(scriptDeploy.load.failures)}.`,
             "",
         ].join("\n");
         const file = path.join(projectRoot, "docs", "BENCHMARKS.md");
@@ -153,9 +263,11 @@ async function main() {
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, header + record + "\n" + previous);
     } finally {
-        docker("rm", "-f", scriptName);
-        await env.remove();
-        for (const dir of [context, scriptContext, path.dirname(envFile)]) fs.rmSync(dir, { recursive: true, force: true });
+        for (const name of [carefulName, scriptName]) execFileSync("docker", ["rm", "-f", name], { stdio: "ignore" });
+        const carefulReplicas = docker("ps", "-aq", "--filter", `label=careful=${carefulName}`).split("\n").filter(Boolean);
+        if (carefulReplicas.length > 0) docker("rm", "-f", ...carefulReplicas);
+        await removeOnce();
+        for (const dir of [context, carefulContext, scriptContext, path.dirname(envFile), counter.dir]) fs.rmSync(dir, { recursive: true, force: true });
     }
 }
 

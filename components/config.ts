@@ -1,4 +1,6 @@
+import * as fs from "fs";
 import { isIP } from "net";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 /**
@@ -7,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
  * Defaults live in Pulumi.yaml's config schema, the one place users read them.
  */
 
-export class ConfigError extends Error {
+/** A user's mistake, not a crash: Pulumi prints a RunError as its message, without a stack trace. */
+export class ConfigError extends pulumi.RunError {
     constructor(readonly key: string, readonly value: unknown, allowed: string) {
         super(`invalid config berth:${key} = ${JSON.stringify(value)}: ${allowed}`);
         this.name = "ConfigError";
@@ -328,58 +331,180 @@ export function checkSecrets(settings: BerthSettings, stateOf: (key: string) => 
     }
 }
 
-/** The whole stack's settings, validated (secrets are read separately, as Pulumi secrets). */
+/** Every error a stack's config has, reported together (Pulumi prints a RunError as its message, without a trace). */
+export class ConfigErrors extends ConfigError {
+    constructor(readonly errors: ConfigError[]) {
+        super(errors[0].key, errors[0].value, "");
+        this.message = errors.map((e) => e.message).join("\n");
+        this.name = "ConfigErrors";
+    }
+}
+
+/** Collects ConfigErrors instead of stopping at the first, so one run names every problem of a config. */
+class ErrorCollector {
+    readonly errors: ConfigError[] = [];
+
+    /** `parse()`, or `fallback` (recording the error) when it throws a ConfigError. */
+    take<T>(parse: () => T, fallback: T): T {
+        try {
+            return parse();
+        } catch (err) {
+            if (err instanceof ConfigErrors) this.errors.push(...err.errors);
+            else if (err instanceof ConfigError) this.errors.push(err);
+            else throw err;
+            return fallback;
+        }
+    }
+
+    throwIfAny(): void {
+        if (this.errors.length > 0) throw new ConfigErrors(this.errors);
+    }
+}
+
+/** The whole stack's settings, validated; all errors at once (secrets are read separately, as Pulumi secrets). */
 export function parseSettings(source: ConfigSource): BerthSettings {
+    const c = new ErrorCollector();
     const image = source("image") ?? "";
     const appSource: AppSource = image !== ""
-        ? { kind: "image", reference: parseImageReference("image", image) }
+        ? { kind: "image", reference: c.take(() => parseImageReference("image", image), image) }
         : {
             kind: "build",
-            context: required(source, "appContext"),
+            context: c.take(() => required(source, "appContext"), ""),
             dockerfile: source("dockerfile") || "Dockerfile",
             target: source("buildTarget") ?? "",
-            buildArgs: parseStringMap("buildArgs", parseJson("buildArgs", source("buildArgs"), {}), ENV_NAME, "build arg names"),
+            buildArgs: c.take(() => parseStringMap("buildArgs", parseJson("buildArgs", source("buildArgs"), {}), ENV_NAME, "build arg names"), {}),
         };
-    const services = parseServices("services", parseJson("services", source("services"), {}));
-    const dependsOnValue = parseJson("dependsOn", source("dependsOn"), []);
-    if (!Array.isArray(dependsOnValue) || dependsOnValue.some((d) => typeof d !== "string")) {
-        throw new ConfigError("dependsOn", dependsOnValue, "use a list of service names");
+    const services = c.take(() => parseServices("services", parseJson("services", source("services"), {})), []);
+    const dependsOn = c.take(() => parseDependsOn(parseJson("dependsOn", source("dependsOn"), []), services), []);
+    const app: AppSettings = {
+        name: c.take(() => parseName("app", required(source, "app")), "app"),
+        branch: c.take(() => required(source, "branch"), ""),
+        source: appSource,
+        replicas: c.take(() => parseInteger("replicas", required(source, "replicas"), 1, 20), 1),
+        hostPort: c.take(() => parseInteger("hostPort", required(source, "hostPort"), 0, 65535), 0),
+        bindAddress: c.take(() => parseBindAddress("bindAddress", source("bindAddress") ?? "127.0.0.1"), "127.0.0.1"),
+        proxy: c.take(() => parseBoolean("proxy", required(source, "proxy")), true),
+        containerPort: c.take(() => parsePort("containerPort", required(source, "containerPort")), 1),
+        restart: c.take(() => parseRestartPolicy("restart", required(source, "restart")), "no"),
+        memoryBytes: c.take(() => parseMemory("memory", required(source, "memory")), 0),
+        cpus: c.take(() => parseCpus("cpus", required(source, "cpus")), 0),
+        env: c.take(() => parseStringMap("env", parseJson("env", source("env"), {}), ENV_NAME, "variable names"), {}),
+        labels: c.take(() => parseStringMap("labels", parseJson("labels", source("labels"), {})), {}),
+        logDriver: source("logDriver") ?? "",
+        logOptions: c.take(() => parseStringMap("logOptions", parseJson("logOptions", source("logOptions"), {})), {}),
+        healthcheck: c.take(() => parseHealthcheck("healthcheck", parseJson("healthcheck", source("healthcheck"), undefined)), undefined),
+        dependsOn,
+        testCommand: source("testCommand") ?? "",
+        healthTimeoutSeconds: c.take(() => parseInteger("healthTimeoutSeconds", required(source, "healthTimeoutSeconds"), 1, 3600), 1),
+        stopTimeoutSeconds: c.take(() => parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600), 0),
+        keepReleases: c.take(() => parseInteger("keepReleases", required(source, "keepReleases"), 1, 100), 1),
+    };
+    const settings: BerthSettings = {
+        dockerHost: c.take(() => parseDockerHost("dockerHost", source("dockerHost") ?? ""), ""),
+        ephemeral: c.take(() => parseBoolean("ephemeral", required(source, "ephemeral")), false),
+        registry: {
+            server: c.take(() => parseRegistry("registry", required(source, "registry")), ""),
+            username: c.take(() => required(source, "registryUser"), ""),
+        },
+        app,
+        services,
+    };
+    if (c.errors.length === 0) c.take(() => checkHostPorts(settings), undefined);
+    c.throwIfAny();
+    return settings;
+}
+
+function parseDependsOn(value: unknown, services: ServiceSettings[]): string[] {
+    if (!Array.isArray(value) || value.some((d) => typeof d !== "string")) {
+        throw new ConfigError("dependsOn", value, "use a list of service names");
     }
-    for (const name of dependsOnValue as string[]) {
+    for (const name of value as string[]) {
         if (!services.some((s) => s.name === name)) {
             throw new ConfigError("dependsOn", name, `no such service in berth:services (declared: ${services.map((s) => s.name).join(", ") || "none"})`);
         }
     }
-    const app: AppSettings = {
-        name: parseName("app", required(source, "app")),
-        branch: required(source, "branch"),
-        source: appSource,
-        replicas: parseInteger("replicas", required(source, "replicas"), 1, 20),
-        hostPort: parseInteger("hostPort", required(source, "hostPort"), 0, 65535),
-        bindAddress: parseBindAddress("bindAddress", source("bindAddress") ?? "127.0.0.1"),
-        proxy: parseBoolean("proxy", required(source, "proxy")),
-        containerPort: parsePort("containerPort", required(source, "containerPort")),
-        restart: parseRestartPolicy("restart", required(source, "restart")),
-        memoryBytes: parseMemory("memory", required(source, "memory")),
-        cpus: parseCpus("cpus", required(source, "cpus")),
-        env: parseStringMap("env", parseJson("env", source("env"), {}), ENV_NAME, "variable names"),
-        labels: parseStringMap("labels", parseJson("labels", source("labels"), {})),
-        logDriver: source("logDriver") ?? "",
-        logOptions: parseStringMap("logOptions", parseJson("logOptions", source("logOptions"), {})),
-        healthcheck: parseHealthcheck("healthcheck", parseJson("healthcheck", source("healthcheck"), undefined)),
-        dependsOn: dependsOnValue as string[],
-        testCommand: source("testCommand") ?? "",
-        healthTimeoutSeconds: parseInteger("healthTimeoutSeconds", required(source, "healthTimeoutSeconds"), 1, 3600),
-        stopTimeoutSeconds: parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600),
-        keepReleases: parseInteger("keepReleases", required(source, "keepReleases"), 1, 100),
-    };
-    const settings: BerthSettings = {
-        dockerHost: source("dockerHost") ?? "",
-        ephemeral: parseBoolean("ephemeral", required(source, "ephemeral")),
-        registry: { server: required(source, "registry"), username: required(source, "registryUser") },
-        app,
-        services,
-    };
-    checkHostPorts(settings);
-    return settings;
+    return value as string[];
+}
+
+const DOCKER_HOST = /^(unix:\/\/\/.+|tcp:\/\/[^/\s]+|ssh:\/\/[^/\s@]+@?[^/\s]*|npipe:\/\/.+)$/;
+
+/** A DOCKER_HOST the docker CLI speaks (empty: the local default). */
+export function parseDockerHost(key: string, value: string): string {
+    if (value !== "" && !DOCKER_HOST.test(value)) {
+        throw new ConfigError(key, value, "use an engine address the docker CLI speaks: unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host[:port] (empty: the local engine)");
+    }
+    return value;
+}
+
+/** A registry as image names spell it: host[:port], no scheme, no path. */
+export function parseRegistry(key: string, value: string): string {
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/.test(value)) {
+        throw new ConfigError(key, value, "use host[:port] as image names spell it, e.g. registry.example.com or 127.0.0.1:5000 (no http://, no path)");
+    }
+    return value;
+}
+
+/** Keys berth reads; a `berth:` key outside them is a typo (checked with the declared services' password keys). */
+export const knownKeys = [
+    "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
+    "proxy", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
+    "testCommand", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
+    "dockerHost", "registry", "registryUser", "registryPassword",
+] as const;
+
+/** Edit distance: how many single-character edits turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
+}
+
+/** Refuses `berth:` keys berth does not read (a typo is silently ignored otherwise), suggesting the closest known one. */
+export function checkKnownKeys(keys: string[], services: ServiceSettings[]): void {
+    const known = [...knownKeys, ...services.map((s) => passwordKey(s.name))];
+    const c = new ErrorCollector();
+    for (const key of keys.filter((k) => !known.includes(k))) {
+        const closest = [...known].sort((a, b) => editDistance(key.toLowerCase(), a.toLowerCase()) - editDistance(key.toLowerCase(), b.toLowerCase()))[0];
+        const suggestion = editDistance(key.toLowerCase(), closest.toLowerCase()) <= Math.max(2, Math.floor(key.length / 3)) ? `did you mean berth:${closest}? ` : "";
+        c.take(() => {
+            throw new ConfigError(key, "(set)", `no such key: ${suggestion}Pulumi.yaml lists every key berth reads`);
+        }, undefined);
+    }
+    c.throwIfAny();
+}
+
+/** The build context and its Dockerfile must exist before anything is built (checked at preview). */
+export function checkBuildSource(source: AppSource, projectDir: string): void {
+    if (source.kind !== "build") return;
+    const context = path.resolve(projectDir, source.context);
+    if (!fs.existsSync(context) || !fs.statSync(context).isDirectory()) {
+        throw new ConfigError("appContext", source.context, `no such directory (${context}): the app's build context is its Dockerfile's directory`);
+    }
+    if (!fs.existsSync(path.join(context, source.dockerfile))) {
+        throw new ConfigError("dockerfile", source.dockerfile, `no such file in the build context ${context}`);
+    }
+}
+
+/**
+ * The stack's whole configuration, checked before any resource exists: every value, unknown keys, the build
+ * source, the secrets. All problems are reported at once, as one error without a stack trace.
+ */
+export function loadSettings(input: { source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string }): BerthSettings {
+    const c = new ErrorCollector();
+    const settings = c.take(() => parseSettings(input.source), undefined);
+    // Which password keys exist depends on the services, read again here in case another key failed.
+    const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);
+    c.take(() => checkKnownKeys(input.keys, services), undefined);
+    if (settings) {
+        c.take(() => checkBuildSource(settings.app.source, input.projectDir), undefined);
+        c.take(() => checkSecrets(settings, input.secretState), undefined);
+    }
+    c.throwIfAny();
+    return settings!;
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
-    checkSecrets, ConfigError, localUrl, parseBindAddress, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
+    checkBuildSource, checkKnownKeys, checkSecrets, ConfigError, ConfigErrors, loadSettings, localUrl, parseDockerHost, parseRegistry, parseBindAddress, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
     parseSettings, passwordKey, requiredSecrets,
 } from "../../components/config";
 
@@ -190,5 +193,79 @@ describe("field rules", () => {
         expect(parseName("app", "shop-api")).toBe("shop-api");
         expect(() => parseName("app", "Shop")).toThrow(ConfigError);
         expect(() => parseName("app", "shop-")).toThrow(ConfigError);
+    });
+});
+
+describe("a whole config at preview", () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "berth-config-"));
+    fs.mkdirSync(path.join(project, "app"));
+    fs.writeFileSync(path.join(project, "app", "Dockerfile"), "FROM scratch\n");
+    const load = (overrides: Record<string, string | undefined>, extraKeys: string[] = []) => loadSettings({
+        source: (key) => (key in overrides ? overrides[key] : valid[key]),
+        keys: [...Object.keys(valid), "registryPassword", "postgresPassword", ...extraKeys],
+        secretState: () => "secret",
+        projectDir: project,
+    });
+
+    it("is accepted as Pulumi.yaml's defaults give it", () => {
+        expect(load({}).app.name).toBe("shop");
+    });
+
+    it("reports every error at once, each once, without a stack trace", () => {
+        let error: unknown;
+        try {
+            load({ replicas: "0", restart: "sometimes", registry: "http://registry:5000/" }, ["replica"]);
+        } catch (err) {
+            error = err;
+        }
+        expect(error).toBeInstanceOf(ConfigErrors);
+        const lines = (error as Error).message.split("\n");
+        expect(lines).toEqual([
+            'invalid config berth:replicas = "0": use a whole number from 1 to 20',
+            'invalid config berth:restart = "sometimes": use one of always, unless-stopped, on-failure, on-failure:N (N ≥ 1), no',
+            'invalid config berth:registry = "http://registry:5000/": use host[:port] as image names spell it, e.g. registry.example.com or 127.0.0.1:5000 (no http://, no path)',
+            'invalid config berth:replica = "(set)": no such key: did you mean berth:replicas? Pulumi.yaml lists every key berth reads',
+        ]);
+        // A RunError: Pulumi prints its message alone, not as an unhandled exception with a trace.
+        expect(require("@pulumi/pulumi").RunError.isInstance(error)).toBe(true);
+    });
+
+    it("refuses unknown keys, suggesting the closest known one", () => {
+        expect(() => checkKnownKeys(["replica"], [])).toThrow(/berth:replica = "\(set\)": no such key: did you mean berth:replicas\?/);
+        expect(() => checkKnownKeys(["helthcheck"], [])).toThrow(/did you mean berth:healthcheck\?/);
+        expect(() => checkKnownKeys(["ordersPasword"], [{ name: "orders", kind: "mysql" } as any])).toThrow(/did you mean berth:ordersPassword\?/);
+        expect(() => checkKnownKeys(["zzzzzzzzzz"], [])).toThrow(/no such key: Pulumi.yaml lists/);
+        expect(() => checkKnownKeys(["replicas", "ordersPassword"], [{ name: "orders", kind: "mysql" } as any])).not.toThrow();
+    });
+
+    it("checks the build context and Dockerfile exist", () => {
+        expect(() => checkBuildSource({ kind: "build", context: "nope", dockerfile: "Dockerfile", target: "", buildArgs: {} }, project))
+            .toThrow(/berth:appContext = "nope": no such directory/);
+        expect(() => checkBuildSource({ kind: "build", context: "app", dockerfile: "Missing.Dockerfile", target: "", buildArgs: {} }, project))
+            .toThrow(/berth:dockerfile = "Missing.Dockerfile": no such file in the build context/);
+        expect(() => checkBuildSource({ kind: "image", reference: "redis:7" }, project)).not.toThrow();
+    });
+
+    it("checks the engine address and the registry for form", () => {
+        for (const host of ["", "unix:///var/run/docker.sock", "tcp://10.0.0.5:2376", "ssh://deploy@staging-1.internal", "ssh://deploy@10.1.2.3:2222"]) {
+            expect(parseDockerHost("dockerHost", host)).toBe(host);
+        }
+        for (const host of ["ftp://x", "staging-1.internal", "ssh://"]) {
+            expect(() => parseDockerHost("dockerHost", host)).toThrow(/use an engine address the docker CLI speaks/);
+        }
+        expect(parseRegistry("registry", "registry.internal:5000")).toBe("registry.internal:5000");
+        for (const registry of ["http://host:5000/", "host:5000/path", "Registry.Internal"]) {
+            expect(() => parseRegistry("registry", registry)).toThrow(ConfigError);
+        }
+    });
+
+    it("needs a service's password only when that service exists", () => {
+        const noPostgres = loadSettings({
+            source: (key) => ({ ...valid, services: JSON.stringify({ redis: { kind: "redis" } }), dependsOn: JSON.stringify(["redis"]) } as Record<string, string>)[key],
+            keys: [...Object.keys(valid), "registryPassword"],
+            secretState: (key) => (key === "registryPassword" ? "secret" : "missing"),
+            projectDir: project,
+        });
+        expect(noPostgres.services.map((s) => s.name)).toEqual(["redis"]);
     });
 });
