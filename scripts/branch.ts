@@ -13,6 +13,7 @@ import * as yaml from "js-yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { BRANCH_STACK_PREFIX, BranchNameError, branchStackName, pickHostPort } from "../components/branches";
 import { passwordKey } from "../components/config";
+import { recoverStack } from "./recover";
 
 const projectRoot = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run branch -- up <branch> [--set key=value ...] | down <branch>";
@@ -82,6 +83,7 @@ async function up(branch: string, stackName: string, sets: Record<string, unknow
 
     await setMissingSecrets(stack, config);
     say(`deploying branch ${JSON.stringify(branch)} as stack ${stackName}`);
+    recoverStack(stackName, { cwd: projectRoot });
     const result = await stack.up({ color: "never", onOutput: (out) => process.stdout.write(out) });
     say(`branch ${JSON.stringify(branch)} answers at ${result.outputs.url?.value ?? "(no public port)"}`);
 }
@@ -113,6 +115,7 @@ async function down(branch: string, stackName: string): Promise<void> {
     const stack = await LocalWorkspace.selectStack({ stackName, workDir: projectRoot });
     const dockerHost = String(readStackFile(stackFile(stackName)).config?.["berth:dockerHost"] ?? "");
     say(`destroying stack ${stackName} of branch ${JSON.stringify(branch)}, its volumes included`);
+    recoverStack(stackName, { cwd: projectRoot });
     await stack.destroy({ color: "never", onOutput: (out) => process.stdout.write(out) });
     // Releases stay on the engine for rollback while a stack lives; with the branch gone, its builds go too.
     const docker = (...args: string[]) => execFileSync("docker", [...(dockerHost ? ["--host", dockerHost] : []), ...args], { encoding: "utf8" }).trim();

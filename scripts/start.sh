@@ -19,6 +19,7 @@ postgres_password="$BERTH_CACHE/secrets/dev-postgres.password"
 set_secret_if_changed berth:registryPassword "$BERTH_REGISTRY_PASSWORD_FILE"
 set_secret_if_changed berth:postgresPassword "$postgres_password"
 
+node "$BERTH_ROOT/tools/register-typescript.js" "$BERTH_ROOT/scripts/recover.ts" dev
 pulumi up --stack dev --yes --skip-preview --non-interactive --suppress-progress
 url=$(pulumi stack output url --stack dev)
 # The URL is printed only once a real request to it was answered.

@@ -13,9 +13,11 @@ describe("deploying to the engine at berth:dockerHost", () => {
 
     beforeAll(async () => {
         const port = await freePort();
-        forwarder = net.createServer((client) => {
+        // Half-open allowed both ways, as a TCP engine endpoint behaves: the docker CLI closes its sending side
+        // once a request is sent and keeps reading the answer (an exec's output, then its exit code).
+        forwarder = net.createServer({ allowHalfOpen: true }, (client) => {
             connections++;
-            const engine = net.connect("/var/run/docker.sock");
+            const engine = net.connect({ path: "/var/run/docker.sock", allowHalfOpen: true });
             client.pipe(engine).pipe(client);
             const close = () => { client.destroy(); engine.destroy(); };
             client.on("error", close);

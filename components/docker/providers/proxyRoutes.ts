@@ -70,6 +70,7 @@ async function servedUpstreams(props: ProxyRoutesInputs): Promise<string[]> {
         throw err;
     }
     const [file, served] = output.split("#served");
+    if (served === undefined) return [...props.upstreams].sort(); // the answer was cut short: nothing to go by
     const upstreams = parseUpstreamConfig(file);
     return served.includes(routesId(upstreams)) ? upstreams : [];
 }

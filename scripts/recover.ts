@@ -1,0 +1,135 @@
+/**
+ * `node tools/register-typescript.js scripts/recover.ts <stack>`: makes a stack whose last `up` was killed (a
+ * cancelled CI job, a closed laptop) deployable again with no manual step. berth's entry points (npm start,
+ * npm run pulumi, npm run branch) run it before every operation:
+ * - a lock left by a process of this machine that no longer exists is removed (what `pulumi cancel` does, but only
+ *   when the holder is provably gone; a live holder keeps its lock and the operation is refused naming it);
+ * - containers that carry the stack's label but that its state does not own (started by the killed run, or its
+ *   release gate) are removed: they run outside the proxy and would block `destroy` of the network;
+ * - pending operations the killed run left in state (creates that never returned) are dropped once their containers
+ *   are gone, so the next `up` needs no interactive refresh.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const CONTAINER_TYPE = "pulumi-nodejs:dynamic/berth:DockerContainer";
+
+interface Lock {
+    file: string;
+    pid: number;
+    hostname: string;
+    username: string;
+}
+
+interface StateResource {
+    type: string;
+    id?: string;
+    outputs?: Record<string, unknown>;
+}
+
+export interface Deployment {
+    resources?: StateResource[];
+    pending_operations?: { resource: StateResource; type: string }[];
+}
+
+/** Locks of a file backend's stack; a lock of another machine, or of a live process, is never stale. */
+export function staleLocks(locks: Lock[], hostname: string, isAlive: (pid: number) => boolean): Lock[] {
+    return locks.filter((lock) => lock.hostname === hostname && !isAlive(lock.pid));
+}
+
+/** Names of the containers a stack's state owns, and the engines it deploys to. */
+export function ownedContainers(deployment: Deployment): { names: Set<string>; hosts: Set<string> } {
+    const names = new Set<string>();
+    const hosts = new Set<string>();
+    for (const resource of deployment.resources ?? []) {
+        const host = resource.outputs?.host;
+        if (resource.type.startsWith("pulumi-nodejs:dynamic/berth:") && typeof host === "string") hosts.add(host);
+        if (resource.type !== CONTAINER_TYPE) continue;
+        for (const name of [resource.outputs?.name, resource.id]) if (typeof name === "string" && name) names.add(name);
+    }
+    return { names, hosts };
+}
+
+/** The labelled containers on an engine that the state does not own. */
+export function orphans(labelled: string[], owned: Set<string>): string[] {
+    return labelled.filter((name) => !owned.has(name));
+}
+
+function isAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+function fileBackendLocks(stack: string): Lock[] {
+    const backend = process.env.PULUMI_BACKEND_URL ?? "";
+    if (!backend.startsWith("file://")) return [];
+    const dir = path.join(backend.slice("file://".length).replace(/^~(?=\/)/, os.homedir()), ".pulumi", "locks", "organization", "berth", stack);
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => {
+        const content = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+        return { file: path.join(dir, f), pid: content.pid, hostname: content.hostname, username: content.username };
+    });
+}
+
+function say(message: string): void {
+    process.stderr.write(`berth: ${message}\n`);
+}
+
+export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): void {
+    const env = { ...process.env, ...options.env };
+    const saved = process.env.PULUMI_BACKEND_URL;
+    process.env.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL;
+    try {
+        for (const lock of staleLocks(fileBackendLocks(stack), os.hostname(), isAlive)) {
+            fs.rmSync(lock.file, { force: true });
+            say(`stack ${stack}: removed the lock of ${lock.username}@${lock.hostname} (pid ${lock.pid}), whose process no longer exists`);
+        }
+    } finally {
+        process.env.PULUMI_BACKEND_URL = saved;
+    }
+    const pulumi = (...args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { cwd: options.cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    let exported: { deployment?: Deployment };
+    try {
+        exported = JSON.parse(pulumi("stack", "export"));
+    } catch {
+        return; // no such stack yet, or no state: nothing to recover
+    }
+    const deployment = exported.deployment ?? {};
+    const { names, hosts } = ownedContainers(deployment);
+    for (const host of hosts) {
+        const docker = (...args: string[]) => execFileSync("docker", host ? ["--host", host, ...args] : args, { encoding: "utf8", env }).trim();
+        const labelled = docker("ps", "--all", "--filter", `label=berth.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean);
+        const stray = orphans(labelled, names);
+        if (stray.length > 0) {
+            docker("rm", "--force", ...stray);
+            say(`stack ${stack}: removed ${stray.length} container(s) an interrupted run left outside its state: ${stray.join(", ")}`);
+        }
+    }
+    const pending = deployment.pending_operations ?? [];
+    if (pending.length > 0) {
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-recover-")), "state.json");
+        try {
+            fs.writeFileSync(file, JSON.stringify({ ...exported, deployment: { ...deployment, pending_operations: [] } }), { mode: 0o600 });
+            pulumi("stack", "import", "--file", file);
+            say(`stack ${stack}: dropped ${pending.length} pending operation(s) of an interrupted run (${pending.map((p) => `${p.type} ${p.resource.type.split(":").pop()}`).join(", ")})`);
+        } finally {
+            fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        }
+    }
+}
+
+// Run as a script (node tools/register-typescript.js scripts/recover.ts <stack>), not when imported.
+if (process.argv[1] === __filename) {
+    const [stack] = process.argv.slice(2);
+    if (!stack) {
+        process.stderr.write("usage: recover.ts <stack>\n");
+        process.exit(2);
+    }
+    recoverStack(stack, { cwd: path.resolve(__dirname, "..") });
+}
