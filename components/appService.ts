@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AppSettings, localUrl } from "./config";
+import { AppSettings, localUrl, LogRotation } from "./config";
 import { DockerContainer } from "./docker/container";
 import { ReleaseGate } from "./docker/releaseGate";
 import type { RegistryLogin } from "./docker/providers/image";
@@ -19,6 +19,7 @@ export interface AppServiceArgs {
     serviceEnv: pulumi.Input<Record<string, string>>;
     /** Replicas start only after these exist; dependency containers exist only once healthy. */
     dependsOn: pulumi.Resource[];
+    logRotation: LogRotation;
 }
 
 /** Host port of replica `index` (from 0): none behind the proxy, else consecutive ports from hostPort. */
@@ -47,6 +48,7 @@ export class AppService extends pulumi.ComponentResource {
                 env,
                 labels: berthLabels(args.stack, "release-gate", { "berth.app": app.name }),
                 namePrefix: dockerName(args.stack, app.name, "tests"),
+                logRotation: args.logRotation,
             }, { parent: this, dependsOn: args.dependsOn })
             : undefined;
         const replicas = Array.from({ length: app.replicas }, (_, index) => {
@@ -69,6 +71,7 @@ export class AppService extends pulumi.ComponentResource {
                 stopTimeoutSeconds: app.stopTimeoutSeconds,
                 logDriver: app.logDriver,
                 logOptions: app.logOptions,
+                logRotation: args.logRotation,
                 healthyTimeoutSeconds: app.healthTimeoutSeconds,
                 requireHealthcheck: true,
                 registry: args.pullLogin,

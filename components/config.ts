@@ -46,6 +46,16 @@ export interface ServiceSettings {
     port: number;
     dataPath: string;
     healthcheck?: HealthcheckSettings;
+    /** Memory limit of its container in bytes (`services.<name>.memory`; default per kind); 0: none. */
+    memoryBytes?: number;
+}
+
+/** Rotation of the log files of every container berth runs, where its log driver keeps files (json-file, local). */
+export interface LogRotation {
+    /** Docker's size notation: a file is rotated past it (`10m`, Kamal's default). */
+    maxSize: string;
+    /** Files kept per container. */
+    maxFiles: number;
 }
 
 export type AppSource =
@@ -91,6 +101,7 @@ export interface AppSettings {
 
 export interface BerthSettings {
     dockerHost: string;
+    logRotation: LogRotation;
     ephemeral: boolean;
     registry: { server: string; username: string };
     app: AppSettings;
@@ -262,6 +273,7 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
             port: port === undefined ? 0 : parsePort(`${at}.port`, port),
             dataPath,
             healthcheck: parseHealthcheck(`${at}.healthcheck`, raw.healthcheck),
+            ...(field(raw, "memory") !== undefined ? { memoryBytes: parseMemory(`${at}.memory`, field(raw, "memory")!) } : {}),
         };
     });
 }
@@ -401,6 +413,10 @@ export function parseSettings(source: ConfigSource): BerthSettings {
     };
     const settings: BerthSettings = {
         dockerHost: c.take(() => parseDockerHost("dockerHost", source("dockerHost") ?? ""), ""),
+        logRotation: {
+            maxSize: c.take(() => parseLogSize("logMaxSize", required(source, "logMaxSize")), "10m"),
+            maxFiles: c.take(() => parseInteger("logMaxFiles", required(source, "logMaxFiles"), 1, 100), 3),
+        },
         ephemeral: c.take(() => parseBoolean("ephemeral", required(source, "ephemeral")), false),
         registry: {
             server: c.take(() => parseRegistry("registry", required(source, "registry")), ""),
@@ -436,6 +452,14 @@ export function parseDockerHost(key: string, value: string): string {
     return value;
 }
 
+/** A log file size as Docker's json-file and local drivers take it (`max-size`): a number with k, m or g. */
+export function parseLogSize(key: string, value: string): string {
+    if (!/^[1-9][0-9]*[kmg]$/.test(value)) {
+        throw new ConfigError(key, value, "use a size like 500k, 10m or 1g");
+    }
+    return value;
+}
+
 /** A registry as image names spell it: host[:port], no scheme, no path. */
 export function parseRegistry(key: string, value: string): string {
     if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/.test(value)) {
@@ -449,7 +473,7 @@ export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
-    "dockerHost", "registry", "registryUser", "registryPassword",
+    "dockerHost", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
 
 /** Edit distance: how many single-character edits turn `a` into `b`. */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HealthcheckSettings, ServiceKind, ServiceSettings } from "./config";
+import { HealthcheckSettings, LogRotation, ServiceKind, ServiceSettings } from "./config";
 import { DataVolume } from "./dataVolume";
 import { DockerContainer } from "./docker/container";
 import { berthLabels, dockerName } from "./naming";
@@ -12,6 +12,7 @@ export interface DependencyServiceArgs {
     ephemeral: boolean;
     /** For postgres, mysql and rabbitmq (required there). */
     password?: pulumi.Input<string>;
+    logRotation: LogRotation;
 }
 
 interface Preset {
@@ -23,8 +24,12 @@ interface Preset {
     /** Path part of the URL (the database or vhost). */
     path: string;
     healthcheck: HealthcheckSettings;
+    /** Memory limit of its container unless the service sets `memory`. */
+    memoryBytes: number;
     env(password: string): Record<string, string>;
 }
+
+const MB = 1024 ** 2;
 
 const probe = { intervalSeconds: 2, timeoutSeconds: 5, retries: 30, startPeriodSeconds: 5 };
 
@@ -33,23 +38,27 @@ export const presets: Record<Exclude<ServiceKind, "custom">, Preset> = {
     redis: {
         image: "redis:7", port: 6379, dataPath: "/data", user: "", scheme: "redis", path: "",
         healthcheck: { command: "redis-cli ping | grep -q PONG", ...probe },
+        memoryBytes: 256 * MB,
         env: () => ({}),
     },
     postgres: {
         image: "postgres:15", port: 5432, dataPath: "/var/lib/postgresql/data", user: "app", scheme: "postgres", path: "/app",
         healthcheck: { command: 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"', ...probe },
+        memoryBytes: 512 * MB,
         env: (password) => ({ POSTGRES_USER: "app", POSTGRES_DB: "app", POSTGRES_PASSWORD: password }),
     },
     mysql: {
         image: "mysql:8", port: 3306, dataPath: "/var/lib/mysql", user: "app", scheme: "mysql", path: "/app",
         // A real login, not `mysqladmin ping` (which succeeds with any password once the port is open).
         healthcheck: { command: 'mysql -h 127.0.0.1 -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" -e "SELECT 1" "$MYSQL_DATABASE" >/dev/null', ...probe },
+        memoryBytes: 512 * MB,
         env: (password) => ({ MYSQL_ROOT_PASSWORD: password, MYSQL_DATABASE: "app", MYSQL_USER: "app", MYSQL_PASSWORD: password }),
     },
     rabbitmq: {
         image: "rabbitmq:3", port: 5672, dataPath: "/var/lib/rabbitmq", user: "app", scheme: "amqp", path: "/",
         // `ping` answers before the AMQP listener is up; port connectivity is what clients need.
         healthcheck: { command: "rabbitmq-diagnostics -q check_port_connectivity", ...probe, timeoutSeconds: 10, startPeriodSeconds: 20 },
+        memoryBytes: 512 * MB,
         env: (password) => ({ RABBITMQ_DEFAULT_USER: "app", RABBITMQ_DEFAULT_PASS: password }),
     },
 };
@@ -60,6 +69,7 @@ export function presetFor(service: ServiceSettings): Preset {
     return {
         image: service.image, port: service.port, dataPath: service.dataPath, user: "", scheme: "tcp", path: "",
         healthcheck: service.healthcheck ?? { command: "true", ...probe },
+        memoryBytes: 512 * MB,
         env: () => ({}),
     };
 }
@@ -108,12 +118,13 @@ export class DependencyService extends pulumi.ComponentResource {
             ports: service.hostPort > 0 ? [{ internal: preset.port, external: service.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
             volumes: data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]),
             restart: "unless-stopped",
-            memoryBytes: 0,
+            memoryBytes: service.memoryBytes ?? preset.memoryBytes,
             cpus: 0,
             healthcheck: service.healthcheck ?? preset.healthcheck,
             stopTimeoutSeconds: 30,
             logDriver: "",
             logOptions: {},
+            logRotation: args.logRotation,
             healthyTimeoutSeconds: 180,
         }, {
             parent: this,

@@ -46,6 +46,7 @@ export class Environment extends pulumi.ComponentResource {
             network: network.name,
             ephemeral: settings.ephemeral,
             password: service.kind === "redis" || service.kind === "custom" ? undefined : args.secret(passwordKey(service.name)),
+            logRotation: settings.logRotation,
         }, { parent: this })]));
         const image = new AppImage(`${name}-image`, {
             dockerHost,
@@ -74,9 +75,10 @@ export class Environment extends pulumi.ComponentResource {
                 ? pulumi.all([serviceEnv, services.get(database)!.url]).apply(([env, url]) => ({ ...env, DATABASE_URL: url }))
                 : serviceEnv,
             dependsOn: needed,
+            logRotation: settings.logRotation,
         }, { parent: this });
         const proxy = app.proxy && app.hostPort > 0
-            ? new WebProxy(`${name}-proxy`, { dockerHost, stack, network: network.name, hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams }, { parent: this })
+            ? new WebProxy(`${name}-proxy`, { dockerHost, stack, network: network.name, hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, logRotation: settings.logRotation }, { parent: this })
             : undefined;
         this.urls = proxy ? [proxy.url] : appService.urls;
         // Recorded once the release is in place (replicas healthy, proxy rerouted).

@@ -1,6 +1,6 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { localUrl } from "./config";
+import { localUrl, LogRotation } from "./config";
 import { contextHash } from "./contextHash";
 import { DockerContainer } from "./docker/container";
 import { DockerImage } from "./docker/image";
@@ -14,9 +14,13 @@ export interface WebProxyArgs {
     /** Published on the Docker host's bindAddress. */
     hostPort: number;
     bindAddress: string;
-    /** `name:port` of the replicas to send traffic to. */
+    /** `address:port` of the replicas to send traffic to. */
     upstreams: pulumi.Input<string[]>;
+    logRotation: LogRotation;
 }
+
+/** nginx with a few thousand connections needs little; the limit keeps a runaway one from taking the host. */
+export const PROXY_MEMORY_BYTES = 128 * 1024 ** 2;
 
 /** berth's nginx image, built on the target engine itself so remote hosts need no registry for it. */
 const PROXY_CONTEXT = path.join(__dirname, "..", "images", "proxy");
@@ -55,11 +59,12 @@ export class WebProxy extends pulumi.ComponentResource {
             ports: [{ internal: 80, external: args.hostPort, ip: args.bindAddress, protocol: "tcp" }],
             volumes: [],
             restart: "unless-stopped",
-            memoryBytes: 0,
+            memoryBytes: PROXY_MEMORY_BYTES,
             cpus: 0,
             stopTimeoutSeconds: 30,
             logDriver: "",
             logOptions: {},
+            logRotation: args.logRotation,
             healthyTimeoutSeconds: 60,
         }, { parent: this, deleteBeforeReplace: true });
         new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    checkBuildSource, checkKnownKeys, checkSecrets, ConfigError, ConfigErrors, loadSettings, localUrl, parseDockerHost, parseRegistry, parseBindAddress, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
+    checkBuildSource, checkKnownKeys, checkSecrets, ConfigError, ConfigErrors, loadSettings, localUrl, parseDockerHost, parseLogSize, parseRegistry, parseBindAddress, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
     parseSettings, passwordKey, requiredSecrets,
 } from "../../components/config";
 
@@ -15,7 +15,7 @@ const valid: Record<string, string> = {
     services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
     ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
-    testCommand: "", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3",
+    testCommand: "", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3",
 };
 const settingsWith = (overrides: Record<string, string | undefined>) =>
     parseSettings((key) => (key in overrides ? overrides[key] : valid[key]));
@@ -267,5 +267,21 @@ describe("a whole config at preview", () => {
             projectDir: project,
         });
         expect(noPostgres.services.map((s) => s.name)).toEqual(["redis"]);
+    });
+});
+
+describe("host-keeping defaults", () => {
+    it("rotate logs at 10m, 3 files, unless the stack says otherwise", () => {
+        expect(settingsWith({}).logRotation).toEqual({ maxSize: "10m", maxFiles: 3 });
+        expect(settingsWith({ logMaxSize: "500k", logMaxFiles: "5" }).logRotation).toEqual({ maxSize: "500k", maxFiles: 5 });
+        expect(parseLogSize("logMaxSize", "1g")).toBe("1g");
+        expect(() => settingsWith({ logMaxSize: "10MB" })).toThrow('invalid config berth:logMaxSize = "10MB": use a size like 500k, 10m or 1g');
+    });
+
+    it("take a memory limit per service", () => {
+        const services = settingsWith({ services: JSON.stringify({ redis: { kind: "redis", memory: "64m" }, postgres: { kind: "postgres" } }) }).services;
+        expect(services.find((s) => s.name === "redis")!.memoryBytes).toBe(64 * 1024 ** 2);
+        expect(services.find((s) => s.name === "postgres")!.memoryBytes).toBeUndefined(); // the kind's default applies
+        expect(() => settingsWith({ services: JSON.stringify({ redis: { kind: "redis", memory: "lots" } }) })).toThrow(/berth:services.redis.memory = "lots"/);
     });
 });

@@ -48,7 +48,7 @@ const config: Record<string, string> = {
     app: "shop", branch: "feature/Login", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
     replicas: "2", hostPort: "18080", proxy: "false", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
     env: JSON.stringify({ LOG_LEVEL: "debug" }), labels: JSON.stringify({ team: "web" }), logDriver: "syslog", logOptions: JSON.stringify({ tag: "shop" }),
-    testCommand: "npm test", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15", keepReleases: "2",
+    testCommand: "npm test", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15", keepReleases: "2", logMaxSize: "5m", logMaxFiles: "2",
     healthcheck: "{}", ephemeral: "false", dockerHost: "", registry: "127.0.0.1:5000", registryUser: "berth",
     services: JSON.stringify({ redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
@@ -116,6 +116,18 @@ describe("Environment", () => {
                 labels: { team: "web", "berth.stack": "unit", "berth.role": "app", "berth.app": "shop" },
             });
         }
+    });
+
+    it("gives every container log rotation and a memory limit: replicas, proxy, services", () => {
+        const containers = byType("DockerContainer").map((c) => c.inputs);
+        for (const container of containers) {
+            expect(container.logRotation).toEqual({ maxSize: "5m", maxFiles: 2 });
+            expect(container.memoryBytes).toBeGreaterThan(0);
+        }
+        const service = (name: string) => byType("DockerContainer").find((c) => c.name === `unit-${name}-container`)!.inputs;
+        expect(service("redis").memoryBytes).toBe(256 * 1024 ** 2);
+        expect(service("postgres").memoryBytes).toBe(512 * 1024 ** 2);
+        expect(byType("ReleaseGate")[0].inputs.logRotation).toEqual({ maxSize: "5m", maxFiles: 2 });
     });
 
     it("gives the app each dependency's connection settings and DATABASE_URL", () => {

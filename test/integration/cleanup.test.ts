@@ -10,7 +10,10 @@ function builtImages(stackName: string): { ids: string[]; bytes: number } {
     return { ids, bytes };
 }
 
-describe("cleanup: 20 releases leave only what rollback needs", () => {
+// 8 releases with keepReleases 3: pruning has removed 4 builds by the end. The bench runs 20 more.
+const RELEASES = 8;
+
+describe(`cleanup: ${RELEASES} releases leave only what rollback needs`, () => {
     let stack: ThrowawayStack;
     let neighbour: ThrowawayStack;
     const context = appCopy();
@@ -36,7 +39,7 @@ describe("cleanup: 20 releases leave only what rollback needs", () => {
         expect(neighbourImages).toHaveLength(2);
         const refs: string[] = [];
         let peak = 0;
-        for (let release = 1; release <= 20; release++) {
+        for (let release = 1; release <= RELEASES; release++) {
             fs.appendFileSync(path.join(context, "server.js"), `\n// release ${release}\n`);
             const { outputs } = await stack.stack.up({ color: "never" });
             refs.push(outputs.imageRef.value);
@@ -44,7 +47,7 @@ describe("cleanup: 20 releases leave only what rollback needs", () => {
             if (release > 1) expect(outputs.previousImageRef.value).toBe(refs[release - 2]);
         }
         const left = builtImages(stack.name);
-        console.log(`after 20 releases: ${left.ids.length} images (${(left.bytes / 1e6).toFixed(0)} MB) kept of 20 built; peak ${peak}`);
+        console.log(`after ${RELEASES} releases: ${left.ids.length} images (${(left.bytes / 1e6).toFixed(0)} MB) kept of ${RELEASES} built; peak ${peak}`);
         expect(left.ids).toHaveLength(4);
         const outputs = await stack.stack.outputs();
         expect(outputs.releases.value).toEqual(refs.slice(-4).reverse());

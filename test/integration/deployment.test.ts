@@ -65,14 +65,28 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
             expect(Object.keys(inspected.NetworkSettings.Networks)).toEqual([`berth-${env.name}-net`]);
             expect(inspected.Config.Labels).toMatchObject({ team: "web", "berth.stack": env.name, "berth.role": "app", "berth.app": "shop", "berth.version": version });
             expect(inspected.Config.Image).toBe(imageRef);
-            expect(inspected.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "1m" } });
+            expect(inspected.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "1m", "max-file": "3" } });
             expect(docker("exec", app, "printenv", "TEST_KEY_PEM")).toBe(pem);
             expect(inspected.Config.Env).toEqual(expect.arrayContaining(["LOG_LEVEL=debug", "REDIS_HOST=redis", "DATABASE_URL=" + inspected.Config.Env.find((e: string) => e.startsWith("POSTGRES_URL=")).slice(13)]));
         }
         const postgres = JSON.parse(docker("inspect", dockerObjects(env.name).containers.find((n) => n.includes("-postgres-"))!))[0];
         expect(postgres.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: `berth-${env.name}-postgres-data`, Destination: "/var/lib/postgresql/data" })]);
         expect(postgres.Config.Env.join("\n")).toContain("POSTGRES_PASSWORD=");
+        // Services get the engine's log driver with rotation, and a memory limit of their own.
+        expect(postgres.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
+        expect(postgres.HostConfig.Memory).toBe(512 * 1024 ** 2);
         expect(await engineHealth(postgres.Name.slice(1))).toBe("healthy");
+    });
+
+    it("a container flooding its log stays under its cap (1m × 3 files)", async () => {
+        const app = dockerObjects(env.name).containers.find((n) => n.includes("-shop-"))!;
+        // ~20 MB through the container's own stdout (PID 1's), the stream its log driver records.
+        docker("exec", app, "sh", "-c", "head -c 20000000 /dev/zero | tr '\\0' 'x' | fold -w 1000 > /proc/1/fd/1");
+        const logPath = JSON.parse(docker("inspect", app))[0].LogPath as string;
+        const files = fs.readdirSync(path.dirname(logPath)).filter((f) => f.startsWith(path.basename(logPath)));
+        const bytes = files.reduce((sum, f) => sum + fs.statSync(path.join(path.dirname(logPath), f)).size, 0);
+        expect(files.length).toBeLessThanOrEqual(3);
+        expect(bytes).toBeLessThan(3.5 * 1024 ** 2);
     });
 
     it("the registry holds the pushed tag and the build cache the next CI build starts from", async () => {

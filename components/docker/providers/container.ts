@@ -53,6 +53,11 @@ export interface DockerContainerInputs {
     stopTimeoutSeconds: number;
     logDriver: string;
     logOptions: Record<string, string>;
+    /**
+     * Rotation of its log files where its log driver (or, with none given, the engine's default) keeps files
+     * (json-file, local): a chatty container cannot fill the disk. Options given in logOptions win.
+     */
+    logRotation?: { maxSize: string; maxFiles: number };
     /** How long `create` waits for the container to report healthy; 0 means it does not wait. */
     healthyTimeoutSeconds: number;
     /** Fail `create` when the container ends up with no healthcheck at all (none given, none in its image). */
@@ -65,7 +70,7 @@ export interface DockerContainerInputs {
 const inPlaceKeys = ["restart", "memoryBytes", "cpus"] as const;
 const replaceKeys = [
     "host", "namePrefix", "image", "command", "envHash", "labels", "networks", "ports", "volumes",
-    "healthcheck", "stopTimeoutSeconds", "logDriver", "logOptions",
+    "healthcheck", "stopTimeoutSeconds", "logDriver", "logOptions", "logRotation",
 ] as const;
 
 /** What the engine reports of a container, as state records it (see observedState). */
@@ -130,8 +135,21 @@ export function needsRecovery(state: Partial<ObservedContainer>): boolean {
     return state.running === false || state.unhealthy === true;
 }
 
+/** Log drivers that keep files on the host, which grow until rotated. */
+const FILE_LOG_DRIVERS = ["json-file", "local"];
+
+/** The log options a container is created with: its own, over rotation where its driver keeps files. */
+export function effectiveLogOptions(inputs: Pick<DockerContainerInputs, "logDriver" | "logOptions" | "logRotation">, engineDefaultDriver: string): Record<string, string> {
+    const driver = inputs.logDriver || engineDefaultDriver;
+    const rotation: Record<string, string> = inputs.logRotation && FILE_LOG_DRIVERS.includes(driver)
+        ? { "max-size": inputs.logRotation.maxSize, "max-file": String(inputs.logRotation.maxFiles) }
+        : {};
+    return { ...rotation, ...inputs.logOptions };
+}
+
 /** The `docker create` arguments for a container (without the env-file, which create() adds). */
-export function createArgs(name: string, inputs: DockerContainerInputs): string[] {
+export function createArgs(name: string, inputs: DockerContainerInputs, engineDefaultDriver = "json-file"): string[] {
+    const logOptions = effectiveLogOptions(inputs, engineDefaultDriver);
     const [firstNetwork] = inputs.networks;
     const hc = inputs.healthcheck;
     return [
@@ -143,7 +161,7 @@ export function createArgs(name: string, inputs: DockerContainerInputs): string[
         ...(inputs.cpus > 0 ? ["--cpus", String(inputs.cpus)] : []),
         "--stop-timeout", String(inputs.stopTimeoutSeconds),
         ...(inputs.logDriver ? ["--log-driver", inputs.logDriver] : []),
-        ...Object.keys(inputs.logOptions).sort().flatMap((k) => ["--log-opt", `${k}=${inputs.logOptions[k]}`]),
+        ...Object.keys(logOptions).sort().flatMap((k) => ["--log-opt", `${k}=${logOptions[k]}`]),
         ...(firstNetwork ? ["--network", firstNetwork.name, ...firstNetwork.aliases.flatMap((a) => ["--network-alias", a])] : []),
         ...inputs.ports.flatMap((p) => ["--publish", `${p.ip ? `${p.ip}:` : ""}${p.external}:${p.internal}/${p.protocol}`]),
         ...inputs.volumes.map((v) => `--mount=type=volume,source=${v.source},target=${v.target}${v.readOnly ? ",readonly" : ""}`),
@@ -213,14 +231,25 @@ async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: 
     }
 }
 
+const engineLogDrivers = new Map<DockerHost, Promise<string>>();
+
+/** The log driver an engine gives containers that name none (asked once per engine and run). */
+export function engineLogDriver(host: DockerHost): Promise<string> {
+    if (!engineLogDrivers.has(host)) {
+        engineLogDrivers.set(host, docker(host, ["info", "--format", "{{.LoggingDriver}}"]).then((out) => out.trim()));
+    }
+    return engineLogDrivers.get(host)!;
+}
+
 /** Creates and starts a new container `<namePrefix>-<random>`, and returns once it is healthy (if asked to wait). */
 async function createContainer(inputs: DockerContainerInputs): Promise<RecordedState> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
     if (!(await inspect(inputs.host, "image", inputs.image))) {
         await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
     }
+    const engineDriver = inputs.logDriver ? "" : await engineLogDriver(inputs.host);
     await withEnvironment(inputs.env, ({ flags, cliEnv }) => {
-        const [create, ...rest] = createArgs(name, inputs);
+        const [create, ...rest] = createArgs(name, inputs, engineDriver);
         return docker(inputs.host, [create, ...flags, ...rest], { env: cliEnv });
     });
     try {

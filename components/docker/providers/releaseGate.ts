@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, labelFlags } from "../cli";
 import { changedKeys, envHash, withEnvironment } from "../resource";
+import { effectiveLogOptions, engineLogDriver } from "./container";
 
 export interface ReleaseGateInputs {
     host: DockerHost;
@@ -14,6 +15,8 @@ export interface ReleaseGateInputs {
     env: Record<string, string>;
     labels: Record<string, string>;
     namePrefix: string;
+    /** Rotation of its log file while it runs, where the engine's log driver keeps files. */
+    logRotation?: { maxSize: string; maxFiles: number };
 }
 
 const rerunKeys = ["host", "image", "command", "network", "envHash"] as const;
@@ -21,9 +24,11 @@ const rerunKeys = ["host", "image", "command", "network", "envHash"] as const;
 /** Runs the image's own tests in a throw-away container on the stack network; a failure stops the release. */
 async function runTests(inputs: ReleaseGateInputs): Promise<{ passedImage: string; envHash: string }> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
+    const logOptions = effectiveLogOptions({ logDriver: "", logOptions: {}, logRotation: inputs.logRotation }, await engineLogDriver(inputs.host));
     try {
         await withEnvironment(inputs.env, ({ flags, cliEnv }) => docker(inputs.host, [
             "run", "--rm", "--name", name, ...labelFlags(inputs.labels), "--network", inputs.network, ...flags,
+            ...Object.keys(logOptions).sort().flatMap((k) => ["--log-opt", `${k}=${logOptions[k]}`]),
             "--entrypoint", "sh", inputs.image, "-c", inputs.command,
         ], { env: cliEnv }));
     } catch (err) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerDiff, createArgs, DockerContainerInputs, healthProbeArgs, needsRecovery, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
+import { containerDiff, createArgs, effectiveLogOptions, DockerContainerInputs, healthProbeArgs, needsRecovery, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
 import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
@@ -152,5 +152,25 @@ describe("drift: what `up` does about it", () => {
         expect((await diff({ networks: [] })).replaces).toEqual(["networks"]);
         expect((await diff({ image: "other@sha256:" + "b".repeat(64) })).replaces).toEqual(["image"]);
         expect((await diff({}, { memoryBytes: 0 })).replaces).toEqual(["memoryBytes"]);
+    });
+});
+
+describe("log rotation", () => {
+    const rotation = { maxSize: "10m", maxFiles: 3 };
+
+    it("rotates where the driver keeps files, the engine's default included", () => {
+        expect(effectiveLogOptions({ logDriver: "", logOptions: {}, logRotation: rotation }, "json-file")).toEqual({ "max-size": "10m", "max-file": "3" });
+        expect(effectiveLogOptions({ logDriver: "local", logOptions: {}, logRotation: rotation }, "syslog")).toEqual({ "max-size": "10m", "max-file": "3" });
+    });
+
+    it("leaves drivers that keep no files alone, and lets the stack's own options win", () => {
+        expect(effectiveLogOptions({ logDriver: "syslog", logOptions: { tag: "shop" }, logRotation: rotation }, "json-file")).toEqual({ tag: "shop" });
+        expect(effectiveLogOptions({ logDriver: "", logOptions: {}, logRotation: rotation }, "journald")).toEqual({});
+        expect(effectiveLogOptions({ logDriver: "json-file", logOptions: { "max-size": "1m" }, logRotation: rotation }, "")).toEqual({ "max-size": "1m", "max-file": "3" });
+    });
+
+    it("reaches docker create", () => {
+        const args = createArgs("n", { ...inputs, logDriver: "", logOptions: {}, logRotation: rotation }, "json-file");
+        expect(args.join(" ")).toContain("--log-opt max-file=3 --log-opt max-size=10m");
     });
 });

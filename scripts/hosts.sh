@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# `npm run hosts -- up [N] [--swarm] [--disk MB]`: makes exactly N local test hosts exist (h1…hN), each behaving
+# like a server reached over SSH: its own network namespace with an address on a private test bridge, its own
+# mount view of /run and /etc/docker, its own dockerd (data root, exec root, bridge) and its own sshd with key-only
+# login for the non-root user `deploy` (in the docker group). Prints one `ssh://deploy@<address>` line per host
+# as its last lines. `npm run hosts -- down` removes them all. Idempotent; cleans what killed runs left.
+# --swarm: dockerd without live-restore (the two exclude each other). --disk MB: a data root of that size (disk-full
+# tests). `npm run hosts -- stop|start|cut|join <host>`: stop/start a host's dockerd, cut/restore its network link.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+HOSTS_DIR="$BERTH_CACHE/hosts"            # per host: data root, run dir, sshd config and keys, logs
+BRIDGE=berth-test0
+SUBNET=192.168.240                        # outside 10.0.0.0/8, which Swarm takes for its own pools
+GATEWAY="$SUBNET.1"
+SSH_DIR="$HOME/.ssh"
+CLIENT_KEY="$SSH_DIR/berth_test_hosts"
+KNOWN_HOSTS="$SSH_DIR/berth_known_hosts"
+SSH_INCLUDE="$SSH_DIR/berth_config"
+
+address_of() { echo "$SUBNET.$((10 + ${1#h}))"; }
+netns_of() { echo "berth-$1"; }
+existing_hosts() { ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^berth-\(h[0-9]\+\)$/\1/p' | sort -V; }
+
+need() { # COMMAND PACKAGE
+  command -v "$1" >/dev/null && return 0
+  [ "$(id -u)" = 0 ] || die "$1 is missing and installing $2 needs root"
+  say "installing Debian's $2"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+
+ensure_tools() {
+  [ "$(id -u)" = 0 ] || die "test hosts need root (network namespaces, a dockerd each)" "run as root"
+  need ip iproute2
+  need sshd openssh-server
+  need ssh openssh-client
+  need dockerd docker.io
+  getent group docker >/dev/null || groupadd docker
+  id deploy >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups docker deploy
+  usermod --append --groups docker deploy
+  usermod --password '*' deploy   # key-only: no password matches '*' (a locked '!' account would refuse keys too)
+}
+
+ensure_client_access() {
+  mkdir -p "$SSH_DIR" && chmod 700 "$SSH_DIR"
+  [ -s "$CLIENT_KEY" ] || ssh-keygen -q -t ed25519 -N "" -C "berth test hosts" -f "$CLIENT_KEY"
+  install -d -m 700 -o deploy -g deploy /home/deploy/.ssh
+  install -m 600 -o deploy -g deploy "$CLIENT_KEY.pub" /home/deploy/.ssh/authorized_keys
+  # The way a user's machine has it: a config file (included from ~/.ssh/config) that the plain ssh command reads.
+  cat >"$SSH_INCLUDE" <<EOF
+# Written by berth's npm run hosts: the local test hosts. Host keys are checked against $KNOWN_HOSTS.
+Host $SUBNET.*
+  User deploy
+  IdentityFile $CLIENT_KEY
+  IdentitiesOnly yes
+  UserKnownHostsFile $KNOWN_HOSTS
+  StrictHostKeyChecking yes
+  # One connection per host, reused by every docker call of a run.
+  ControlMaster auto
+  ControlPath $SSH_DIR/berth-cm-%C
+  ControlPersist 120s
+EOF
+  touch "$SSH_DIR/config"
+  grep -qxF "Include $SSH_INCLUDE" "$SSH_DIR/config" || { printf 'Include %s\n\n' "$SSH_INCLUDE" | cat - "$SSH_DIR/config" >"$SSH_DIR/config.new" && mv "$SSH_DIR/config.new" "$SSH_DIR/config"; }
+  chmod 600 "$SSH_DIR/config"
+}
+
+ensure_bridge() {
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  [[ "$(ip addr show "$BRIDGE")" == *"$GATEWAY/24"* ]] || ip addr add "$GATEWAY/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
+pids_of() { cat "$HOSTS_DIR/$1/pids" 2>/dev/null || true; }
+
+# Removes a host and everything of it: its containers, daemons, mounts, link, namespace, directory.
+remove_host() {
+  local host=$1 dir="$HOSTS_DIR/$1" ns
+  ns=$(netns_of "$host")
+  # Its containers (in its cgroup parent, each in a network namespace of its own), then its daemons (in its own).
+  local procs
+  procs=$(find "/sys/fs/cgroup/pids/berth-$host" -name cgroup.procs -exec cat {} + 2>/dev/null || true)
+  [ -z "$procs" ] || echo "$procs" | xargs kill -KILL 2>/dev/null || true
+  ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+  for pid in $(pids_of "$host"); do kill -KILL "$pid" 2>/dev/null || true; done
+  sleep 0.2
+  # dockerd bind-mounts its data root (and containers their layers): unmount everything under the host's dir.
+  awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+  find /sys/fs/cgroup/*/"berth-$host" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  ip link del "bh${host#h}" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$dir"
+  [ ! -f "$KNOWN_HOSTS" ] || sed -i "/^$(address_of "$host") /d" "$KNOWN_HOSTS"
+}
+
+# The host's own world, run inside its network namespace and private mount and UTS namespaces: /run and /etc/docker
+# are its own, then dockerd and sshd start there (an ssh session's docker CLI finds this host's socket).
+write_init() { # HOST SWARM DISK_MB
+  local host=$1 swarm=$2 disk=$3 dir="$HOSTS_DIR/$1"
+  local live_restore=true
+  [ "$swarm" = 1 ] && live_restore=false
+  mkdir -p "$dir"/{run,etc-docker,data,log}
+  if [ "$disk" -gt 0 ]; then
+    [ -f "$dir/disk.img" ] || { truncate -s "${disk}M" "$dir/disk.img" && mkfs.ext4 -q "$dir/disk.img"; }
+  fi
+  cat >"$dir/etc-docker/daemon.json" <<EOF
+{
+  "data-root": "$dir/data",
+  "exec-root": "/run/docker-exec",
+  "pidfile": "/run/docker.pid",
+  "hosts": ["unix:///run/docker.sock"],
+  "group": "docker",
+  "bip": "172.31.$((${host#h} + 100)).1/24",
+  "cgroup-parent": "berth-$host",
+  "live-restore": $live_restore,
+  "log-driver": "json-file",
+  "log-opts": { "max-size": "10m", "max-file": "3" }
+}
+EOF
+  [ -s "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N "" -C "berth test host $host" -f "$dir/ssh_host_ed25519_key"
+  cat >"$dir/sshd_config" <<EOF
+ListenAddress $(address_of "$host")
+HostKey $dir/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile /home/%u/.ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+AllowUsers deploy
+UsePAM no
+MaxSessions 64
+MaxStartups 64:30:128
+EOF
+  cat >"$dir/init.sh" <<EOF
+#!/bin/bash
+set -e
+mount --make-rprivate /
+hostname $host
+$( [ "$disk" -gt 0 ] && echo "mount -o loop $dir/disk.img $dir/data" )
+mount --bind $dir/run /run
+mount --bind $dir/etc-docker /etc/docker
+mkdir -p /run/sshd
+dockerd --config-file /etc/docker/daemon.json >>$dir/log/dockerd.log 2>&1 &
+echo \$! >$dir/dockerd.pid
+exec /usr/sbin/sshd -D -f $dir/sshd_config -E $dir/log/sshd.log
+EOF
+  chmod +x "$dir/init.sh"
+}
+
+start_host() { # HOST SWARM DISK_MB
+  local host=$1 dir="$HOSTS_DIR/$1" ns address
+  ns=$(netns_of "$host")
+  address=$(address_of "$host")
+  write_init "$@"
+  ip netns add "$ns"
+  ip link add "bh${host#h}" type veth peer name eth0 netns "$ns"
+  ip link set "bh${host#h}" master "$BRIDGE" up
+  ip -n "$ns" addr add "$address/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ip -n "$ns" route add default via "$GATEWAY"
+  # nsenter (not `ip netns exec`, which remounts /sys and hides the cgroups dockerd needs).
+  setsid nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation private "$dir/init.sh" </dev/null >>"$dir/log/init.log" 2>&1 &
+  echo $! >"$dir/pids"
+  local deadline=$(( $(date +%s) + 60 ))
+  until [ -s "$dir/dockerd.pid" ] && bash -c "exec 3<>/dev/tcp/$address/22" 2>/dev/null; do
+    [ "$(date +%s)" -lt "$deadline" ] || { tail -n 5 "$dir/log/"*.log >&2; die "test host $host did not start within 60s"; }
+    sleep 0.2
+  done
+  cat "$dir/dockerd.pid" >>"$dir/pids"
+  # Its host key, as an operator would record it on first contact with a new server.
+  sed -i "/^$address /d" "$KNOWN_HOSTS" 2>/dev/null || true
+  echo "$address $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >>"$KNOWN_HOSTS"
+  until ssh -o BatchMode=yes "deploy@$address" docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || { tail -n 5 "$dir/log/"*.log >&2; die "the docker engine of test host $host does not answer over SSH"; }
+    sleep 0.3
+  done
+}
+
+# A host is healthy when its processes live and its engine answers over SSH.
+host_ok() {
+  local host=$1 pid
+  [ -s "$HOSTS_DIR/$host/pids" ] || return 1
+  for pid in $(pids_of "$host"); do kill -0 "$pid" 2>/dev/null || return 1; done
+  ssh -o BatchMode=yes -o ConnectTimeout=3 "deploy@$(address_of "$host")" docker info >/dev/null 2>&1
+}
+
+cmd_up() {
+  local count=3 swarm=0 disk=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --swarm) swarm=1 ;;
+      --disk) disk=$2; shift ;;
+      [0-9]*) count=$1 ;;
+      *) die "unknown argument $1" "usage: npm run hosts -- up [N] [--swarm] [--disk MB]" ;;
+    esac
+    shift
+  done
+  ensure_tools
+  ensure_client_access
+  ensure_bridge
+  mkdir -p "$HOSTS_DIR"
+  local host wanted mode
+  mode="swarm=$swarm disk=$disk"
+  for host in $(existing_hosts) $(ls "$HOSTS_DIR" 2>/dev/null); do
+    wanted=0
+    [ "${host#h}" -le "$count" ] 2>/dev/null && wanted=1
+    if [ $wanted = 0 ] || [ "$(cat "$HOSTS_DIR/$host/mode" 2>/dev/null)" != "$mode" ] || ! host_ok "$host"; then
+      remove_host "$host"
+    fi
+  done
+  for i in $(seq "$count"); do
+    host="h$i"
+    host_ok "$host" && continue
+    remove_host "$host"
+    start_host "$host" "$swarm" "$disk"
+    echo "$mode" >"$HOSTS_DIR/$host/mode"
+    say "test host $host: dockerd and sshd at $(address_of "$host")"
+  done
+  for i in $(seq "$count"); do echo "ssh://deploy@$(address_of "h$i")"; done
+}
+
+cmd_down() {
+  local host
+  for host in $(existing_hosts) $(ls "$HOSTS_DIR" 2>/dev/null); do remove_host "$host"; done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  rm -f "$SSH_DIR"/berth-cm-*
+}
+
+# Failure tests: a host's engine stopped or started again, its link cut or restored.
+cmd_fault() { # ACTION HOST
+  local action=$1 host=$2 dir="$HOSTS_DIR/$2"
+  case "$action" in
+    stop) kill -TERM "$(cat "$dir/dockerd.pid")" ;;
+    start) nsenter --target "$(sed -n 1p "$dir/pids")" --net --mount --uts bash -c \
+      "setsid dockerd --config-file /etc/docker/daemon.json >>$dir/log/dockerd.log 2>&1 </dev/null & echo \$! >$dir/dockerd.pid" ;;
+    cut) ip link set "bh${host#h}" down ;;
+    join) ip link set "bh${host#h}" up ;;
+  esac
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  stop|start|cut|join) [ -n "${2:-}" ] || die "usage: npm run hosts -- $1 <host>"; cmd_fault "$1" "$2" ;;
+  *) die "usage: npm run hosts -- up [N] [--swarm] [--disk MB] | down | stop|start|cut|join <host>" ;;
+esac
