@@ -246,6 +246,7 @@ async function main() {
             ["failed requests during a deploy", `${berthDeploy.load.failed} of ${berthDeploy.load.total}`, `${carefulDeploy.load.failed} of ${carefulDeploy.load.total}`, "", `${scriptDeploy.load.failed} of ${scriptDeploy.load.total}`],
             ["code-only release (build + push + replace 2 replicas), under the load", `${seconds(berthDeploy.ms)} s`, `${seconds(carefulDeploy.ms)} s`, ratio(berthDeploy.ms, carefulDeploy.ms), `${seconds(scriptDeploy.ms)} s`],
             ["code-only release, no load", `${seconds(berthQuietMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs, carefulQuietMs), `${seconds(scriptQuietMs)} s`],
+            ["code-only release, no load, less the engine's floor for berth's resources (one no-op dynamic resource, measured below)", `${seconds(berthQuietMs - dynamicFloor.upMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs - dynamicFloor.upMs, carefulQuietMs), ""],
             ["docker CLI processes per release", String(dockerCalls), "", "", ""],
             ["rollback to the previous release", `${seconds(rollbackMs)} s`, "", "", "n/a"],
             [`app images left after ${RELEASES} more releases (keepReleases 3)`, String(imagesLeft), "", "", "every build"],

@@ -77,7 +77,8 @@ build_pulumi_from_go() { # OUTPUT_BINARY
 }
 
 # Plugins the engine looks for next to the CLI (placed there, they count as bundled, not ambient):
-# - pulumi-resource-pulumi-nodejs serves berth's Docker resources (dynamic providers); @pulumi/pulumi ships it.
+# - pulumi-resource-pulumi-nodejs serves berth's Docker resources (dynamic providers): berth's copy of the shim
+#   @pulumi/pulumi ships (tools/), which defers loading the TypeScript compiler.
 # - pulumi-language-nodejs: an official CLI brings its own; a CLI built from Go modules gets berth's stand-in
 #   (tools/pulumi-language-nodejs), because the language host's Go module is not on every module proxy.
 # - pulumi-analyzer-policy starts nodejs policy packs (pulumi preview --policy-pack) where no language host does;
@@ -87,7 +88,7 @@ ensure_plugin_shims() {
   if [ ! -e "$shim" ] || grep -q "berth's copy" "$shim"; then
     install_if_changed "$BERTH_ROOT/tools/pulumi-analyzer-policy" "$shim"
   fi
-  install_if_changed "$BERTH_ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$TOOLCHAIN_BIN/pulumi-resource-pulumi-nodejs"
+  install_if_changed "$BERTH_ROOT/tools/pulumi-resource-pulumi-nodejs" "$TOOLCHAIN_BIN/pulumi-resource-pulumi-nodejs"
   local lang="$TOOLCHAIN_BIN/pulumi-language-nodejs"
   if [ ! -e "$lang" ] || grep -q "berth's stand-in" "$lang"; then
     install_if_changed "$BERTH_ROOT/tools/pulumi-language-nodejs" "$lang"
