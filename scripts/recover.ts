@@ -3,11 +3,13 @@
  * cancelled CI job, a closed laptop) deployable again with no manual step. berth's entry points (npm start,
  * npm run pulumi, npm run branch) run it before every operation:
  * - a lock left by a process of this machine that no longer exists is removed (what `pulumi cancel` does, but only
- *   when the holder is provably gone; a live holder keeps its lock and the operation is refused naming it);
+ *   when the holder is provably gone; a live holder keeps its lock, nothing else is touched, and Pulumi refuses the
+ *   operation naming the holder);
  * - containers that carry the stack's label but that its state does not own (started by the killed run, or its
  *   release gate) are removed: they run outside the proxy and would block `destroy` of the network;
  * - pending operations the killed run left in state (creates that never returned) are dropped once their containers
  *   are gone, so the next `up` needs no interactive refresh.
+ * Only for file backends (local state, berth's default), whose locks show whether a run is in progress anywhere.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -83,16 +85,22 @@ function say(message: string): void {
 
 export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): void {
     const env = { ...process.env, ...options.env };
+    // Only where the locks can be read (a file backend) can berth know that no run is in progress elsewhere.
+    if (!(env.PULUMI_BACKEND_URL ?? "").startsWith("file://")) return;
     const saved = process.env.PULUMI_BACKEND_URL;
     process.env.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL;
+    let held: Lock[];
     try {
         for (const lock of staleLocks(fileBackendLocks(stack), os.hostname(), isAlive)) {
             fs.rmSync(lock.file, { force: true });
             say(`stack ${stack}: removed the lock of ${lock.username}@${lock.hostname} (pid ${lock.pid}), whose process no longer exists`);
         }
+        held = fileBackendLocks(stack);
     } finally {
         process.env.PULUMI_BACKEND_URL = saved;
     }
+    // A run in progress owns what it is creating: nothing of it is an orphan (Pulumi refuses the second run).
+    if (held.length > 0) return;
     const pulumi = (...args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { cwd: options.cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     let exported: { deployment?: Deployment };
     try {

@@ -8,7 +8,8 @@ import { projectRoot } from "./harness";
 const hosts = (...args: string[]) => execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), ...args], { encoding: "utf8" }).trim();
 const dockerAt = (engine: string, ...args: string[]) => execFileSync("docker", ["--host", engine, ...args], { encoding: "utf8", timeout: 60_000 }).trim();
 const sshTo = (address: string, ...options: string[]) =>
-    execFileSync("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ControlMaster=no", ...options, `deploy@${address}`, "true"], { encoding: "utf8", stdio: "pipe" });
+    // A fresh connection (ControlPath=none: no reuse of a multiplexed one), so each check is a real handshake.
+    execFileSync("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ControlPath=none", ...options, `deploy@${address}`, "true"], { encoding: "utf8", stdio: "pipe" });
 const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith("berth-h"));
 
 /** `npm run hosts`: local machines that behave like servers, each reached over SSH with its own Docker engine. */
@@ -34,7 +35,10 @@ describe("test hosts", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-ssh-"));
         try {
             execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "other")]);
-            expect(() => sshTo("192.168.240.11", "-i", path.join(dir, "other"), "-o", "IdentitiesOnly=yes")).toThrow(/Permission denied/);
+            // Without the user's config (which names berth's key), offering only another key.
+            const knownHosts = path.join(os.homedir(), ".ssh", "berth_known_hosts");
+            expect(() => sshTo("192.168.240.11", "-F", "/dev/null", "-i", path.join(dir, "other"), "-o", "IdentitiesOnly=yes", "-o", `UserKnownHostsFile=${knownHosts}`))
+                .toThrow(/Permission denied/);
             expect(() => sshTo("192.168.240.11", "-o", `UserKnownHostsFile=${path.join(dir, "empty")}`)).toThrow(/Host key verification failed/);
             expect(sshTo("192.168.240.11")).toBe("");
         } finally {
