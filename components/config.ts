@@ -373,8 +373,11 @@ class ErrorCollector {
     }
 }
 
-/** The whole stack's settings, validated; all errors at once (secrets are read separately, as Pulumi secrets). */
-export function parseSettings(source: ConfigSource): BerthSettings {
+/**
+ * The whole stack's settings, validated; all errors at once (secrets are read separately, as Pulumi secrets).
+ * With `projectDir`, the build context and Dockerfile are checked to exist too.
+ */
+export function parseSettings(source: ConfigSource, projectDir?: string): BerthSettings {
     const c = new ErrorCollector();
     const image = source("image") ?? "";
     const appSource: AppSource = image !== ""
@@ -386,6 +389,7 @@ export function parseSettings(source: ConfigSource): BerthSettings {
             target: source("buildTarget") ?? "",
             buildArgs: c.take(() => parseStringMap("buildArgs", parseJson("buildArgs", source("buildArgs"), {}), ENV_NAME, "build arg names"), {}),
         };
+    if (projectDir !== undefined) c.take(() => checkBuildSource(appSource, projectDir), undefined);
     const services = c.take(() => parseServices("services", parseJson("services", source("services"), {})), []);
     const dependsOn = c.take(() => parseDependsOn(parseJson("dependsOn", source("dependsOn"), []), services), []);
     const app: AppSettings = {
@@ -521,14 +525,11 @@ export function checkBuildSource(source: AppSource, projectDir: string): void {
  */
 export function loadSettings(input: { source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string }): BerthSettings {
     const c = new ErrorCollector();
-    const settings = c.take(() => parseSettings(input.source), undefined);
+    const settings = c.take(() => parseSettings(input.source, input.projectDir), undefined);
     // Which password keys exist depends on the services, read again here in case another key failed.
     const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);
     c.take(() => checkKnownKeys(input.keys, services), undefined);
-    if (settings) {
-        c.take(() => checkBuildSource(settings.app.source, input.projectDir), undefined);
-        c.take(() => checkSecrets(settings, input.secretState), undefined);
-    }
+    if (settings) c.take(() => checkSecrets(settings, input.secretState), undefined);
     c.throwIfAny();
     return settings!;
 }

@@ -214,13 +214,14 @@ describe("a whole config at preview", () => {
     it("reports every error at once, each once, without a stack trace", () => {
         let error: unknown;
         try {
-            load({ replicas: "0", restart: "sometimes", registry: "http://registry:5000/" }, ["replica"]);
+            load({ replicas: "0", restart: "sometimes", registry: "http://registry:5000/", dockerfile: "Missing.Dockerfile" }, ["replica"]);
         } catch (err) {
             error = err;
         }
         expect(error).toBeInstanceOf(ConfigErrors);
         const lines = (error as Error).message.split("\n");
         expect(lines).toEqual([
+            `invalid config berth:dockerfile = "Missing.Dockerfile": no such file in the build context ${path.join(project, "app")}`,
             'invalid config berth:replicas = "0": use a whole number from 1 to 20',
             'invalid config berth:restart = "sometimes": use one of always, unless-stopped, on-failure, on-failure:N (N ≥ 1), no',
             'invalid config berth:registry = "http://registry:5000/": use host[:port] as image names spell it, e.g. registry.example.com or 127.0.0.1:5000 (no http://, no path)',

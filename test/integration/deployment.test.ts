@@ -141,7 +141,17 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
             /invalid config berth:restart = "sometimes": use one of always, unless-stopped, on-failure/,
         );
         await expect(env.stack.up({ color: "never" })).rejects.toThrow(/invalid config berth:restart/);
+        // A typo'd key and a missing Dockerfile too: every problem in one run, with no stack trace.
+        await env.stack.setConfig("berth:replica", { value: "3" });
+        await env.stack.setConfig("berth:dockerfile", { value: "Missing.Dockerfile" });
+        const failure = await env.stack.preview({ color: "never" }).then(() => "", (err: Error) => err.message);
+        expect(failure).toContain('invalid config berth:restart = "sometimes"');
+        expect(failure).toContain('invalid config berth:replica = "(set)": no such key: did you mean berth:replicas?');
+        expect(failure).toContain('invalid config berth:dockerfile = "Missing.Dockerfile": no such file in the build context');
+        expect(failure).not.toMatch(/Unhandled exception|\n\s+at /);
         expect(containerIds(env.name)).toEqual(before);
+        await env.stack.removeConfig("berth:replica");
+        await env.stack.setConfig("berth:dockerfile", { value: "Dockerfile" });
         await env.stack.setConfig("berth:restart", { value: "always" });
     });
 
