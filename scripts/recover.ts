@@ -68,9 +68,8 @@ function isAlive(pid: number): boolean {
     }
 }
 
-function fileBackendLocks(stack: string): Lock[] {
-    const backend = process.env.PULUMI_BACKEND_URL ?? "";
-    if (!backend.startsWith("file://")) return [];
+/** The lock files of a stack in a `file://` backend. */
+function fileBackendLocks(backend: string, stack: string): Lock[] {
     const dir = path.join(backend.slice("file://".length).replace(/^~(?=\/)/, os.homedir()), ".pulumi", "locks", "organization", "berth", stack);
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => {
@@ -86,21 +85,14 @@ function say(message: string): void {
 export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): void {
     const env = { ...process.env, ...options.env };
     // Only where the locks can be read (a file backend) can berth know that no run is in progress elsewhere.
-    if (!(env.PULUMI_BACKEND_URL ?? "").startsWith("file://")) return;
-    const saved = process.env.PULUMI_BACKEND_URL;
-    process.env.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL;
-    let held: Lock[];
-    try {
-        for (const lock of staleLocks(fileBackendLocks(stack), os.hostname(), isAlive)) {
-            fs.rmSync(lock.file, { force: true });
-            say(`stack ${stack}: removed the lock of ${lock.username}@${lock.hostname} (pid ${lock.pid}), whose process no longer exists`);
-        }
-        held = fileBackendLocks(stack);
-    } finally {
-        process.env.PULUMI_BACKEND_URL = saved;
+    const backend = env.PULUMI_BACKEND_URL ?? "";
+    if (!backend.startsWith("file://")) return;
+    for (const lock of staleLocks(fileBackendLocks(backend, stack), os.hostname(), isAlive)) {
+        fs.rmSync(lock.file, { force: true });
+        say(`stack ${stack}: removed the lock of ${lock.username}@${lock.hostname} (pid ${lock.pid}), whose process no longer exists`);
     }
     // A run in progress owns what it is creating: nothing of it is an orphan (Pulumi refuses the second run).
-    if (held.length > 0) return;
+    if (fileBackendLocks(backend, stack).length > 0) return;
     const pulumi = (...args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { cwd: options.cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     let exported: { deployment?: Deployment };
     try {

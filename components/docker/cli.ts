@@ -55,9 +55,13 @@ export async function inspect<T = any>(host: DockerHost, kind: "container" | "im
     }
 }
 
-/** `--label k=v` flags in a stable order, so identical labels always produce identical commands. */
-export function labelFlags(labels: Record<string, string> = {}): string[] {
-    return Object.keys(labels)
+/** `<flag> k=v` for each entry, in a stable order, so identical maps always produce identical commands. */
+export function mapFlags(flag: string, values: Record<string, string> = {}): string[] {
+    return Object.keys(values)
         .sort()
-        .flatMap((key) => ["--label", `${key}=${labels[key]}`]);
+        .flatMap((key) => [flag, `${key}=${values[key]}`]);
+}
+
+export function labelFlags(labels: Record<string, string> = {}): string[] {
+    return mapFlags("--label", labels);
 }

@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerHost, inspect, labelFlags } from "../cli";
+import { docker, DockerHost, inspect, labelFlags, mapFlags } from "../cli";
 import { changedKeys, envHash, ignoreMissing, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -147,9 +147,16 @@ export function effectiveLogOptions(inputs: Pick<DockerContainerInputs, "logDriv
     return { ...rotation, ...inputs.logOptions };
 }
 
+/** Memory (swap not added on top) and CPU limits, for `docker create` and `docker update` alike; 0: none. */
+function limitFlags(inputs: Pick<DockerContainerInputs, "memoryBytes" | "cpus">): string[] {
+    return [
+        ...(inputs.memoryBytes > 0 ? ["--memory", String(inputs.memoryBytes), "--memory-swap", String(inputs.memoryBytes)] : []),
+        ...(inputs.cpus > 0 ? ["--cpus", String(inputs.cpus)] : []),
+    ];
+}
+
 /** The `docker create` arguments for a container (without the env-file, which create() adds). */
 export function createArgs(name: string, inputs: DockerContainerInputs, engineDefaultDriver = "json-file"): string[] {
-    const logOptions = effectiveLogOptions(inputs, engineDefaultDriver);
     const [firstNetwork] = inputs.networks;
     const hc = inputs.healthcheck;
     return [
@@ -157,11 +164,10 @@ export function createArgs(name: string, inputs: DockerContainerInputs, engineDe
         "--name", name,
         ...labelFlags(inputs.labels),
         "--restart", inputs.restart,
-        ...(inputs.memoryBytes > 0 ? ["--memory", String(inputs.memoryBytes), "--memory-swap", String(inputs.memoryBytes)] : []),
-        ...(inputs.cpus > 0 ? ["--cpus", String(inputs.cpus)] : []),
+        ...limitFlags(inputs),
         "--stop-timeout", String(inputs.stopTimeoutSeconds),
         ...(inputs.logDriver ? ["--log-driver", inputs.logDriver] : []),
-        ...Object.keys(logOptions).sort().flatMap((k) => ["--log-opt", `${k}=${logOptions[k]}`]),
+        ...mapFlags("--log-opt", effectiveLogOptions(inputs, engineDefaultDriver)),
         ...(firstNetwork ? ["--network", firstNetwork.name, ...firstNetwork.aliases.flatMap((a) => ["--network-alias", a])] : []),
         ...inputs.ports.flatMap((p) => ["--publish", `${p.ip ? `${p.ip}:` : ""}${p.external}:${p.internal}/${p.protocol}`]),
         ...inputs.volumes.map((v) => `--mount=type=volume,source=${v.source},target=${v.target}${v.readOnly ? ",readonly" : ""}`),
@@ -304,8 +310,7 @@ async function applyInPlace(inputs: DockerContainerInputs, name: string): Promis
     await docker(inputs.host, [
         "update",
         "--restart", inputs.restart,
-        ...(inputs.memoryBytes > 0 ? ["--memory", String(inputs.memoryBytes), "--memory-swap", String(inputs.memoryBytes)] : []),
-        ...(inputs.cpus > 0 ? ["--cpus", String(inputs.cpus)] : []),
+        ...limitFlags(inputs),
         name,
     ]);
 }

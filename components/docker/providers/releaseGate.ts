@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, labelFlags } from "../cli";
+import { docker, DockerError, DockerHost, labelFlags, mapFlags } from "../cli";
 import { changedKeys, envHash, withEnvironment } from "../resource";
 import { effectiveLogOptions, engineLogDriver } from "./container";
 
@@ -28,7 +28,7 @@ async function runTests(inputs: ReleaseGateInputs): Promise<{ passedImage: strin
     try {
         await withEnvironment(inputs.env, ({ flags, cliEnv }) => docker(inputs.host, [
             "run", "--rm", "--name", name, ...labelFlags(inputs.labels), "--network", inputs.network, ...flags,
-            ...Object.keys(logOptions).sort().flatMap((k) => ["--log-opt", `${k}=${logOptions[k]}`]),
+            ...mapFlags("--log-opt", logOptions),
             "--entrypoint", "sh", inputs.image, "-c", inputs.command,
         ], { env: cliEnv }));
     } catch (err) {
