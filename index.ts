@@ -22,6 +22,7 @@ const environment = new Environment(stack, {
 
 export const url = environment.urls[0];
 export const urls = environment.urls;
+export const hostReleases = environment.hostReleases;
 export const imageRef = environment.imageRef;
 export const previousImageRef = environment.previousImageRef;
 export const releases = environment.releases;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AppSettings, localUrl, LogRotation } from "./config";
+import { AppSettings, hostUrl, LogRotation } from "./config";
 import { DockerContainer } from "./docker/container";
 import { ReleaseGate } from "./docker/releaseGate";
 import type { RegistryLogin } from "./docker/providers/image";
@@ -20,6 +20,10 @@ export interface AppServiceArgs {
     /** Replicas start only after these exist; dependency containers exist only once healthy. */
     dependsOn: pulumi.Resource[];
     logRotation: LogRotation;
+    /** Replicas on this host (the stack's total spread over its hosts). */
+    replicas: number;
+    /** Run the release gate (app.testCommand) here: on one host of the stack, before any replica changes anywhere. */
+    runsReleaseGate: boolean;
 }
 
 /** Host port of replica `index` (from 0): none behind the proxy, else consecutive ports from hostPort. */
@@ -29,6 +33,10 @@ export function replicaHostPort(app: Pick<AppSettings, "hostPort" | "proxy">, in
 
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
+    /** The release gate, when this host runs it: replicas on every host wait for it. */
+    readonly gate?: ReleaseGate;
+    /** The images its replicas run (one, once a release is complete). */
+    readonly images: pulumi.Output<string[]>;
     readonly containerNames: pulumi.Output<string[]>;
     /** `address:port` of each replica on the stack network, for the proxy. */
     readonly upstreams: pulumi.Output<string[]>;
@@ -39,7 +47,7 @@ export class AppService extends pulumi.ComponentResource {
         super("berth:service:AppService", name, {}, opts);
         const { app } = args;
         const env = pulumi.output(args.serviceEnv).apply((serviceEnv) => ({ PORT: String(app.containerPort), ...serviceEnv, ...app.env }));
-        const gate = app.testCommand
+        const gate = app.testCommand && args.runsReleaseGate
             ? new ReleaseGate(`${name}-tests`, {
                 host: args.dockerHost,
                 image: args.image,
@@ -51,7 +59,8 @@ export class AppService extends pulumi.ComponentResource {
                 logRotation: args.logRotation,
             }, { parent: this, dependsOn: args.dependsOn })
             : undefined;
-        const replicas = Array.from({ length: app.replicas }, (_, index) => {
+        this.gate = gate;
+        const replicas = Array.from({ length: args.replicas }, (_, index) => {
             const hostPort = replicaHostPort(app, index);
             return new DockerContainer(`${name}-${index + 1}`, {
                 host: args.dockerHost,
@@ -85,11 +94,12 @@ export class AppService extends pulumi.ComponentResource {
             });
         });
         this.containerNames = pulumi.all(replicas.map((r) => r.name));
+        this.images = pulumi.all(replicas.map((r) => r.image)).apply((images) => [...new Set(images)]);
         // By address: nginx resolves names only when it loads its config, and a restarted replica may get a new address.
         this.upstreams = pulumi.all(replicas.map((r) => r.address)).apply((addresses) =>
             // A stopped replica has no address until `up` recovers it; the proxy routes around it meanwhile.
             addresses.filter(Boolean).map((a) => `${a}:${app.containerPort}`));
-        this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => localUrl(app.bindAddress, p));
+        this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => hostUrl(args.dockerHost, app.bindAddress, p));
         this.registerOutputs({ containerNames: this.containerNames, urls: this.urls });
     }
 }

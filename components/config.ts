@@ -48,6 +48,8 @@ export interface ServiceSettings {
     healthcheck?: HealthcheckSettings;
     /** Memory limit of its container in bytes (`services.<name>.memory`; default per kind); 0: none. */
     memoryBytes?: number;
+    /** The engine (one of berth:hosts) that runs it and holds its data; default the first host. */
+    host?: string;
 }
 
 /** Rotation of the log files of every container berth runs, where its log driver keeps files (json-file, local). */
@@ -99,8 +101,16 @@ export interface AppSettings {
     keepReleases: number;
 }
 
+/** How a release moves over the hosts: `batchSize` hosts at a time, `pauseSeconds` between batches. */
+export interface RolloutSettings {
+    batchSize: number;
+    pauseSeconds: number;
+}
+
 export interface BerthSettings {
-    dockerHost: string;
+    /** Engine addresses the stack runs on (`""`: the local engine); never empty. */
+    hosts: string[];
+    rollout: RolloutSettings;
     logRotation: LogRotation;
     ephemeral: boolean;
     registry: { server: string; username: string };
@@ -274,6 +284,7 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
             dataPath,
             healthcheck: parseHealthcheck(`${at}.healthcheck`, raw.healthcheck),
             ...(field(raw, "memory") !== undefined ? { memoryBytes: parseMemory(`${at}.memory`, field(raw, "memory")!) } : {}),
+            ...(field(raw, "host") !== undefined ? { host: field(raw, "host")!.trim() } : {}),
         };
     });
 }
@@ -299,11 +310,19 @@ export function checkHostPorts(settings: { app: Pick<AppSettings, "hostPort" | "
     }
 }
 
-/** Names of the secret config keys the stack needs: the registry's and each stateful service's password. */
+/** The engine a service runs on: its `host`, else the stack's first. */
+export function serviceHost(service: Pick<ServiceSettings, "host">, hosts: string[]): string {
+    return service.host ?? hosts[0];
+}
+
+/**
+ * Names of the secret config keys the stack needs: the registry's (to push a build, or for remote hosts to pull)
+ * and each service's password where it has one (Redis too once other hosts reach it over the network).
+ */
 export function requiredSecrets(settings: BerthSettings): string[] {
-    const withPassword: ServiceKind[] = ["postgres", "mysql", "rabbitmq"];
+    const withPassword: ServiceKind[] = settings.hosts.length > 1 ? ["postgres", "mysql", "rabbitmq", "redis"] : ["postgres", "mysql", "rabbitmq"];
     return [
-        ...(settings.app.source.kind === "build" ? ["registryPassword"] : []),
+        ...(settings.app.source.kind === "build" || settings.hosts.some(isRemoteEngine) ? ["registryPassword"] : []),
         ...settings.services.filter((s) => withPassword.includes(s.kind)).map((s) => passwordKey(s.name)),
     ];
 }
@@ -415,8 +434,14 @@ export function parseSettings(source: ConfigSource, projectDir?: string): BerthS
         stopTimeoutSeconds: c.take(() => parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600), 0),
         keepReleases: c.take(() => parseInteger("keepReleases", required(source, "keepReleases"), 1, 100), 1),
     };
+    const hosts = c.take(() => parseHosts("hosts", parseJson("hosts", source("hosts"), [])), [""]);
+    c.take(() => checkServiceHosts(services, hosts), undefined);
     const settings: BerthSettings = {
-        dockerHost: c.take(() => parseDockerHost("dockerHost", source("dockerHost") ?? ""), ""),
+        hosts,
+        rollout: {
+            batchSize: c.take(() => parseInteger("rolloutBatchSize", required(source, "rolloutBatchSize"), 1, 100), 1),
+            pauseSeconds: c.take(() => parseInteger("rolloutPauseSeconds", required(source, "rolloutPauseSeconds"), 0, 3600), 0),
+        },
         logRotation: {
             maxSize: c.take(() => parseLogSize("logMaxSize", required(source, "logMaxSize")), "10m"),
             maxFiles: c.take(() => parseInteger("logMaxFiles", required(source, "logMaxFiles"), 1, 100), 3),
@@ -429,7 +454,11 @@ export function parseSettings(source: ConfigSource, projectDir?: string): BerthS
         app,
         services,
     };
-    if (c.errors.length === 0) c.take(() => checkHostPorts(settings), undefined);
+    if (c.errors.length === 0) {
+        c.take(() => checkHostPorts(settings), undefined);
+        c.take(() => checkReplicasCoverHosts(app.replicas, hosts), undefined);
+        c.take(() => checkRegistryReachable(settings.registry.server, hosts), undefined);
+    }
     c.throwIfAny();
     return settings;
 }
@@ -456,6 +485,80 @@ export function parseDockerHost(key: string, value: string): string {
     return value;
 }
 
+/** `berth:hosts`: distinct engine addresses; an empty list is the local engine alone. */
+export function parseHosts(key: string, value: unknown): string[] {
+    if (!Array.isArray(value) || value.some((h) => typeof h !== "string")) {
+        throw new ConfigError(key, value, "use a list of engine addresses, e.g. [ssh://deploy@10.1.0.11, ssh://deploy@10.1.0.12] (empty: the local engine)");
+    }
+    const hosts = (value as string[]).map((host, i) => parseDockerHost(`${key}[${i}]`, host.trim()));
+    const repeated = hosts.find((host, i) => hosts.indexOf(host) !== i);
+    if (repeated !== undefined) throw new ConfigError(key, repeated, "each host once: it is listed twice");
+    if (hosts.length > 1 && hosts.some((host) => !isRemoteEngine(host))) {
+        throw new ConfigError(key, hosts.find((host) => !isRemoteEngine(host)), "with several hosts each must be reachable from the others: use ssh://user@address or tcp://address:port");
+    }
+    return hosts.length > 0 ? hosts : [""];
+}
+
+/** Whether an engine address names another machine (ssh://, tcp:// to a non-loopback address). */
+export function isRemoteEngine(host: string): boolean {
+    return /^(ssh|tcp):\/\//.test(host) && !isLoopback(engineAddress(host));
+}
+
+/** The machine an engine address names (`ssh://deploy@10.1.0.11:2222` → `10.1.0.11`); local engines: 127.0.0.1. */
+export function engineAddress(host: string): string {
+    const match = /^(?:ssh|tcp):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/]+)/.exec(host);
+    return match ? match[1].replace(/^\[|\]$/g, "") : "127.0.0.1";
+}
+
+function isLoopback(address: string): boolean {
+    return address === "localhost" || address === "::1" || address.startsWith("127.");
+}
+
+/** Where clients reach a port bound on `bindAddress` of `host`'s machine. */
+export function hostUrl(host: string, bindAddress: string, port: number): string {
+    if (!isRemoteEngine(host)) return localUrl(bindAddress, port);
+    const wildcard = bindAddress === "0.0.0.0" || bindAddress === "::";
+    const address = wildcard ? engineAddress(host) : bindAddress;
+    return `http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+}
+
+/** `total` replicas spread evenly over `hostCount` hosts, the first hosts taking the remainder. */
+export function replicasPerHost(total: number, hostCount: number): number[] {
+    return Array.from({ length: hostCount }, (_, i) => Math.floor(total / hostCount) + (i < total % hostCount ? 1 : 0));
+}
+
+/** Host indexes in rollout order, `batchSize` at a time. */
+export function rolloutBatches(hostCount: number, batchSize: number): number[][] {
+    const batches: number[][] = [];
+    for (let start = 0; start < hostCount; start += batchSize) {
+        batches.push(Array.from({ length: Math.min(batchSize, hostCount - start) }, (_, i) => start + i));
+    }
+    return batches;
+}
+
+/** Every host serves the app: fewer replicas than hosts would leave one with none behind its proxy. */
+export function checkReplicasCoverHosts(replicas: number, hosts: string[]): void {
+    if (replicas < hosts.length) {
+        throw new ConfigError("replicas", replicas, `at least one per host: berth:hosts lists ${hosts.length}`);
+    }
+}
+
+/** A service's host must be one of the stack's hosts, written the same way. */
+export function checkServiceHosts(services: ServiceSettings[], hosts: string[]): void {
+    for (const service of services) {
+        if (service.host !== undefined && !hosts.includes(service.host)) {
+            throw new ConfigError(`services.${service.name}.host`, service.host, `use one of berth:hosts, written the same way (${hosts.map((h) => h || '""').join(", ")})`);
+        }
+    }
+}
+
+/** Other machines pull from the registry: a loopback address would name each of them, not the registry. */
+export function checkRegistryReachable(registry: string, hosts: string[]): void {
+    if (hosts.some(isRemoteEngine) && isLoopback(registry.replace(/:[0-9]+$/, ""))) {
+        throw new ConfigError("registry", registry, "the hosts in berth:hosts pull from it, and on them a loopback address names themselves: use an address they reach");
+    }
+}
+
 /** A log file size as Docker's json-file and local drivers take it (`max-size`): a number with k, m or g. */
 export function parseLogSize(key: string, value: string): string {
     if (!/^[1-9][0-9]*[kmg]$/.test(value)) {
@@ -477,8 +580,13 @@ export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
-    "dockerHost", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
+    "hosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
+
+/** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */
+const renamedKeys: Record<string, string> = {
+    dockerHost: "replaced by berth:hosts, a list of engine addresses: write berth:hosts: [<this value>]",
+};
 
 /** Edit distance: how many single-character edits turn `a` into `b`. */
 function editDistance(a: string, b: string): number {
@@ -498,6 +606,12 @@ export function checkKnownKeys(keys: string[], services: ServiceSettings[]): voi
     const known = [...knownKeys, ...services.map((s) => passwordKey(s.name))];
     const c = new ErrorCollector();
     for (const key of keys.filter((k) => !known.includes(k))) {
+        if (renamedKeys[key]) {
+            c.take(() => {
+                throw new ConfigError(key, "(set)", renamedKeys[key]);
+            }, undefined);
+            continue;
+        }
         const closest = [...known].sort((a, b) => editDistance(key.toLowerCase(), a.toLowerCase()) - editDistance(key.toLowerCase(), b.toLowerCase()))[0];
         const suggestion = editDistance(key.toLowerCase(), closest.toLowerCase()) <= Math.max(2, Math.floor(key.length / 3)) ? `did you mean berth:${closest}? ` : "";
         c.take(() => {

@@ -2,17 +2,26 @@ import * as pulumi from "@pulumi/pulumi";
 import { HealthcheckSettings, LogRotation, ServiceKind, ServiceSettings } from "./config";
 import { DataVolume } from "./dataVolume";
 import { DockerContainer } from "./docker/container";
+import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName } from "./naming";
 
 export interface DependencyServiceArgs {
+    /** The engine that runs it and keeps its data. */
     dockerHost: string;
     stack: string;
     service: ServiceSettings;
     network: pulumi.Input<string>;
     ephemeral: boolean;
-    /** For postgres, mysql and rabbitmq (required there). */
+    /** For postgres, mysql and rabbitmq (required there); for redis when other hosts reach it. */
     password?: pulumi.Input<string>;
     logRotation: LogRotation;
+    /**
+     * The host's private address (an IP), where apps on the stack's other hosts reach it: published there only,
+     * never on a wildcard address. Absent for single-host stacks.
+     */
+    privateAddress?: pulumi.Input<string>;
+    /** Login that pulls its image from berth's registry on an engine that lacks it. */
+    pullLogin?: pulumi.Input<RegistryLogin>;
 }
 
 interface Preset {
@@ -39,7 +48,8 @@ export const presets: Record<Exclude<ServiceKind, "custom">, Preset> = {
         image: "redis:7", port: 6379, dataPath: "/data", user: "", scheme: "redis", path: "",
         healthcheck: { command: "redis-cli ping | grep -q PONG", ...probe },
         memoryBytes: 256 * MB,
-        env: () => ({}),
+        // With a password (once other hosts reach it) the server requires it: berth's image reads REDIS_PASSWORD.
+        env: (password): Record<string, string> => (password ? { REDIS_PASSWORD: password } : {}),
     },
     postgres: {
         image: "postgres:15", port: 5432, dataPath: "/var/lib/postgresql/data", user: "app", scheme: "postgres", path: "/app",
@@ -74,9 +84,14 @@ export function presetFor(service: ServiceSettings): Preset {
     };
 }
 
-export function connectionUrl(preset: Preset, host: string, password: string): string {
-    const auth = preset.user ? `${preset.user}:${encodeURIComponent(password)}@` : "";
-    return `${preset.scheme}://${auth}${host}:${preset.port}${preset.path}`;
+/** The healthcheck of a service's container: a password-protected Redis is asked with its password. */
+export function serviceHealthcheck(preset: Preset, kind: ServiceKind, password: boolean): HealthcheckSettings {
+    return kind === "redis" && password ? { ...preset.healthcheck, command: `REDISCLI_AUTH="$REDIS_PASSWORD" ${preset.healthcheck.command}` } : preset.healthcheck;
+}
+
+export function connectionUrl(preset: Preset, host: string, password: string, port = preset.port): string {
+    const auth = preset.user ? `${preset.user}:${encodeURIComponent(password)}@` : password ? `:${encodeURIComponent(password)}@` : "";
+    return `${preset.scheme}://${auth}${host}:${port}${preset.path}`;
 }
 
 /**
@@ -84,23 +99,32 @@ export function connectionUrl(preset: Preset, host: string, password: string): s
  * reachable by its service name, with its data in a DataVolume; exposes its connection settings.
  */
 export class DependencyService extends pulumi.ComponentResource {
-    readonly host: string;
+    /** Its name on the stack network of its own host. */
+    readonly alias: string;
     readonly port: number;
     readonly user: string;
     readonly password: pulumi.Output<string>;
-    /** Secret whenever it embeds a password. */
-    readonly url: pulumi.Output<string>;
     readonly containerName: pulumi.Output<string>;
+    /** The engine it runs on. */
+    readonly engine: string;
+    private readonly preset: Preset;
+    private readonly privateAddress?: pulumi.Output<string>;
+    /** Where other hosts reach it: the service's hostPort if set, else its own port, on the private address. */
+    private readonly publishedPort: number;
 
     constructor(name: string, args: DependencyServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:DependencyService", name, {}, opts);
         const { service } = args;
         const preset = presetFor(service);
         const password = pulumi.secret(pulumi.output(args.password ?? ""));
-        this.host = service.name;
+        this.alias = service.name;
         this.port = preset.port;
         this.user = preset.user;
         this.password = password;
+        this.engine = args.dockerHost;
+        this.preset = preset;
+        this.publishedPort = service.hostPort > 0 ? service.hostPort : preset.port;
+        this.privateAddress = args.privateAddress === undefined ? undefined : pulumi.output(args.privateAddress);
         const data = new DataVolume(`${name}-data`, {
             dockerHost: args.dockerHost,
             stack: args.stack,
@@ -114,36 +138,55 @@ export class DependencyService extends pulumi.ComponentResource {
             command: [],
             env: password.apply((p) => ({ ...preset.env(p), ...service.env })),
             labels: berthLabels(args.stack, "dependency", { "berth.service": service.name }),
-            networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [this.host] }]),
-            ports: service.hostPort > 0 ? [{ internal: preset.port, external: service.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
+            networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [this.alias] }]),
+            ports: this.privateAddress
+                ? this.privateAddress.apply((ip) => [{ internal: preset.port, external: this.publishedPort, ip, protocol: "tcp" as const }])
+                : service.hostPort > 0 ? [{ internal: preset.port, external: service.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
             volumes: data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]),
             restart: "unless-stopped",
             memoryBytes: service.memoryBytes ?? preset.memoryBytes,
             cpus: 0,
-            healthcheck: service.healthcheck ?? preset.healthcheck,
+            healthcheck: service.healthcheck ?? serviceHealthcheck(preset, service.kind, args.password !== undefined),
             stopTimeoutSeconds: 30,
             logDriver: "",
             logOptions: {},
             logRotation: args.logRotation,
             healthyTimeoutSeconds: 180,
+            registry: args.pullLogin,
         }, {
             parent: this,
             // Two servers must never share one data directory, not even for a moment.
             deleteBeforeReplace: true,
         });
         this.containerName = container.name;
-        this.url = preset.user ? pulumi.secret(password.apply((p) => connectionUrl(preset, this.host, p))) : pulumi.output(connectionUrl(preset, this.host, ""));
-        this.registerOutputs({ host: this.host, port: this.port, url: this.url, containerName: this.containerName });
+        this.registerOutputs({ alias: this.alias, port: this.port, containerName: this.containerName });
     }
 
-    /** `<NAME>_URL`, `_HOST`, `_PORT` (and `_USER`, `_PASSWORD` where there is one) for the app's environment. */
-    connectionEnv(): pulumi.Output<Record<string, string>> {
-        const prefix = this.host.toUpperCase().replace(/-/g, "_");
-        return pulumi.all([this.url, this.password]).apply(([url, password]) => ({
+    /** Where an app on engine `from` connects: by alias on its own host, else at the private address. */
+    private endpoint(from: string): pulumi.Output<{ host: string; port: number }> {
+        return from === this.engine || !this.privateAddress
+            ? pulumi.output({ host: this.alias, port: this.port })
+            : this.privateAddress.apply((host) => ({ host, port: this.publishedPort }));
+    }
+
+    /** Its URL as an app on engine `from` uses it; secret whenever it embeds a password. */
+    url(from: string): pulumi.Output<string> {
+        return pulumi.secret(pulumi.all([this.endpoint(from), this.password]).apply(([{ host, port }, password]) =>
+            connectionUrl(this.preset, host, password, port)));
+    }
+
+    /**
+     * `<NAME>_URL`, `_HOST`, `_PORT` (and `_USER`, `_PASSWORD` where there is one) for the environment of an app
+     * on engine `from`.
+     */
+    connectionEnv(from: string): pulumi.Output<Record<string, string>> {
+        const prefix = this.alias.toUpperCase().replace(/-/g, "_");
+        return pulumi.all([this.url(from), this.endpoint(from), this.password]).apply(([url, { host, port }, password]) => ({
             [`${prefix}_URL`]: url,
-            [`${prefix}_HOST`]: this.host,
-            [`${prefix}_PORT`]: String(this.port),
-            ...(this.user ? { [`${prefix}_USER`]: this.user, [`${prefix}_PASSWORD`]: password } : {}),
+            [`${prefix}_HOST`]: host,
+            [`${prefix}_PORT`]: String(port),
+            ...(this.user ? { [`${prefix}_USER`]: this.user } : {}),
+            ...(password ? { [`${prefix}_PASSWORD`]: password } : {}),
         }));
     }
 }

@@ -1,11 +1,15 @@
+import * as dns from "dns";
+import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
 import { AppService } from "./appService";
-import { BerthSettings, passwordKey, ServiceSettings } from "./config";
+import { BerthSettings, engineAddress, isRemoteEngine, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
 import { StackNetwork } from "./stackNetwork";
+import { HostCheck } from "./docker/hostCheck";
 import { ReleaseHistory } from "./docker/releaseHistory";
-import { WebProxy } from "./webProxy";
+import { RolloutPause } from "./docker/rolloutPause";
+import { proxyImage, WebProxy } from "./webProxy";
 
 export interface EnvironmentArgs {
     stack: string;
@@ -23,8 +27,31 @@ export function databaseService(services: ServiceSettings[], dependsOn: string[]
     return dependsOn.find((name) => SQL_KINDS.includes(services.find((s) => s.name === name)?.kind ?? ""));
 }
 
-/** One stack's whole deployment: network, dependency services, the app's image and its replicas. */
+/**
+ * The engine that builds the images: the one berth runs beside when any host is another machine (which then
+ * pulls from the registry), else the stack's own engine, which then needs no registry round trip.
+ */
+export function buildEngine(hosts: string[]): string {
+    return hosts.some(isRemoteEngine) ? "" : hosts[0];
+}
+
+/** Resource names of host `index`: the first host keeps the names single-host stacks always had. */
+export function hostScoped(name: string, index: number): string {
+    return index === 0 ? name : `${name}-h${index + 1}`;
+}
+
+/** A host's address as `docker run -p` takes it: its IP, resolved when the host is named. */
+async function privateAddress(host: string): Promise<string> {
+    const address = engineAddress(host);
+    return isIP(address) ? address : (await dns.promises.lookup(address)).address;
+}
+
+/**
+ * One stack's whole deployment: on each of its hosts a network, the services placed there, a share of the app's
+ * replicas and a proxy in front of them; the app's image built once. A release rolls out host by host.
+ */
 export class Environment extends pulumi.ComponentResource {
+    /** Per host: the proxy's URL, or each published replica's. */
     readonly urls: string[];
     readonly imageRef: pulumi.Output<string>;
     readonly version: pulumi.Output<string>;
@@ -33,67 +60,113 @@ export class Environment extends pulumi.ComponentResource {
     /** The release before the current one: what a rollback sets berth:image to. */
     readonly previousImageRef: pulumi.Output<string>;
     readonly releases: pulumi.Output<string[]>;
+    /** Host → the image its replicas run (two, joined by a space, while its rollout is incomplete). */
+    readonly hostReleases: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:index:Environment", name, {}, opts);
         const { settings, stack } = args;
-        const { dockerHost, app } = settings;
-        const network = new StackNetwork(`${name}-net`, { dockerHost, stack }, { parent: this });
-        const services = new Map(settings.services.map((service) => [service.name, new DependencyService(`${name}-${service.name}`, {
-            dockerHost,
-            stack,
-            service,
-            network: network.name,
-            ephemeral: settings.ephemeral,
-            password: service.kind === "redis" || service.kind === "custom" ? undefined : args.secret(passwordKey(service.name)),
-            logRotation: settings.logRotation,
-        }, { parent: this })]));
+        const { hosts, app } = settings;
+        const secrets = requiredSecrets(settings);
+        const remote = hosts.some(isRemoteEngine);
+        const registryLogin = pulumi.secret(pulumi.output({
+            ...settings.registry,
+            password: secrets.includes("registryPassword") ? args.secret("registryPassword") : pulumi.output(""),
+        }));
+        // Other machines pull what berth built; its own engine already has it.
+        const pullLogin = remote ? registryLogin : undefined;
+        // Every remote host is checked (SSH, Docker, the registry) before anything changes on any of them.
+        const checks = hosts.filter(isRemoteEngine).map((host) =>
+            new HostCheck(hostScoped(`${name}-check`, hosts.indexOf(host)), { host, registry: registryLogin }, { parent: this }));
+        const networks = hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { dockerHost: host, stack }, { parent: this, dependsOn: checks }));
+        const services = new Map(settings.services.map((service) => {
+            const host = serviceHost(service, hosts);
+            const fromRegistry = service.image.startsWith(`${settings.registry.server}/`);
+            return [service.name, new DependencyService(`${name}-${service.name}`, {
+                dockerHost: host,
+                stack,
+                service,
+                network: networks[hosts.indexOf(host)].name,
+                ephemeral: settings.ephemeral,
+                password: secrets.includes(passwordKey(service.name)) ? args.secret(passwordKey(service.name)) : undefined,
+                logRotation: settings.logRotation,
+                privateAddress: hosts.length > 1 ? privateAddress(host) : undefined,
+                pullLogin: fromRegistry ? registryLogin : undefined,
+            }, { parent: this })];
+        }));
         const image = new AppImage(`${name}-image`, {
-            dockerHost,
+            dockerHost: buildEngine(hosts),
             stack,
             app: app.name,
             branch: app.branch,
             source: app.source,
             projectDir: args.projectDir,
-            registry: {
-                ...settings.registry,
-                password: app.source.kind === "build" ? args.secret("registryPassword") : "",
-            },
+            registry: { ...settings.registry, password: registryLogin.apply((login) => login.password) },
         }, { parent: this });
+        const proxyImageRef = app.proxy && app.hostPort > 0
+            ? proxyImage(`${name}-proxy-image`, { buildHost: buildEngine(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
+                parent: this,
+                // Single-host stacks built it inside their proxy component: the same image, not a new one.
+                aliases: [{ parent: pulumi.createUrn(`${name}-proxy`, "berth:service:WebProxy", this) }],
+            }).imageRef
+            : undefined;
         const needed = app.dependsOn.map((serviceName) => services.get(serviceName)!);
         const database = databaseService(settings.services, app.dependsOn);
-        const serviceEnv = pulumi.all(needed.map((s) => s.connectionEnv())).apply((envs) => Object.assign({}, ...envs) as Record<string, string>);
-        const appService = new AppService(`${name}-app`, {
-            dockerHost,
-            stack,
-            app,
-            image: image.imageRef,
-            version: image.version,
-            pullLogin: image.pullLogin,
-            network: network.name,
-            serviceEnv: database
-                ? pulumi.all([serviceEnv, services.get(database)!.url]).apply(([env, url]) => ({ ...env, DATABASE_URL: url }))
-                : serviceEnv,
-            dependsOn: needed,
-            logRotation: settings.logRotation,
-        }, { parent: this });
-        const proxy = app.proxy && app.hostPort > 0
-            ? new WebProxy(`${name}-proxy`, { dockerHost, stack, network: network.name, hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, logRotation: settings.logRotation }, { parent: this })
-            : undefined;
-        this.urls = proxy ? [proxy.url] : appService.urls;
-        // Recorded once the release is in place (replicas healthy, proxy rerouted).
-        const history = new ReleaseHistory(`${name}-releases`, {
-            host: dockerHost,
-            stack,
-            imageRef: image.imageRef,
-            keep: app.keepReleases,
-        }, { parent: this, dependsOn: proxy ? [appService, proxy] : [appService] });
-        this.previousImageRef = history.previous;
-        this.releases = history.releases;
+        const serviceEnvOn = (host: string) => {
+            const env = pulumi.all(needed.map((s) => s.connectionEnv(host))).apply((envs) => Object.assign({}, ...envs) as Record<string, string>);
+            return database ? pulumi.all([env, services.get(database)!.url(host)]).apply(([e, url]) => ({ ...e, DATABASE_URL: url })) : env;
+        };
+        const replicaCounts = replicasPerHost(app.replicas, hosts.length);
+        const deployed: { appService: AppService; proxy?: WebProxy; history: ReleaseHistory }[] = [];
+        // Each batch of hosts starts once the batch before serves the new release (and any pause has passed).
+        let releaseAfter: pulumi.Resource[] = [];
+        for (const [b, batch] of rolloutBatches(hosts.length, settings.rollout.batchSize).entries()) {
+            for (const i of batch) {
+                const host = hosts[i];
+                const appService = new AppService(hostScoped(`${name}-app`, i), {
+                    dockerHost: host,
+                    stack,
+                    app,
+                    image: image.imageRef,
+                    version: image.version,
+                    pullLogin: image.pullLogin,
+                    network: networks[i].name,
+                    serviceEnv: serviceEnvOn(host),
+                    dependsOn: [...needed, ...(deployed[0]?.appService.gate ? [deployed[0].appService.gate] : []), ...releaseAfter],
+                    logRotation: settings.logRotation,
+                    replicas: replicaCounts[i],
+                    runsReleaseGate: i === 0,
+                }, { parent: this });
+                const proxy = proxyImageRef
+                    ? new WebProxy(hostScoped(`${name}-proxy`, i), {
+                        dockerHost: host, stack, network: networks[i].name, image: proxyImageRef, pullLogin,
+                        hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, logRotation: settings.logRotation,
+                    }, { parent: this })
+                    : undefined;
+                // Recorded once the host's release is in place (replicas healthy, proxy rerouted); prunes that host.
+                const history = new ReleaseHistory(hostScoped(`${name}-releases`, i), {
+                    host,
+                    stack,
+                    imageRef: image.imageRef,
+                    keep: app.keepReleases,
+                }, { parent: this, dependsOn: proxy ? [appService, proxy] : [appService] });
+                deployed[i] = { appService, proxy, history };
+            }
+            const done = batch.flatMap((i) => [deployed[i].appService, ...(deployed[i].proxy ? [deployed[i].proxy!] : [])]);
+            const last = b === rolloutBatches(hosts.length, settings.rollout.batchSize).length - 1;
+            releaseAfter = settings.rollout.pauseSeconds > 0 && !last
+                ? [new RolloutPause(`${name}-rollout-pause-${b + 1}`, { release: image.imageRef, seconds: settings.rollout.pauseSeconds }, { parent: this, dependsOn: done })]
+                : done;
+        }
+        this.urls = deployed.flatMap(({ appService, proxy }) => (proxy ? [proxy.url] : appService.urls));
+        this.previousImageRef = deployed[0].history.previous;
+        this.releases = deployed[0].history.releases;
         this.imageRef = image.imageRef;
         this.version = image.version;
-        this.containers = appService.containerNames;
+        this.containers = pulumi.all(deployed.map(({ appService }) => appService.containerNames)).apply((names) => names.flat());
+        this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
+            Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers });
+        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases });
     }
 }

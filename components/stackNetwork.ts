@@ -7,7 +7,10 @@ export interface StackNetworkArgs {
     stack: string;
 }
 
-/** The stack's private bridge network: its containers reach each other by alias, other stacks' cannot. */
+/**
+ * The stack's private bridge network on one host: its containers reach each other by alias, other stacks' cannot.
+ * Everything on the host is attached to it, so what it depends on (host checks) comes before all of them.
+ */
 export class StackNetwork extends pulumi.ComponentResource {
     readonly name: pulumi.Output<string>;
 
@@ -17,7 +20,7 @@ export class StackNetwork extends pulumi.ComponentResource {
             host: args.dockerHost,
             name: dockerName(args.stack, "net"),
             labels: berthLabels(args.stack, "network"),
-        }, { parent: this });
+        }, { parent: this, dependsOn: opts?.dependsOn });
         this.name = network.name;
         this.registerOutputs({ name: this.name });
     }

@@ -1,9 +1,10 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { localUrl, LogRotation } from "./config";
+import { hostUrl, LogRotation } from "./config";
 import { contextHash } from "./contextHash";
 import { DockerContainer } from "./docker/container";
 import { DockerImage } from "./docker/image";
+import type { RegistryLogin } from "./docker/providers/image";
 import { ProxyRoutes } from "./docker/proxyRoutes";
 import { berthLabels, dockerName } from "./naming";
 
@@ -11,6 +12,10 @@ export interface WebProxyArgs {
     dockerHost: string;
     stack: string;
     network: pulumi.Input<string>;
+    /** berth's proxy image (see proxyImage). */
+    image: pulumi.Input<string>;
+    /** Login that pulls the image on an engine that lacks it. */
+    pullLogin?: pulumi.Input<RegistryLogin>;
     /** Published on the Docker host's bindAddress. */
     hostPort: number;
     bindAddress: string;
@@ -22,8 +27,32 @@ export interface WebProxyArgs {
 /** nginx with a few thousand connections needs little; the limit keeps a runaway one from taking the host. */
 export const PROXY_MEMORY_BYTES = 128 * 1024 ** 2;
 
-/** berth's nginx image, built on the target engine itself so remote hosts need no registry for it. */
 const PROXY_CONTEXT = path.join(__dirname, "..", "images", "proxy");
+
+export interface ProxyImageArgs {
+    /** The engine that builds it. */
+    buildHost: string;
+    /** Pushed to this registry (its server and login), where other engines pull it by digest; absent: it stays on the build engine, which runs it. */
+    registry?: { server: string; login: pulumi.Input<RegistryLogin> };
+}
+
+/** berth's nginx image, built once per stack; pushed to the stack's registry when other machines run it. */
+export function proxyImage(name: string, args: ProxyImageArgs, opts: pulumi.CustomResourceOptions): DockerImage {
+    const hash = contextHash(PROXY_CONTEXT);
+    return new DockerImage(name, {
+        host: args.buildHost,
+        context: PROXY_CONTEXT,
+        dockerfile: "Dockerfile",
+        target: "",
+        buildArgs: {},
+        buildEnvironment: {},
+        contextHash: hash,
+        labels: {},
+        repository: args.registry ? `${args.registry.server}/berth/proxy` : "berth/proxy",
+        tag: hash.slice(0, 12),
+        registry: args.registry?.login,
+    }, opts);
+}
 
 /**
  * The reverse proxy in front of the app: it owns the public port and outlives every release. Replicas are swapped
@@ -35,23 +64,10 @@ export class WebProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:WebProxy", name, {}, opts);
-        const hash = contextHash(PROXY_CONTEXT);
-        const image = new DockerImage(`${name}-image`, {
-            host: args.dockerHost,
-            context: PROXY_CONTEXT,
-            dockerfile: "Dockerfile",
-            target: "",
-            buildArgs: {},
-            buildEnvironment: {},
-            contextHash: hash,
-            labels: {},
-            repository: "berth/proxy",
-            tag: hash.slice(0, 12),
-        }, { parent: this });
         const proxy = new DockerContainer(`${name}-container`, {
             host: args.dockerHost,
             namePrefix: dockerName(args.stack, "proxy"),
-            image: image.imageId,
+            image: args.image,
             command: [],
             env: {},
             labels: berthLabels(args.stack, "proxy"),
@@ -66,9 +82,10 @@ export class WebProxy extends pulumi.ComponentResource {
             logOptions: {},
             logRotation: args.logRotation,
             healthyTimeoutSeconds: 60,
+            registry: args.pullLogin,
         }, { parent: this, deleteBeforeReplace: true });
         new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });
-        this.url = localUrl(args.bindAddress, args.hostPort);
+        this.url = hostUrl(args.dockerHost, args.bindAddress, args.hostPort);
         this.containerName = proxy.name;
         this.registerOutputs({ url: this.url, containerName: this.containerName });
     }

@@ -5,6 +5,7 @@
  * images and removes the stack. Nothing of any other stack is touched.
  */
 import { execFileSync } from "child_process";
+import { cliEnvironment } from "../components/docker/cli";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -113,16 +114,21 @@ async function down(branch: string, stackName: string): Promise<void> {
     }
     checkOwner(stackName, branch);
     const stack = await LocalWorkspace.selectStack({ stackName, workDir: projectRoot });
-    const dockerHost = String(readStackFile(stackFile(stackName)).config?.["berth:dockerHost"] ?? "");
+    const hosts = (readStackFile(stackFile(stackName)).config?.["berth:hosts"] ?? []) as string[];
     say(`destroying stack ${stackName} of branch ${JSON.stringify(branch)}, its volumes included`);
     recoverStack(stackName, { cwd: projectRoot });
     await stack.destroy({ color: "never", onOutput: (out) => process.stdout.write(out) });
-    // Releases stay on the engine for rollback while a stack lives; with the branch gone, its builds go too.
-    const docker = (...args: string[]) => execFileSync("docker", [...(dockerHost ? ["--host", dockerHost] : []), ...args], { encoding: "utf8" }).trim();
-    const images = [...new Set(docker("image", "ls", "-q", "--filter", `label=berth.built-by=${stackName}`).split("\n").filter(Boolean))];
-    if (images.length > 0) docker("image", "rm", "--force", ...images);
+    // Releases stay on the engines for rollback while a stack lives; with the branch gone, its builds go too: on the
+    // engine that built them and on every host that pulled them.
+    let removed = 0;
+    for (const host of new Set(["", ...hosts])) {
+        const docker = (...args: string[]) => execFileSync("docker", [...(host ? ["--host", host] : []), ...args], { encoding: "utf8", env: cliEnvironment(host) }).trim();
+        const images = [...new Set(docker("image", "ls", "-q", "--filter", `label=berth.built-by=${stackName}`).split("\n").filter(Boolean))];
+        if (images.length > 0) docker("image", "rm", "--force", ...images);
+        removed += images.length;
+    }
     await workspace.removeStack(stackName);
-    say(`branch ${JSON.stringify(branch)}: stack ${stackName} and its ${images.length} image(s) removed`);
+    say(`branch ${JSON.stringify(branch)}: stack ${stackName} and its ${removed} image(s) removed`);
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -6,13 +6,22 @@
 # as its last lines. `npm run hosts -- down` removes them all. Idempotent; cleans what killed runs left.
 # --swarm: dockerd without live-restore (the two exclude each other). --disk MB: a data root of that size (disk-full
 # tests). `npm run hosts -- stop|start|cut|join <host>`: stop/start a host's dockerd, cut/restore its network link.
+# The hosts' registry runs on a test host of its own (its namespace's address, REGISTRY below) over TLS with a
+# certificate from a CA made here, trusted by every host's dockerd and by the local engine (certs.d, no
+# insecure-registries), with the local registry's login; berth's service stand-ins are pushed there.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/engine.sh"   # SERVICE_IMAGES
+export_berth_env
 
 HOSTS_DIR="$BERTH_CACHE/hosts"            # per host: data root, run dir, sshd config and keys, logs
 BRIDGE=berth-test0
 SUBNET=192.168.240                        # outside 10.0.0.0/8, which Swarm takes for its own pools
 GATEWAY="$SUBNET.1"
+REGISTRY_ADDRESS="$SUBNET.2"
+REGISTRY="$REGISTRY_ADDRESS:5000"
+REGISTRY_DIR="$HOSTS_DIR/registry"    # CA, certificate, config and data (kept: pushed layers are reused)
 SSH_DIR="$HOME/.ssh"
 CLIENT_KEY="$SSH_DIR/berth_test_hosts"
 KNOWN_HOSTS="$SSH_DIR/berth_known_hosts"
@@ -20,6 +29,7 @@ SSH_INCLUDE="$SSH_DIR/berth_config"
 
 address_of() { echo "$SUBNET.$((10 + ${1#h}))"; }
 netns_of() { echo "berth-$1"; }
+host_dirs() { local d; for d in "$HOSTS_DIR"/h[0-9]*; do [ -d "$d" ] && basename "$d"; done; }
 existing_hosts() { ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^berth-\(h[0-9]\+\)$/\1/p' | sort -V; }
 
 need() { # COMMAND PACKAGE
@@ -69,6 +79,9 @@ ensure_bridge() {
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
   [[ "$(ip addr show "$BRIDGE")" == *"$GATEWAY/24"* ]] || ip addr add "$GATEWAY/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
+  # Host to host over the bridge (a swarm's nodes, apps to another host's services, pulls from the registry host):
+  # bridged traffic passes the FORWARD chain, whose policy dockerd sets to DROP.
+  iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
 }
 
 pids_of() { cat "$HOSTS_DIR/$1/pids" 2>/dev/null || true; }
@@ -103,6 +116,7 @@ write_init() { # HOST SWARM DISK_MB
   if [ "$disk" -gt 0 ]; then
     [ -f "$dir/disk.img" ] || { truncate -s "${disk}M" "$dir/disk.img" && mkfs.ext4 -q "$dir/disk.img"; }
   fi
+  trust_registry "$dir/etc-docker"
   cat >"$dir/etc-docker/daemon.json" <<EOF
 {
   "data-root": "$dir/data",
@@ -185,6 +199,81 @@ host_ok() {
   ssh -o BatchMode=yes -o ConnectTimeout=3 "deploy@$(address_of "$host")" docker info >/dev/null 2>&1
 }
 
+# The CA the hosts trust and the registry's certificate (for its IP address), made once.
+ensure_certificates() {
+  local dir="$REGISTRY_DIR/tls"
+  mkdir -p "$dir"
+  [ -s "$dir/ca.crt" ] && [ -s "$dir/registry.crt" ] && return 0
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=berth test hosts CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$REGISTRY_ADDRESS" -keyout "$dir/registry.key" -out "$dir/registry.csr" 2>/dev/null
+  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$REGISTRY_ADDRESS" >"$dir/ext.cnf"
+  openssl x509 -req -in "$dir/registry.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$dir/ext.cnf" -out "$dir/registry.crt" 2>/dev/null
+}
+
+# Where an engine's dockerd looks for the CAs it trusts for one registry.
+trust_registry() { # ETC_DOCKER_DIR
+  install -D -m 644 "$REGISTRY_DIR/tls/ca.crt" "$1/certs.d/$REGISTRY/ca.crt"
+}
+
+registry_answers() {
+  curl -fsS --max-time 2 --cacert "$REGISTRY_DIR/tls/ca.crt" -u "$BERTH_REGISTRY_USER:$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" "https://$REGISTRY/v2/" >/dev/null 2>&1
+}
+
+ensure_registry_host() {
+  ensure_certificates
+  trust_registry /etc/docker
+  registry_answers && return 0
+  local ns=berth-registry
+  [ -s "$BERTH_REGISTRY_PASSWORD_FILE" ] || die "the local registry's password is missing" "run npm run setup first"
+  kill -KILL "$(cat "$REGISTRY_DIR/pid" 2>/dev/null)" 2>/dev/null || true
+  ip link del bhreg 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  ip netns add "$ns"
+  ip link add bhreg type veth peer name eth0 netns "$ns"
+  ip link set bhreg master "$BRIDGE" up
+  ip -n "$ns" addr add "$REGISTRY_ADDRESS/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  mkdir -p "$REGISTRY_DIR/data" "$REGISTRY_DIR/log"
+  htpasswd -Bbn "$BERTH_REGISTRY_USER" "$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" >"$REGISTRY_DIR/htpasswd"
+  cat >"$REGISTRY_DIR/config.yml" <<YAML
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $REGISTRY_DIR/data }
+  delete: { enabled: true }
+http:
+  addr: $REGISTRY
+  tls: { certificate: $REGISTRY_DIR/tls/registry.crt, key: $REGISTRY_DIR/tls/registry.key }
+auth:
+  htpasswd: { realm: berth, path: $REGISTRY_DIR/htpasswd }
+YAML
+  setsid nsenter --net="/run/netns/$ns" docker-registry serve "$REGISTRY_DIR/config.yml" </dev/null >>"$REGISTRY_DIR/log/registry.log" 2>&1 &
+  echo $! >"$REGISTRY_DIR/pid"
+  local deadline=$(( $(date +%s) + 30 ))
+  until registry_answers; do
+    [ "$(date +%s)" -lt "$deadline" ] || { tail -n 5 "$REGISTRY_DIR/log/registry.log" >&2; die "the test hosts' registry did not answer within 30s"; }
+    sleep 0.2
+  done
+}
+
+# berth's service stand-ins, where the hosts pull them (nothing can be pulled from Docker Hub here).
+push_service_images() {
+  local entry image config
+  config=$(mktemp -d)
+  DOCKER_CONFIG=$config docker login "$REGISTRY" --username "$BERTH_REGISTRY_USER" --password-stdin <"$BERTH_REGISTRY_PASSWORD_FILE" >"$config/login.log" 2>&1 ||
+    { cat "$config/login.log" >&2; die "cannot log in to the hosts' registry $REGISTRY"; }
+  for entry in "${SERVICE_IMAGES[@]}"; do
+    image=${entry%%=*}
+    docker image inspect "$image" >/dev/null 2>&1 || continue
+    docker tag "$image" "$REGISTRY/$image"
+    DOCKER_CONFIG=$config docker push -q "$REGISTRY/$image" >/dev/null
+  done
+  rm -rf "$config"
+}
+
 cmd_up() {
   local count=3 swarm=0 disk=0
   while [ $# -gt 0 ]; do
@@ -200,9 +289,11 @@ cmd_up() {
   ensure_client_access
   ensure_bridge
   mkdir -p "$HOSTS_DIR"
+  ensure_registry_host
+  push_service_images
   local host wanted mode
   mode="swarm=$swarm disk=$disk"
-  for host in $(existing_hosts) $(ls "$HOSTS_DIR" 2>/dev/null); do
+  for host in $(existing_hosts) $(host_dirs); do
     wanted=0
     [ "${host#h}" -le "$count" ] 2>/dev/null && wanted=1
     if [ $wanted = 0 ] || [ "$(cat "$HOSTS_DIR/$host/mode" 2>/dev/null)" != "$mode" ] || ! host_ok "$host"; then
@@ -217,12 +308,16 @@ cmd_up() {
     echo "$mode" >"$HOSTS_DIR/$host/mode"
     say "test host $host: dockerd and sshd at $(address_of "$host")"
   done
+  say "the hosts' registry: $REGISTRY (TLS, CA $REGISTRY_DIR/tls/ca.crt)"
   for i in $(seq "$count"); do echo "ssh://deploy@$(address_of "h$i")"; done
 }
 
 cmd_down() {
   local host
-  for host in $(existing_hosts) $(ls "$HOSTS_DIR" 2>/dev/null); do remove_host "$host"; done
+  for host in $(existing_hosts) $(host_dirs); do remove_host "$host"; done
+  kill -KILL "$(cat "$REGISTRY_DIR/pid" 2>/dev/null)" 2>/dev/null || true
+  ip link del bhreg 2>/dev/null || true
+  ip netns del berth-registry 2>/dev/null || true
   ip link del "$BRIDGE" 2>/dev/null || true
   rm -f "$SSH_DIR"/berth-cm-*
 }

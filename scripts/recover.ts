@@ -15,6 +15,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { cliEnvironment } from "../components/docker/cli";
 
 const CONTAINER_TYPE = "pulumi-nodejs:dynamic/berth:DockerContainer";
 
@@ -103,7 +104,7 @@ export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS
     const deployment = exported.deployment ?? {};
     const { names, hosts } = ownedContainers(deployment);
     for (const host of hosts) {
-        const docker = (...args: string[]) => execFileSync("docker", host ? ["--host", host, ...args] : args, { encoding: "utf8", env }).trim();
+        const docker = (...args: string[]) => execFileSync("docker", host ? ["--host", host, ...args] : args, { encoding: "utf8", env: cliEnvironment(host, {}, env) }).trim();
         const labelled = docker("ps", "--all", "--filter", `label=berth.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean);
         const stray = orphans(labelled, names);
         if (stray.length > 0) {

@@ -18,7 +18,9 @@ export interface LoadRun {
     stop(): Promise<LoadResult>;
 }
 
-export function startLoad(url: string, concurrency = 8): LoadRun {
+/** Sends until stop() or, whatever happens to the caller, for at most `maxSeconds`: a load never outlives its test. */
+export function startLoad(url: string, concurrency = 8, maxSeconds = 600): LoadRun {
+    const deadline = Date.now() + maxSeconds * 1000;
     const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
     const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [] };
     let running = true;
@@ -53,7 +55,7 @@ export function startLoad(url: string, concurrency = 8): LoadRun {
         });
     });
     const loops = Array.from({ length: concurrency }, async () => {
-        while (running) await once();
+        while (running && Date.now() < deadline) await once();
     });
     return {
         async stop() {

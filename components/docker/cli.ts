@@ -1,4 +1,5 @@
 import { execFile } from "child_process";
+import * as path from "path";
 
 /** Where a Docker engine answers: a DOCKER_HOST value (`unix://…`, `ssh://user@host`, `tcp://…`); empty means the local default. */
 export type DockerHost = string;
@@ -12,11 +13,48 @@ export interface DockerRunOptions {
     timeoutMs?: number;
 }
 
-/** A docker CLI failure that keeps what the engine said, so errors name the real cause. */
+/** A docker CLI failure that keeps what the engine said, so errors name the real cause, the host and the fix. */
 export class DockerError extends Error {
-    constructor(readonly args: string[], readonly stderr: string, readonly exitCode: number | string | null) {
-        super(`docker ${args.join(" ")} failed (exit ${exitCode}): ${stderr.trim() || "no output"}`);
+    constructor(readonly args: string[], readonly stderr: string, readonly exitCode: number | string | null, readonly host: DockerHost = "") {
+        const hint = engineHint(stderr, host);
+        super(`docker ${args.join(" ")} failed on ${host || "the local engine"} (exit ${exitCode}): ${stderr.trim() || "no output"}${hint ? `\n${hint}` : ""}`);
     }
+}
+
+/** What to do about the failures that are about reaching a host or its resources, not about the deploy itself. */
+export function engineHint(stderr: string, host: DockerHost): string | undefined {
+    const where = host || "the local engine";
+    const registry = /(?:https?:\/\/)?([a-z0-9.-]+:[0-9]+)\/v2\//i.exec(stderr)?.[1] ?? "the registry";
+    const hints: [RegExp, string][] = [
+        [/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* (is not known|mismatch)/i,
+            `${where}: its SSH host key is not in known_hosts, or has changed. berth never skips that check: verify the key with the host's operator, then add it to ~/.ssh/known_hosts (ssh-keyscan prints it; compare the fingerprint first).`],
+        [/Permission denied \(publickey|Too many authentication failures/i,
+            `${where}: SSH refused the key. Put your public key in the deploy user's ~/.ssh/authorized_keys on the host, or load the right key (ssh-add, IdentityFile in ~/.ssh/config).`],
+        [/Could not resolve hostname|Name or service not known/i, `${where}: its name does not resolve; check the address in berth:hosts.`],
+        [/ssh: connect to host .*(Connection refused|timed out|No route to host|Network is unreachable)|Connection closed by remote host/i,
+            `${where}: no SSH connection. Check that the machine is up, that sshd runs, and the address and port in berth:hosts.`],
+        [/docker: (command )?not found|sh: .*docker.*not found/i, `${where}: no docker CLI on the host. Install Docker there (Debian: apt-get install docker.io) and add the SSH user to the docker group.`],
+        [/permission denied while trying to connect to the Docker daemon/i, `${where}: the SSH user may not use Docker. Add it to the docker group on the host.`],
+        [/Cannot connect to the Docker daemon|Is the docker daemon running/i, `${where}: its Docker engine does not answer. Start dockerd there (systemctl start docker).`],
+        [/no space left on device/i, `${where}: its disk is full. Free space (docker system prune removes unused images and stopped containers) or grow the disk, then run up again.`],
+        [/x509|certificate signed by unknown authority|certificate is not valid/i,
+            `${where} does not trust ${registry}'s certificate. Put the CA that signed it in /etc/docker/certs.d/${registry}/ca.crt on the host (no insecure-registries needed).`],
+        [/\/v2\/.*(connection refused|i\/o timeout|no route to host|no such host)/i, `${where} cannot reach ${registry}. Check that the registry runs and that the host's network reaches it.`],
+        [/unauthorized: authentication required|no basic auth credentials|401 Unauthorized/i, `${registry} refused berth's login: check berth:registryUser and the secret berth:registryPassword.`],
+    ];
+    return hints.find(([pattern]) => pattern.test(stderr))?.[1];
+}
+
+/**
+ * berth's ssh for the docker CLI's ssh:// transport (tools/ssh/ssh): one multiplexed connection per host for a
+ * whole run, host keys always checked, never a prompt.
+ */
+const SSH_WRAPPER_DIR = path.join(__dirname, "..", "..", "tools", "ssh");
+
+/** The docker CLI's environment for `host`: ssh:// engines get berth's ssh first on PATH. */
+export function cliEnvironment(host: DockerHost, extra: Record<string, string> = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    const env = { ...base, ...extra };
+    return host.startsWith("ssh://") ? { ...env, PATH: `${SSH_WRAPPER_DIR}${path.delimiter}${env.PATH ?? ""}` } : env;
 }
 
 /**
@@ -29,10 +67,10 @@ export function docker(host: DockerHost, args: string[], options: DockerRunOptio
         const child = execFile(
             "docker",
             fullArgs,
-            { env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 0 },
+            { env: cliEnvironment(host, options.env), maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 0 },
             (error, stdout, stderr) => {
                 if (error) {
-                    reject(new DockerError(args, String(stderr || error.message), error.code ?? null));
+                    reject(new DockerError(args, String(stderr || error.message), error.code ?? null, host));
                 } else {
                     resolve(String(stdout));
                 }

@@ -37,6 +37,23 @@ export function requireToolchain(): void {
     }
 }
 
+/** The test hosts' registry (scripts/hosts.sh): TLS with a CA every test host and the local engine trust. */
+export const testRegistry = "192.168.240.2:5000";
+
+/**
+ * The shared pool of test hosts (scripts/hosts.sh), made to exist with `count` hosts (idempotent: hosts that are
+ * healthy are kept, so test files share one pool); returns their engine addresses. Removed after the run.
+ */
+export function testHosts(count = 3): string[] {
+    const out = execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    return out.trim().split("\n").slice(-count);
+}
+
+/** `docker` against one engine (e.g. a test host over SSH). */
+export function dockerAt(engine: string, ...args: string[]): string {
+    return execFileSync("docker", ["--host", engine, ...args], { encoding: "utf8", timeout: 120_000 }).trim();
+}
+
 /**
  * A port that is free now, below the kernel's ephemeral range (32768+), so no outbound connection can take it
  * between this check and the container binding it.

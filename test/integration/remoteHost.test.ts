@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerObjects, freePort, http, ThrowawayStack, throwawayStack } from "./harness";
 
 /**
- * berth:dockerHost reaches an engine anywhere the docker CLI can (unix://, tcp://, ssh://). Here a TCP endpoint on
+ * berth:hosts reaches an engine anywhere the docker CLI can (unix://, tcp://, ssh://). Here a TCP endpoint on
  * loopback forwards to the local engine's socket, and counts what goes through it: the whole deployment must.
  */
-describe("deploying to the engine at berth:dockerHost", () => {
+describe("deploying to the engine at berth:hosts", () => {
     let env: ThrowawayStack;
     let forwarder: net.Server;
     let connections = 0;
@@ -24,7 +24,7 @@ describe("deploying to the engine at berth:dockerHost", () => {
             engine.on("error", close);
         });
         await new Promise<void>((resolve) => forwarder.listen(port, "127.0.0.1", resolve));
-        env = await throwawayStack({ dockerHost: `tcp://127.0.0.1:${port}` });
+        env = await throwawayStack({ hosts: [`tcp://127.0.0.1:${port}`] });
     });
     afterAll(async () => {
         await env?.remove();

@@ -30,6 +30,18 @@ export function lostDataMessage(volume: string, host: string): string {
     ].join("\n");
 }
 
+/** Said when a kept volume's service is moved to another host (or its host removed): it would start empty there. */
+export function movedDataMessage(volume: string, from: string, to: string): string {
+    const source = from || "the local Docker engine";
+    return [
+        `data volume ${volume} lives on ${source}; this config would run its service on ${to || "the local Docker engine"}, where it would start with an empty volume. Nothing was changed.`,
+        "To move the data: stop writers (or take a consistent dump), copy the volume to the new host, e.g.",
+        `  docker -H ${from || "unix:///var/run/docker.sock"} run --rm -v ${volume}:/data <any image with tar> tar -C /data -c . | docker -H ${to} run --rm -i -v ${volume}:/data <same image> tar -C /data -x`,
+        `then tell berth the volume moved: npm run pulumi -- state delete <the volume's URN> --stack <stack> (berth adopts the copy on the new host), and run up.`,
+        `To keep the service where its data is: set services.<name>.host back to ${from || '""'} (and keep that host in berth:hosts).`,
+    ].join("\n");
+}
+
 /** Creates the volume unless it exists: a volume retained by an earlier destroy is adopted again with its data. */
 async function ensureVolume(inputs: DockerVolumeInputs) {
     if (!(await inspect(inputs.host, "volume", inputs.name))) {
@@ -49,6 +61,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         return { id: inputs.name, outs: await ensureVolume(inputs) };
     },
     async diff(id: string, olds: DockerVolumeInputs, news: DockerVolumeInputs) {
+        if (olds.host !== news.host && !news.ephemeral) throw new Error(movedDataMessage(id, olds.host, news.host));
         const replaces = changedKeys(olds, news, volumeKeys);
         if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
         if (await inspect(news.host, "volume", id)) return { changes: false };

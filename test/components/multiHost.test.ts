@@ -1,0 +1,119 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseSettings } from "../../components/config";
+
+interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+}
+const registered: Registered[] = [];
+
+/** Mocks see secrets as Pulumi's wire envelopes; the tests read plain values. */
+function unwrapSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value && typeof value === "object") {
+        if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+beforeAll(() => {
+    pulumi.runtime.setMocks({
+        newResource(args) {
+            const inputs = unwrapSecrets(args.inputs);
+            registered.push({ type: args.type, name: args.name, inputs });
+            const outputs: Record<string, unknown> = { ...inputs };
+            if (args.type.endsWith("DockerImage")) outputs.imageRef = `${inputs.repository}@sha256:${"c".repeat(64)}`;
+            if (args.type.endsWith("DockerContainer")) outputs.name = `${inputs.namePrefix}-000000`;
+            if (args.type.endsWith("ReleaseHistory")) Object.assign(outputs, { releases: [inputs.imageRef], previous: "" });
+            return { id: `${args.name}-id`, state: outputs };
+        },
+        call: (args) => args.inputs,
+    }, "berth", "unit", true);
+});
+
+const h1 = "ssh://deploy@10.1.0.11";
+const h2 = "ssh://deploy@10.1.0.12";
+const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
+fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
+const config: Record<string, string> = {
+    app: "shop", branch: "main", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
+    replicas: "3", hostPort: "80", bindAddress: "0.0.0.0", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
+    env: "{}", labels: "{}", logDriver: "", logOptions: "{}", testCommand: "npm test", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
+    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", healthcheck: "{}", ephemeral: "false",
+    hosts: JSON.stringify([h1, h2]), rolloutBatchSize: "1", rolloutPauseSeconds: "30", registry: "registry.internal:5000", registryUser: "ci",
+    services: JSON.stringify({ redis: { kind: "redis", image: "registry.internal:5000/berth/redis:7" }, postgres: { kind: "postgres", host: h2 } }),
+    dependsOn: JSON.stringify(["redis", "postgres"]),
+};
+const secrets: Record<string, string> = { registryPassword: "registry-pw", postgresPassword: "pg-pw", redisPassword: "redis-pw" };
+
+const byType = (suffix: string) => registered.filter((r) => r.type.endsWith(suffix));
+const container = (prefix: string) => byType("DockerContainer").filter((c) => c.name.startsWith(prefix)).map((c) => c.inputs);
+const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
+
+/** Environment over two hosts: what goes where, and how the hosts reach each other's services. */
+describe("Environment on two hosts", () => {
+    let urls: string[];
+    let hostReleases: Record<string, string>;
+
+    beforeAll(async () => {
+        const { Environment } = await import("../../components/environment");
+        const env = new Environment("prod", {
+            stack: "prod",
+            settings: parseSettings((k) => config[k]),
+            projectDir: "/",
+            secret: (key) => pulumi.secret(secrets[key]),
+        });
+        urls = env.urls;
+        hostReleases = await resolve(env.hostReleases);
+        await resolve(env.containers);
+    });
+
+    it("spreads the replicas 2 + 1, a network, a proxy and a host check on each host, one release gate in all", () => {
+        expect(container("prod-app").map((c) => c.host)).toEqual([h1, h1, h2]);
+        expect(byType("DockerNetwork").map((n) => n.inputs.host)).toEqual([h1, h2]);
+        expect(container("prod-proxy").map((c) => c.host)).toEqual([h1, h2]);
+        const login = { server: "registry.internal:5000", username: "ci", password: "registry-pw" };
+        expect(byType("HostCheck").map(({ inputs }) => [inputs.host, inputs.registry])).toEqual([[h1, login], [h2, login]]);
+        expect(byType("ReleaseGate")).toHaveLength(1);
+        expect(byType("ReleaseGate")[0].inputs.host).toBe(h1);
+        expect(byType("RolloutPause").map((p) => p.inputs.seconds)).toEqual([30]);
+        expect(urls).toEqual(["http://10.1.0.11:80", "http://10.1.0.12:80"]);
+        expect(Object.keys(hostReleases)).toEqual([h1, h2]);
+    });
+
+    it("builds the app and the proxy once, on the engine beside berth, and the hosts pull them by digest with the login", () => {
+        expect(byType("DockerImage").map((i) => [i.inputs.host, i.inputs.repository]).sort()).toEqual([
+            ["", "registry.internal:5000/berth/proxy"],
+            ["", "registry.internal:5000/shop/main"],
+        ]);
+        for (const c of [...container("prod-app"), ...container("prod-proxy")]) {
+            expect(c.image).toMatch(/^registry\.internal:5000\/.*@sha256:c{64}$/);
+            expect(c.registry).toEqual({ server: "registry.internal:5000", username: "ci", password: "registry-pw" });
+        }
+    });
+
+    it("publishes services on their host's private address only, Redis with a password", () => {
+        const [redis] = container("prod-redis");
+        const [postgres] = container("prod-postgres");
+        expect([redis.host, postgres.host]).toEqual([h1, h2]);
+        expect(redis.ports).toEqual([{ internal: 6379, external: 6379, ip: "10.1.0.11", protocol: "tcp" }]);
+        expect(postgres.ports).toEqual([{ internal: 5432, external: 5432, ip: "10.1.0.12", protocol: "tcp" }]);
+        expect(redis.env).toEqual({ REDIS_PASSWORD: "redis-pw" });
+        expect(redis.healthcheck.command).toMatch(/^REDISCLI_AUTH="\$REDIS_PASSWORD" redis-cli ping/);
+        expect(redis.registry).toEqual({ server: "registry.internal:5000", username: "ci", password: "registry-pw" });
+    });
+
+    it("gives apps a service on their own host by alias, one on another host by its address", () => {
+        const [onH1, , onH2] = container("prod-app").map((c) => c.env);
+        expect(onH1).toMatchObject({ REDIS_HOST: "redis", REDIS_URL: "redis://:redis-pw@redis:6379", POSTGRES_HOST: "10.1.0.12", POSTGRES_PORT: "5432" });
+        expect(onH1.DATABASE_URL).toBe("postgres://app:pg-pw@10.1.0.12:5432/app");
+        expect(onH2).toMatchObject({ REDIS_HOST: "10.1.0.11", REDIS_URL: "redis://:redis-pw@10.1.0.11:6379", POSTGRES_HOST: "postgres" });
+        expect(onH2.DATABASE_URL).toBe("postgres://app:pg-pw@postgres:5432/app");
+    });
+});
