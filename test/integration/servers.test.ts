@@ -1,67 +1,104 @@
 import * as crypto from "crypto";
 import { execFileSync } from "child_process";
+import * as dgram from "dgram";
 import * as fs from "fs";
+import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { appCopy, dockerAt, http, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, dockerAt, http, projectRoot, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
 
 const hostsDir = path.join(os.homedir(), ".cache", "berth", "hosts");
 /** SSH logins a test host's sshd has accepted so far: each one is a full handshake. */
 const handshakes = (host: string) => (fs.readFileSync(path.join(hostsDir, host, "log", "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
 const address = (engine: string) => engine.replace(/^ssh:\/\/[^@]+@/, "");
-/** Ends berth's multiplexed connection to a host, so the next run starts from none. */
-const closeConnection = (engine: string) =>
-    execFileSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%C`, "-O", "exit", `deploy@${address(engine)}`], { stdio: "ignore" });
+/** Ends berth's multiplexed connection to a host (if one is open), so the next run starts from none. */
+const closeConnection = (engine: string) => {
+    try {
+        execFileSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%C`, "-O", "exit", `deploy@${address(engine)}`], { stdio: "ignore" });
+    } catch {
+        // no connection open
+    }
+};
 
-/** berth:hosts: a stack on two machines reached over SSH, with the hosts' own registry (TLS) and services on the first. */
-describe("a stack on two hosts over SSH", () => {
+/** Where the test environment's syslog listener is: the test bridge's gateway (this machine). */
+const syslogAddress = "192.168.240.1";
+
+/**
+ * A stack file's config with its machines pointed at the test environment: the same keys, the team's hosts,
+ * registry, log server and public images replaced by test hosts, the test registry and its service stand-ins.
+ */
+function shapedLike(file: string, machines: Record<string, string>, syslogPort: number): Record<string, string | object> {
+    let text = JSON.stringify((yaml.load(fs.readFileSync(path.join(projectRoot, file), "utf8")) as any).config);
+    const replacements: Record<string, string> = {
+        ...machines,
+        "registry.internal:5000": testRegistry,
+        "udp://logs.internal:514": `udp://${syslogAddress}:${syslogPort}`,
+        '"image":"redis:7"': `"image":"${testRegistry}/berth/redis:7"`,
+        '"image":"postgres:15"': `"image":"${testRegistry}/berth/postgres:15"`,
+        '"berth:registryUser":"ci"': '"berth:registryUser":"berth"',
+    };
+    for (const [from, to] of Object.entries(replacements)) text = text.split(from).join(to);
+    return Object.fromEntries(Object.entries(JSON.parse(text)).map(([key, value]) =>
+        [key.replace(/^berth:/, ""), typeof value === "object" ? value as object : String(value)]));
+}
+
+/** Containers of a stack on one engine, by label filters. */
+function labelledOn(engine: string, stack: string, ...filters: string[]): string[] {
+    return dockerAt(engine, "ps", "--filter", `label=berth.stack=${stack}`, ...filters.flatMap((f) => ["--filter", f]), "--format", "{{.Names}}").split("\n").filter(Boolean);
+}
+
+/** Removes what a destroy leaves on the hosts (kept volumes) and anything a failed test left. */
+function cleanHosts(engines: string[], stack: string): void {
+    for (const engine of engines) {
+        for (const kind of ["container", "network", "volume"] as const) {
+            const ids = dockerAt(engine, kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=berth.stack=${stack}`).split("\n").filter(Boolean);
+            if (ids.length > 0) dockerAt(engine, kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
+        }
+    }
+}
+
+/**
+ * berth:hosts, proven with stack configs shaped like Pulumi.staging.yaml and Pulumi.production.yaml on test hosts
+ * reached over SSH, with the hosts' own registry (TLS): the staging flow, then its digest promoted to production.
+ */
+describe("staging and production on test hosts over SSH", () => {
     let env: ThrowawayStack;
     let engines: string[];
     let urls: string[];
     let imageRef: string;
     const context = appCopy();
-    const labelled = (engine: string, ...filters: string[]) =>
-        dockerAt(engine, "ps", "--filter", `label=berth.stack=${env.name}`, ...filters.flatMap((f) => ["--filter", f]), "--format", "{{.Names}}").split("\n").filter(Boolean);
+    const syslog = dgram.createSocket("udp4");
+    let syslogMessages = 0;
+    const labelled = (engine: string, ...filters: string[]) => labelledOn(engine, env.name, ...filters);
     const caFile = (host: string) => path.join(hostsDir, host, "etc-docker", "certs.d", testRegistry, "ca.crt");
 
     beforeAll(async () => {
-        engines = testHosts(3).slice(0, 2);
-        env = await throwawayStack({
-            appContext: context,
-            hosts: engines,
-            registry: testRegistry,
-            replicas: "3",
-            bindAddress: "0.0.0.0",
-            services: {
-                redis: { kind: "redis", image: `${testRegistry}/berth/redis:7` },
-                postgres: { kind: "postgres", image: `${testRegistry}/berth/postgres:15` },
-            },
-        }, { redisPassword: crypto.randomBytes(12).toString("hex") });
+        engines = testHosts(3);
+        await new Promise<void>((resolve) => syslog.bind(0, syslogAddress, resolve));
+        syslog.on("message", () => syslogMessages++);
+        const staging = shapedLike("Pulumi.staging.yaml", { "ssh://deploy@staging-1.internal": engines[0], "ssh://deploy@staging-2.internal": engines[1] }, syslog.address().port);
+        env = await throwawayStack({ ...staging, appContext: context }, { redisPassword: crypto.randomBytes(12).toString("hex") });
         const outputs = (await env.stack.up({ color: "never" })).outputs;
         urls = outputs.urls.value;
         imageRef = outputs.imageRef.value;
     });
     afterAll(async () => {
+        execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), "join", "h2"]);
         await env?.remove();
-        for (const engine of engines ?? []) {
-            for (const kind of ["container", "network", "volume"] as const) {
-                const ids = dockerAt(engine, kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=berth.stack=${env.name}`).split("\n").filter(Boolean);
-                if (ids.length > 0) dockerAt(engine, kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
-            }
-        }
+        if (engines) cleanHosts(engines, env.name);
+        syslog.close();
         fs.rmSync(context, { recursive: true, force: true });
     });
 
     it("builds once here; each host pulls by digest, runs its share behind its own proxy, and serves at its address", async () => {
-        const port = new URL(urls[0]).port;
-        expect(urls).toEqual([`http://192.168.240.11:${port}`, `http://192.168.240.12:${port}`]);
+        expect(urls).toEqual(["http://192.168.240.11:8080", "http://192.168.240.12:8080"]);
         const answers = await Promise.all(urls.map((url) => http("GET", `${url}/`)));
         expect(answers.map((a) => a.status)).toEqual([200, 200]);
         expect(answers[0].json.version).toBe(answers[1].json.version);
-        // 3 replicas over 2 hosts: 2 + 1. Services on the first host.
-        expect(labelled(engines[0], "label=berth.role=app")).toHaveLength(2);
+        // Staging's 2 replicas over its 2 hosts; its services on the first, as its config places them.
+        expect(labelled(engines[0], "label=berth.role=app")).toHaveLength(1);
         expect(labelled(engines[1], "label=berth.role=app")).toHaveLength(1);
         expect(labelled(engines[0], "label=berth.role=dependency")).toHaveLength(2);
         expect(labelled(engines[1], "label=berth.role=dependency")).toHaveLength(0);
@@ -74,6 +111,12 @@ describe("a stack on two hosts over SSH", () => {
         expect(dockerAt(engines[1], "inspect", "--format", "{{.Config.Image}}", replica)).toBe(imageRef);
         const outputs = await env.stack.outputs();
         expect(outputs.hostReleases.value).toEqual({ [engines[0]]: imageRef, [engines[1]]: imageRef });
+        // The app's logs reach the stack's syslog server (here the test environment's).
+        expect(dockerAt(engines[1], "inspect", "--format", "{{.HostConfig.LogConfig.Type}}", replica)).toBe("syslog");
+        await http("GET", `${urls[1]}/nothing-here`);
+        const deadline = Date.now() + 10_000;
+        while (syslogMessages === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(syslogMessages).toBeGreaterThan(0);
     });
 
     it("apps on the second host use the services on the first, over its private address, authenticated", async () => {
@@ -89,7 +132,7 @@ describe("a stack on two hosts over SSH", () => {
     });
 
     it("a second up changes nothing, over one SSH connection per host", async () => {
-        for (const engine of engines) closeConnection(engine);
+        for (const engine of engines.slice(0, 2)) closeConnection(engine);
         const before = ["h1", "h2"].map(handshakes);
         const result = await env.stack.up({ color: "never" });
         const after = ["h1", "h2"].map(handshakes);
@@ -109,6 +152,18 @@ describe("a stack on two hosts over SSH", () => {
             fs.writeFileSync(caFile("h2"), ca);
         }
         expect(engines.map((engine) => labelled(engine, "label=berth.role=app").sort())).toEqual(appIds);
+    });
+
+    it("an unknown host key is refused at preview, naming the host and what to check", async () => {
+        const knownHosts = path.join(os.homedir(), ".ssh", "berth_known_hosts");
+        const saved = fs.readFileSync(knownHosts, "utf8");
+        fs.writeFileSync(knownHosts, saved.split("\n").filter((line) => !line.startsWith("192.168.240.12 ")).join("\n"));
+        closeConnection(engines[1]);
+        try {
+            await expect(env.stack.preview({ color: "never" })).rejects.toThrow(/ssh:\/\/deploy@192\.168\.240\.12: its SSH host key is not in known_hosts, or has changed/);
+        } finally {
+            fs.writeFileSync(knownHosts, saved);
+        }
     });
 
     it("a release rolls out host by host under load on both proxies, with no failed request", async () => {
@@ -132,9 +187,60 @@ describe("a stack on two hosts over SSH", () => {
         imageRef = outputs.imageRef.value;
     });
 
+    it("a host cut off in the middle of a rollout fails up naming it, keeps its old release, and the next up converges", async () => {
+        const before = await http("GET", `${urls[1]}/`);
+        const onFirst = new Set(labelled(engines[0], "label=berth.role=app"));
+        fs.appendFileSync(path.join(context, "server.js"), `\n// release ${Date.now()}\n`);
+        const load = startLoad(`${urls[0]}/`, 4, 300);
+        const release = env.stack.up({ color: "never" });
+        release.catch(() => undefined);
+        // Once the first host is replacing its replica, the second host goes away.
+        const deadline = Date.now() + 120_000;
+        while (labelled(engines[0], "label=berth.role=app").every((name) => onFirst.has(name)) && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), "cut", "h2"]);
+        try {
+            await expect(release).rejects.toThrow(/192\.168\.240\.12/);
+        } finally {
+            execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), "join", "h2"]);
+        }
+        const result = await load.stop();
+        expect(result.failures).toEqual({});
+        const first = await http("GET", `${urls[0]}/`);
+        expect(first.json.version).not.toBe(before.json.version);
+        // The second host still serves the release it had.
+        expect((await http("GET", `${urls[1]}/`)).json.version).toBe(before.json.version);
+        const converged = (await env.stack.up({ color: "never" })).outputs;
+        expect(converged.hostReleases.value).toEqual({ [engines[0]]: converged.imageRef.value, [engines[1]]: converged.imageRef.value });
+        expect((await http("GET", `${urls[1]}/`)).json.version).toBe(first.json.version);
+        imageRef = converged.imageRef.value;
+    });
+
+    it("production, shaped like Pulumi.production.yaml, runs staging's digest on its three hosts without building", async () => {
+        const production = shapedLike("Pulumi.production.yaml", {
+            "ssh://deploy@prod-1.internal": engines[2], "ssh://deploy@prod-2.internal": engines[0], "ssh://deploy@prod-3.internal": engines[1],
+        }, syslog.address().port);
+        const prod = await throwawayStack({ ...production, image: imageRef, rolloutPauseSeconds: "1" }, { redisPassword: crypto.randomBytes(12).toString("hex") });
+        try {
+            const outputs = (await prod.stack.up({ color: "never" })).outputs;
+            expect(outputs.imageRef.value).toBe(imageRef);
+            expect(outputs.urls.value).toEqual(["http://192.168.240.13:80", "http://192.168.240.11:80", "http://192.168.240.12:80"]);
+            expect(outputs.hostReleases.value).toEqual(Object.fromEntries([engines[2], engines[0], engines[1]].map((e) => [e, imageRef])));
+            const versions = await Promise.all(outputs.urls.value.map(async (url: string) => (await http("GET", `${url}/`)).json.version));
+            expect(new Set(versions)).toEqual(new Set([(await http("GET", `${urls[0]}/`)).json.version]));
+            // Nothing was built for production: no image of this stack exists on the engine berth runs beside.
+            expect(execFileSync("docker", ["image", "ls", "-q", "--filter", `label=berth.built-by=${prod.name}`], { encoding: "utf8" }).trim()).toBe("");
+            expect(labelledOn(engines[1], prod.name, "label=berth.service=postgres")).toHaveLength(1);
+        } finally {
+            await prod.remove();
+            cleanHosts(engines, prod.name);
+        }
+    });
+
     it("moving the database to the other host is refused at preview, with the steps to move its data", async () => {
         await setObjectConfig(env.stack, "services", {
-            redis: { kind: "redis", image: `${testRegistry}/berth/redis:7` },
+            redis: { kind: "redis", image: `${testRegistry}/berth/redis:7`, host: engines[0] },
             postgres: { kind: "postgres", image: `${testRegistry}/berth/postgres:15`, host: engines[1] },
         });
         await expect(env.stack.preview({ color: "never" })).rejects.toThrow(/lives on ssh:\/\/deploy@192\.168\.240\.11[^]*empty volume[^]*To move the data/);

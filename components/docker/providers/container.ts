@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerHost, inspect, labelFlags, mapFlags } from "../cli";
+import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags } from "../cli";
 import { changedKeys, envHash, ignoreMissing, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -270,7 +270,9 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         // A container that never became healthy is removed, so the failed deploy leaves the old one serving alone.
         const logs = await docker(inputs.host, ["logs", "--tail", "20", name]).catch(() => "");
         await docker(inputs.host, ["rm", "--force", name]).catch(ignoreMissing);
-        throw new Error(`${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
+        // Named with its host: in a rollout, which host failed is the first thing to know.
+        const where = inputs.host && !(err instanceof DockerError) ? `${inputs.host}: ` : "";
+        throw new Error(`${where}${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
     }
     return recordedState(inputs, await inspect(inputs.host, "container", name));
 }
