@@ -5,8 +5,10 @@ import { AppImage } from "./appImage";
 import { AppService } from "./appService";
 import { BerthSettings, engineAddress, isRemoteEngine, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
+import { warnAboutEngines } from "./engineCheck";
 import { StackNetwork } from "./stackNetwork";
 import { HostCheck } from "./docker/hostCheck";
+import { PulledImage } from "./docker/pulledImage";
 import { ReleaseHistory } from "./docker/releaseHistory";
 import { RolloutPause } from "./docker/rolloutPause";
 import { proxyImage, WebProxy } from "./webProxy";
@@ -18,6 +20,8 @@ export interface EnvironmentArgs {
     projectDir: string;
     /** Reads a secret config key (e.g. `postgresPassword`), already checked to be set. */
     secret: (key: string) => pulumi.Output<string>;
+    /** Looks at the engines and warns about what would hurt later (default: warnAboutEngines; unit tests pass none). */
+    checkEngines?: (hosts: string[], resource: pulumi.Resource) => Promise<string[]>;
 }
 
 const SQL_KINDS = ["postgres", "mysql"];
@@ -67,6 +71,7 @@ export class Environment extends pulumi.ComponentResource {
         super("berth:index:Environment", name, {}, opts);
         const { settings, stack } = args;
         const { hosts, app } = settings;
+        const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this);
         const secrets = requiredSecrets(settings);
         const remote = hosts.some(isRemoteEngine);
         const registryLogin = pulumi.secret(pulumi.output({
@@ -116,6 +121,10 @@ export class Environment extends pulumi.ComponentResource {
             const env = pulumi.all(needed.map((s) => s.connectionEnv(host))).apply((envs) => Object.assign({}, ...envs) as Record<string, string>);
             return database ? pulumi.all([env, services.get(database)!.url(host)]).apply(([e, url]) => ({ ...e, DATABASE_URL: url })) : env;
         };
+        // Every remote host pulls the new image as soon as it is pushed, not when its turn in the rollout comes.
+        const imageOn = hosts.map((host, i) => isRemoteEngine(host)
+            ? new PulledImage(hostScoped(`${name}-pull`, i), { host, reference: image.imageRef, registry: image.pullLogin }, { parent: this, dependsOn: checks }).imageRef
+            : image.imageRef);
         const replicaCounts = replicasPerHost(app.replicas, hosts.length);
         const deployed: { appService: AppService; proxy?: WebProxy; history: ReleaseHistory }[] = [];
         // Each batch of hosts starts once the batch before serves the new release (and any pause has passed).
@@ -127,7 +136,7 @@ export class Environment extends pulumi.ComponentResource {
                     dockerHost: host,
                     stack,
                     app,
-                    image: image.imageRef,
+                    image: imageOn[i],
                     version: image.version,
                     pullLogin: image.pullLogin,
                     network: networks[i].name,
@@ -167,6 +176,6 @@ export class Environment extends pulumi.ComponentResource {
         this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
             Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases });
+        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings });
     }
 }

@@ -30,7 +30,8 @@ ensure_docker_engine() {
   command -v dockerd >/dev/null || apt_install docker.io
   mkdir -p "$BERTH_LOGS"
   echo "starting dockerd in the background (no systemd here); log: $BERTH_LOGS/dockerd.log"
-  setsid nohup dockerd >>"$BERTH_LOGS/dockerd.log" 2>&1 </dev/null &
+  # live-restore: a restart of dockerd (an upgrade, a crash) leaves the containers running, the app answering.
+  setsid nohup dockerd --live-restore >>"$BERTH_LOGS/dockerd.log" 2>&1 </dev/null &
   wait_until 60 docker info || { tail -20 "$BERTH_LOGS/dockerd.log"; echo "dockerd did not answer within 60s"; return 1; }
   echo "Docker engine $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})') answers"
 }

@@ -4,8 +4,10 @@
 # mount view of /run and /etc/docker, its own dockerd (data root, exec root, bridge) and its own sshd with key-only
 # login for the non-root user `deploy` (in the docker group). Prints one `ssh://deploy@<address>` line per host
 # as its last lines. `npm run hosts -- down` removes them all. Idempotent; cleans what killed runs left.
-# --swarm: dockerd without live-restore (the two exclude each other). --disk MB: a data root of that size (disk-full
-# tests). `npm run hosts -- stop|start|cut|join <host>`: stop/start a host's dockerd, cut/restore its network link.
+# --swarm: dockerd without live-restore (the two exclude each other). --disk MB: the size of each host's data root,
+# a filesystem of its own (default 8192, sparse: a disk-full test fills it with one fallocate'd file, never the
+# machine's own disk). `npm run hosts -- stop|start|cut|join|fill|unfill <host>`: stop/start a host's dockerd,
+# cut/restore its network link, fill its data root up to its last 16 MB or empty it again.
 # The hosts' registry runs on a test host of its own (its namespace's address, REGISTRY below) over TLS with a
 # certificate from a CA made here, trusted by every host's dockerd and by the local engine (certs.d, no
 # insecure-registries), with the local registry's login; berth's service stand-ins are pushed there.
@@ -28,6 +30,8 @@ KNOWN_HOSTS="$SSH_DIR/berth_known_hosts"
 SSH_INCLUDE="$SSH_DIR/berth_config"
 
 address_of() { echo "$SUBNET.$((10 + ${1#h}))"; }
+# A fixed MAC per address: a host or the registry made again keeps its MAC, so ARP entries its peers cached stay right.
+mac_of() { printf '02:b0:c0:a8:f0:%02x' "${1##*.}"; }
 netns_of() { echo "berth-$1"; }
 host_dirs() { local d; for d in "$HOSTS_DIR"/h[0-9]*; do [ -d "$d" ] && basename "$d"; done; }
 existing_hosts() { ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^berth-\(h[0-9]\+\)$/\1/p' | sort -V; }
@@ -84,7 +88,8 @@ ensure_bridge() {
   iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
 }
 
-pids_of() { cat "$HOSTS_DIR/$1/pids" 2>/dev/null || true; }
+# A host's processes: its init (sshd, holding the namespaces) and its current dockerd (`start` may have replaced it).
+pids_of() { cat "$HOSTS_DIR/$1/pids" "$HOSTS_DIR/$1/dockerd.pid" 2>/dev/null || true; }
 
 # Removes a host and everything of it: its containers, daemons, mounts, link, namespace, directory.
 remove_host() {
@@ -169,6 +174,7 @@ start_host() { # HOST SWARM DISK_MB
   ip netns add "$ns"
   ip link add "bh${host#h}" type veth peer name eth0 netns "$ns"
   ip link set "bh${host#h}" master "$BRIDGE" up
+  ip -n "$ns" link set eth0 address "$(mac_of "$address")"
   ip -n "$ns" addr add "$address/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
@@ -181,7 +187,6 @@ start_host() { # HOST SWARM DISK_MB
     [ "$(date +%s)" -lt "$deadline" ] || { tail -n 5 "$dir/log/"*.log >&2; die "test host $host did not start within 60s"; }
     sleep 0.2
   done
-  cat "$dir/dockerd.pid" >>"$dir/pids"
   # Its host key, as an operator would record it on first contact with a new server.
   sed -i "/^$address /d" "$KNOWN_HOSTS" 2>/dev/null || true
   echo "$address $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >>"$KNOWN_HOSTS"
@@ -233,6 +238,7 @@ ensure_registry_host() {
   ip netns add "$ns"
   ip link add bhreg type veth peer name eth0 netns "$ns"
   ip link set bhreg master "$BRIDGE" up
+  ip -n "$ns" link set eth0 address "$(mac_of "$REGISTRY_ADDRESS")"
   ip -n "$ns" addr add "$REGISTRY_ADDRESS/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
@@ -275,7 +281,7 @@ push_service_images() {
 }
 
 cmd_up() {
-  local count=3 swarm=0 disk=0
+  local count=3 swarm=0 disk=8192
   while [ $# -gt 0 ]; do
     case "$1" in
       --swarm) swarm=1 ;;
@@ -331,12 +337,19 @@ cmd_fault() { # ACTION HOST
       "setsid dockerd --config-file /etc/docker/daemon.json >>$dir/log/dockerd.log 2>&1 </dev/null & echo \$! >$dir/dockerd.pid" ;;
     cut) ip link set "bh${host#h}" down ;;
     join) ip link set "bh${host#h}" up ;;
+    # Its data root's filesystem filled up to the last 16 MB, or emptied again (seen from its own mount namespace).
+    # root (dockerd) may use the blocks ext4 reserves: free blocks, not `df`'s available ones, are what it has. Two
+    # steps, as a file's own extent blocks take room too.
+    fill) nsenter --target "$(sed -n 1p "$dir/pids")" --mount bash -c "for margin in 64 16; do
+        fallocate -l \$(( \$(stat -f -c '%f * %S' $dir/data) - margin*1024*1024 )) $dir/data/berth-disk-filler-\$margin || true
+      done; df -h $dir/data | tail -1" ;;
+    unfill) nsenter --target "$(sed -n 1p "$dir/pids")" --mount bash -c "rm -f $dir/data/berth-disk-filler-*" ;;
   esac
 }
 
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
-  stop|start|cut|join) [ -n "${2:-}" ] || die "usage: npm run hosts -- $1 <host>"; cmd_fault "$1" "$2" ;;
-  *) die "usage: npm run hosts -- up [N] [--swarm] [--disk MB] | down | stop|start|cut|join <host>" ;;
+  stop|start|cut|join|fill|unfill) [ -n "${2:-}" ] || die "usage: npm run hosts -- $1 <host>"; cmd_fault "$1" "$2" ;;
+  *) die "usage: npm run hosts -- up [N] [--swarm] [--disk MB] | down | stop|start|cut|join|fill|unfill <host>" ;;
 esac

@@ -59,10 +59,23 @@ export function cliEnvironment(host: DockerHost, extra: Record<string, string> =
 
 /**
  * Runs the docker CLI against `host` and returns its standard output. The CLI, not an SDK, talks to the engine
- * because it already speaks every transport users configure (unix socket, TCP with TLS, SSH).
+ * because it already speaks every transport users configure (unix socket, TCP with TLS, SSH). An ssh:// engine is
+ * reached through a local socket forwarded over the host's one SSH connection (see engineSocket).
  */
-export function docker(host: DockerHost, args: string[], options: DockerRunOptions = {}): Promise<string> {
-    const fullArgs = host ? ["--host", host, ...args] : args;
+export async function docker(host: DockerHost, args: string[], options: DockerRunOptions = {}): Promise<string> {
+    if (!host.startsWith("ssh://")) return run(host, host, args, options);
+    try {
+        return await run(`unix://${await engineSocket(host)}`, host, args, options);
+    } catch (err) {
+        // The SSH connection behind the socket ended (idle past its persistence, or the host went away): open it again once.
+        if (!(err instanceof DockerError && /Cannot connect to the Docker daemon at unix:|connection refused|no such file/i.test(err.stderr))) throw err;
+        forwards.delete(host);
+        return run(`unix://${await engineSocket(host)}`, host, args, options);
+    }
+}
+
+function run(target: string, host: DockerHost, args: string[], options: DockerRunOptions): Promise<string> {
+    const fullArgs = target ? ["--host", target, ...args] : args;
     return new Promise((resolve, reject) => {
         const child = execFile(
             "docker",
@@ -78,6 +91,26 @@ export function docker(host: DockerHost, args: string[], options: DockerRunOptio
         );
         child.stdin?.end(options.stdin ?? "");
     });
+}
+
+const forwards = new Map<DockerHost, Promise<string>>();
+
+/**
+ * A local unix socket that reaches an ssh:// engine's API through that host's one multiplexed SSH connection
+ * (tools/ssh/docker-socket), opened once per process: each docker call then costs what a local one does, with
+ * no ssh client and no remote `docker system dial-stdio` process of its own. Failures (host key, login, network)
+ * carry ssh's words and DockerError's hints.
+ */
+function engineSocket(host: DockerHost): Promise<string> {
+    if (!forwards.has(host)) {
+        const opened = new Promise<string>((resolve, reject) => {
+            execFile(path.join(SSH_WRAPPER_DIR, "docker-socket"), [host], { env: cliEnvironment(host), timeout: 60_000 }, (error, stdout, stderr) =>
+                error ? reject(new DockerError(["(ssh connection)"], String(stderr || error.message), error.code ?? null, host)) : resolve(String(stdout).trim()));
+        });
+        opened.catch(() => forwards.delete(host));
+        forwards.set(host, opened);
+    }
+    return forwards.get(host)!;
 }
 
 /** `docker inspect` of one object, or undefined when it does not exist. */

@@ -29,6 +29,7 @@ beforeAll(() => {
             registered.push({ type: args.type, name: args.name, inputs });
             const outputs: Record<string, unknown> = { ...inputs };
             if (args.type.endsWith("DockerImage")) outputs.imageRef = `${inputs.repository}@sha256:${"c".repeat(64)}`;
+            if (args.type.endsWith("PulledImage")) outputs.imageRef = inputs.reference;
             if (args.type.endsWith("DockerContainer")) outputs.name = `${inputs.namePrefix}-000000`;
             if (args.type.endsWith("ReleaseHistory")) Object.assign(outputs, { releases: [inputs.imageRef], previous: "" });
             return { id: `${args.name}-id`, state: outputs };
@@ -68,6 +69,7 @@ describe("Environment on two hosts", () => {
             settings: parseSettings((k) => config[k]),
             projectDir: "/",
             secret: (key) => pulumi.secret(secrets[key]),
+            checkEngines: async () => [],
         });
         urls = env.urls;
         hostReleases = await resolve(env.hostReleases);
@@ -80,6 +82,8 @@ describe("Environment on two hosts", () => {
         expect(container("prod-proxy").map((c) => c.host)).toEqual([h1, h2]);
         const login = { server: "registry.internal:5000", username: "ci", password: "registry-pw" };
         expect(byType("HostCheck").map(({ inputs }) => [inputs.host, inputs.registry])).toEqual([[h1, login], [h2, login]]);
+        // Each host pulls the new image as soon as it is pushed, whatever its turn in the rollout.
+        expect(byType("PulledImage").map((p) => p.inputs.host)).toEqual([h1, h2]);
         expect(byType("ReleaseGate")).toHaveLength(1);
         expect(byType("ReleaseGate")[0].inputs.host).toBe(h1);
         expect(byType("RolloutPause").map((p) => p.inputs.seconds)).toEqual([30]);

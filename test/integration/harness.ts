@@ -9,6 +9,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { POOL_USER_FILE } from "../hostPool";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -46,6 +47,8 @@ export const testRegistry = "192.168.240.2:5000";
  */
 export function testHosts(count = 3): string[] {
     const out = execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    // The run that used the pool removes it when it ends (test/hostPool.ts).
+    if (process.env.BERTH_TEST_RUN) fs.writeFileSync(POOL_USER_FILE, process.env.BERTH_TEST_RUN);
     return out.trim().split("\n").slice(-count);
 }
 
@@ -53,6 +56,22 @@ export function testHosts(count = 3): string[] {
 export function dockerAt(engine: string, ...args: string[]): string {
     return execFileSync("docker", ["--host", engine, ...args], { encoding: "utf8", timeout: 120_000 }).trim();
 }
+
+/** Removes a stack's objects from test hosts: what a destroy keeps (data volumes) and anything a failed test left. */
+export function cleanHosts(engines: string[], stack: string): void {
+    for (const engine of engines) {
+        for (const kind of ["container", "network", "volume"] as const) {
+            const ids = dockerAt(engine, kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=berth.stack=${stack}`).split("\n").filter(Boolean);
+            if (ids.length > 0) dockerAt(engine, kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
+        }
+    }
+}
+
+/** The service stand-ins as the test hosts pull them, from the hosts' registry. */
+export const hostServices = {
+    redis: { kind: "redis", image: `${testRegistry}/berth/redis:7` },
+    postgres: { kind: "postgres", image: `${testRegistry}/berth/postgres:15` },
+};
 
 /**
  * A port that is free now, below the kernel's ephemeral range (32768+), so no outbound connection can take it

@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { appCopy, dockerAt, http, projectRoot, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, cleanHosts, dockerAt, http, projectRoot, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
 
 const hostsDir = path.join(os.homedir(), ".cache", "berth", "hosts");
 /** SSH logins a test host's sshd has accepted so far: each one is a full handshake. */
@@ -16,7 +16,7 @@ const address = (engine: string) => engine.replace(/^ssh:\/\/[^@]+@/, "");
 /** Ends berth's multiplexed connection to a host (if one is open), so the next run starts from none. */
 const closeConnection = (engine: string) => {
     try {
-        execFileSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%C`, "-O", "exit", `deploy@${address(engine)}`], { stdio: "ignore" });
+        execFileSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%r@%h:%p`, "-O", "exit", `deploy@${address(engine)}`], { stdio: "ignore" });
     } catch {
         // no connection open
     }
@@ -47,16 +47,6 @@ function shapedLike(file: string, machines: Record<string, string>, syslogPort: 
 /** Containers of a stack on one engine, by label filters. */
 function labelledOn(engine: string, stack: string, ...filters: string[]): string[] {
     return dockerAt(engine, "ps", "--filter", `label=berth.stack=${stack}`, ...filters.flatMap((f) => ["--filter", f]), "--format", "{{.Names}}").split("\n").filter(Boolean);
-}
-
-/** Removes what a destroy leaves on the hosts (kept volumes) and anything a failed test left. */
-function cleanHosts(engines: string[], stack: string): void {
-    for (const engine of engines) {
-        for (const kind of ["container", "network", "volume"] as const) {
-            const ids = dockerAt(engine, kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=berth.stack=${stack}`).split("\n").filter(Boolean);
-            if (ids.length > 0) dockerAt(engine, kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
-        }
-    }
 }
 
 /**
