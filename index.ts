@@ -5,12 +5,15 @@ import { Environment } from "./components/environment";
 
 const config = new pulumi.Config("berth");
 const stack = pulumi.getStack();
+// The secret variables' names only: their values are read as Pulumi secrets below, never as plain config.
+const secretEnvNames = Object.keys(JSON.parse(pulumi.runtime.allConfig()["berth:secretEnv"] ?? "{}"));
 // Validated before any resource exists: bad config fails preview, naming every problem, and changes nothing.
 const settings = loadSettings({
     source: (key) => config.get(key),
     keys: Object.keys(pulumi.runtime.allConfig()).filter((key) => key.startsWith("berth:")).map((key) => key.slice("berth:".length)),
     secretState: (key) => secretState(config, key),
     projectDir: __dirname,
+    secretEnvNames,
 });
 
 const environment = new Environment(stack, {
@@ -18,11 +21,13 @@ const environment = new Environment(stack, {
     settings,
     projectDir: __dirname,
     secret: (key) => config.requireSecret(key),
+    secretEnv: config.getSecretObject<Record<string, string>>("secretEnv") ?? pulumi.output({}),
 });
 
 export const url = environment.urls[0];
 export const urls = environment.urls;
 export const hostReleases = environment.hostReleases;
+export const releaseCommandOutput = environment.releaseCommandOutput;
 export const imageRef = environment.imageRef;
 export const previousImageRef = environment.previousImageRef;
 export const releases = environment.releases;

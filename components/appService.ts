@@ -33,8 +33,10 @@ export function replicaHostPort(app: Pick<AppSettings, "hostPort" | "proxy">, in
 
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
-    /** The release gate, when this host runs it: replicas on every host wait for it. */
-    readonly gate?: ReleaseGate;
+    /** The release gate and release command, when this host runs them: replicas on every host wait for them. */
+    readonly releaseSteps: ReleaseGate[];
+    /** What the release command printed last time it ran. */
+    readonly releaseOutput?: pulumi.Output<string>;
     /** The images its replicas run (one, once a release is complete). */
     readonly images: pulumi.Output<string[]>;
     readonly containerNames: pulumi.Output<string[]>;
@@ -47,19 +49,26 @@ export class AppService extends pulumi.ComponentResource {
         super("berth:service:AppService", name, {}, opts);
         const { app } = args;
         const env = pulumi.output(args.serviceEnv).apply((serviceEnv) => ({ PORT: String(app.containerPort), ...serviceEnv, ...app.env }));
-        const gate = app.testCommand && args.runsReleaseGate
-            ? new ReleaseGate(`${name}-tests`, {
+        const releaseStep = (purpose: "release gate" | "release command", command: string, after: pulumi.Resource[]) => new ReleaseGate(
+            `${name}-${purpose === "release gate" ? "tests" : "release-command"}`, {
                 host: args.dockerHost,
                 image: args.image,
-                command: app.testCommand,
+                command,
                 network: args.network,
                 env,
                 labels: berthLabels(args.stack, "release-gate", { "berth.app": app.name }),
-                namePrefix: dockerName(args.stack, app.name, "tests"),
+                namePrefix: dockerName(args.stack, app.name, purpose === "release gate" ? "tests" : "release"),
                 logRotation: args.logRotation,
-            }, { parent: this, dependsOn: args.dependsOn })
+                purpose,
+                timeoutSeconds: purpose === "release command" ? app.releaseCommandTimeoutSeconds : 0,
+            }, { parent: this, dependsOn: after });
+        // On one host only: the tests, then the release command, before any replica changes on any host.
+        const gate = app.testCommand && args.runsReleaseGate ? releaseStep("release gate", app.testCommand, args.dependsOn) : undefined;
+        const releaseCommand = app.releaseCommand && args.runsReleaseGate
+            ? releaseStep("release command", app.releaseCommand, gate ? [...args.dependsOn, gate] : args.dependsOn)
             : undefined;
-        this.gate = gate;
+        this.releaseSteps = [gate, releaseCommand].filter((step): step is ReleaseGate => step !== undefined);
+        this.releaseOutput = releaseCommand?.output;
         const replicas = Array.from({ length: args.replicas }, (_, index) => {
             const hostPort = replicaHostPort(app, index);
             return new DockerContainer(`${name}-${index + 1}`, {
@@ -86,8 +95,8 @@ export class AppService extends pulumi.ComponentResource {
                 registry: args.pullLogin,
             }, {
                 parent: this,
-                // A failing release gate stops here: no replica is touched.
-                dependsOn: gate ? [...args.dependsOn, gate] : args.dependsOn,
+                // A failing release gate or command stops here: no replica is touched.
+                dependsOn: [...args.dependsOn, ...this.releaseSteps],
                 // Auto-named replicas let a new one start, healthy, before its predecessor stops; a replica that
                 // binds a host port cannot, since one container at a time can hold it.
                 deleteBeforeReplace: hostPort > 0,

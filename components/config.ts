@@ -93,6 +93,14 @@ export interface AppSettings {
     dependsOn: string[];
     /** Run inside each new image, with the services, before any replica changes; empty: no gate. */
     testCommand: string;
+    /**
+     * Run once per release in a one-off container of the new image with the app's environment, after the release
+     * gate and before any replica changes (a database migration); empty: none.
+     */
+    releaseCommand: string;
+    releaseCommandTimeoutSeconds: number;
+    /** Names of the app's secret variables (`berth:secretEnv`, a secret object); their values stay Pulumi secrets. */
+    secretEnvNames: string[];
     /** How long a new replica may take to become healthy before the release fails. */
     healthTimeoutSeconds: number;
     /** Grace period between SIGTERM and SIGKILL when a replica is stopped: in-flight requests finish in it. */
@@ -362,6 +370,22 @@ export function checkSecrets(settings: BerthSettings, stateOf: (key: string) => 
     }
 }
 
+/**
+ * The names of `berth:secretEnv` (values are never read here): variable names, none also in `berth:env`, and the
+ * object set as a secret (`pulumi config set --secret --path 'berth:secretEnv.NAME' value`).
+ */
+export function checkSecretEnv(names: string[], env: Record<string, string>, state: SecretState): string[] {
+    if (names.length === 0) return [];
+    if (state === "plaintext") {
+        throw new ConfigError("secretEnv", "(hidden)", "stored in plaintext in the stack's config; set each value with `pulumi config set --secret --path 'berth:secretEnv.NAME' value`");
+    }
+    const invalid = names.find((name) => !ENV_NAME.test(name));
+    if (invalid !== undefined) throw new ConfigError("secretEnv", invalid, "variable names are letters, digits and _, not starting with a digit");
+    const both = names.find((name) => name in env);
+    if (both !== undefined) throw new ConfigError("secretEnv", both, "also set in berth:env: keep each variable in one of them");
+    return names;
+}
+
 /** Every error a stack's config has, reported together (Pulumi prints a RunError as its message, without a trace). */
 export class ConfigErrors extends ConfigError {
     constructor(readonly errors: ConfigError[]) {
@@ -430,6 +454,9 @@ export function parseSettings(source: ConfigSource, projectDir?: string): BerthS
         healthcheck: c.take(() => parseHealthcheck("healthcheck", parseJson("healthcheck", source("healthcheck"), undefined)), undefined),
         dependsOn,
         testCommand: source("testCommand") ?? "",
+        releaseCommand: source("releaseCommand") ?? "",
+        releaseCommandTimeoutSeconds: c.take(() => parseInteger("releaseCommandTimeoutSeconds", required(source, "releaseCommandTimeoutSeconds"), 1, 86400), 600),
+        secretEnvNames: [],
         healthTimeoutSeconds: c.take(() => parseInteger("healthTimeoutSeconds", required(source, "healthTimeoutSeconds"), 1, 3600), 1),
         stopTimeoutSeconds: c.take(() => parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600), 0),
         keepReleases: c.take(() => parseInteger("keepReleases", required(source, "keepReleases"), 1, 100), 1),
@@ -579,7 +606,7 @@ export function parseRegistry(key: string, value: string): string {
 export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
-    "testCommand", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
+    "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
     "hosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
 
@@ -637,9 +664,10 @@ export function checkBuildSource(source: AppSource, projectDir: string): void {
  * The stack's whole configuration, checked before any resource exists: every value, unknown keys, the build
  * source, the secrets. All problems are reported at once, as one error without a stack trace.
  */
-export function loadSettings(input: { source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string }): BerthSettings {
+export function loadSettings(input: { source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string; secretEnvNames?: string[] }): BerthSettings {
     const c = new ErrorCollector();
     const settings = c.take(() => parseSettings(input.source, input.projectDir), undefined);
+    if (settings) settings.app.secretEnvNames = c.take(() => checkSecretEnv(input.secretEnvNames ?? [], settings.app.env, input.secretState("secretEnv")), []);
     // Which password keys exist depends on the services, read again here in case another key failed.
     const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);
     c.take(() => checkKnownKeys(input.keys, services), undefined);

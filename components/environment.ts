@@ -20,6 +20,8 @@ export interface EnvironmentArgs {
     projectDir: string;
     /** Reads a secret config key (e.g. `postgresPassword`), already checked to be set. */
     secret: (key: string) => pulumi.Output<string>;
+    /** The app's secret variables (berth:secretEnv), delivered like the services' passwords. */
+    secretEnv?: pulumi.Input<Record<string, string>>;
     /** Looks at the engines and warns about what would hurt later (default: warnAboutEngines; unit tests pass none). */
     checkEngines?: (hosts: string[], resource: pulumi.Resource) => Promise<string[]>;
 }
@@ -66,6 +68,8 @@ export class Environment extends pulumi.ComponentResource {
     readonly releases: pulumi.Output<string[]>;
     /** Host → the image its replicas run (two, joined by a space, while its rollout is incomplete). */
     readonly hostReleases: pulumi.Output<Record<string, string>>;
+    /** The last lines the release command printed when it last ran (empty without one). */
+    readonly releaseCommandOutput: pulumi.Output<string>;
 
     constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:index:Environment", name, {}, opts);
@@ -117,8 +121,10 @@ export class Environment extends pulumi.ComponentResource {
             : undefined;
         const needed = app.dependsOn.map((serviceName) => services.get(serviceName)!);
         const database = databaseService(settings.services, app.dependsOn);
+        const secretEnv = pulumi.secret(pulumi.output(args.secretEnv ?? {}));
+        /** What the app gets besides its own berth:env: the services' settings and its secret variables. */
         const serviceEnvOn = (host: string) => {
-            const env = pulumi.all(needed.map((s) => s.connectionEnv(host))).apply((envs) => Object.assign({}, ...envs) as Record<string, string>);
+            const env = pulumi.all([...needed.map((s) => s.connectionEnv(host)), secretEnv]).apply((envs) => Object.assign({}, ...envs) as Record<string, string>);
             return database ? pulumi.all([env, services.get(database)!.url(host)]).apply(([e, url]) => ({ ...e, DATABASE_URL: url })) : env;
         };
         // Every remote host pulls the new image as soon as it is pushed, not when its turn in the rollout comes.
@@ -141,7 +147,7 @@ export class Environment extends pulumi.ComponentResource {
                     pullLogin: image.pullLogin,
                     network: networks[i].name,
                     serviceEnv: serviceEnvOn(host),
-                    dependsOn: [...needed, ...(deployed[0]?.appService.gate ? [deployed[0].appService.gate] : []), ...releaseAfter],
+                    dependsOn: [...needed, ...(deployed[0]?.appService.releaseSteps ?? []), ...releaseAfter],
                     logRotation: settings.logRotation,
                     replicas: replicaCounts[i],
                     runsReleaseGate: i === 0,
@@ -168,6 +174,7 @@ export class Environment extends pulumi.ComponentResource {
                 : done;
         }
         this.urls = deployed.flatMap(({ appService, proxy }) => (proxy ? [proxy.url] : appService.urls));
+        this.releaseCommandOutput = deployed[0].appService.releaseOutput ?? pulumi.output("");
         this.previousImageRef = deployed[0].history.previous;
         this.releases = deployed[0].history.releases;
         this.imageRef = image.imageRef;

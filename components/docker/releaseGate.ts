@@ -5,11 +5,16 @@ import { InputsOf, withSecretCredentials } from "./resource";
 
 export type { ReleaseGateInputs };
 
-/** Passes only once the image's own tests pass against the stack's services; what depends on it waits. */
+/**
+ * A command of the new image run once, before any replica changes: the release gate (its tests, against the
+ * stack's services) or the release command (a migration). What depends on it waits; a failure stops the release.
+ */
 export class ReleaseGate extends DockerResource {
     declare readonly passedImage: pulumi.Output<string>;
+    /** The last lines its command printed. */
+    declare readonly output: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<ReleaseGateInputs>, opts?: pulumi.CustomResourceOptions) {
-        super("releaseGate", "ReleaseGate", name, { ...withSecretCredentials(args), passedImage: undefined }, opts);
+        super("releaseGate", "ReleaseGate", name, { ...withSecretCredentials(args), passedImage: undefined, output: undefined }, opts);
     }
 }

@@ -149,6 +149,8 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
         expect(failure).toContain('invalid config berth:replica = "(set)": no such key: did you mean berth:replicas?');
         expect(failure).toContain('invalid config berth:dockerfile = "Missing.Dockerfile": no such file in the build context');
         expect(failure).not.toMatch(/Unhandled exception|\n\s+at /);
+        // Reported once, not once more as the run's own error.
+        expect(failure.split("Diagnostics:")[1]?.match(/invalid config berth:replica =/g)).toHaveLength(1);
         expect(containerIds(env.name)).toEqual(before);
         await env.stack.removeConfig("berth:replica");
         await env.stack.setConfig("berth:dockerfile", { value: "Dockerfile" });

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { appCopy, containerIds, http, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, containerIds, docker, http, setObjectConfig, ThrowawayStack, throwawayStack } from "./harness";
 
 describe("a bad release never replaces a good one", () => {
     let env: ThrowawayStack;
@@ -65,5 +65,55 @@ describe("a bad release never replaces a good one", () => {
         expect((await http("GET", `${url}/`)).json.version).toBe(version);
         const again = await env.stack.up({ color: "never", expectNoChanges: true });
         expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    });
+
+    /** The releases the sample app's migration recorded, oldest first, with when. */
+    function recordedReleases(): { version: string; at: number }[] {
+        const postgres = Object.keys(containerIds(env.name)).find((n) => n.includes("-postgres-"))!;
+        const out = docker("exec", postgres, "psql", "-U", "app", "-d", "app", "-At", "-F", " ", "-c",
+            "SELECT version, extract(epoch from migrated_at) * 1000 FROM releases ORDER BY id");
+        return out.split("\n").filter(Boolean).map((line) => ({ version: line.split(" ")[0], at: Number(line.split(" ")[1]) }));
+    }
+
+    it("the release command runs once per release, after the tests and before any replica changes, with the secret variables", async () => {
+        const token = "tok-" + Date.now().toString(36);
+        await env.stack.setConfig("berth:releaseCommand", { value: "npm run --silent migrate" });
+        await env.stack.setAllConfig({ "berth:secretEnv.MIGRATION_TOKEN": { value: token, secret: true } }, true);
+        fs.appendFileSync(path.join(context, "server.js"), "\n// a release with a migration\n");
+        const { outputs } = await env.stack.up({ color: "never" });
+        const version = outputs.version.value;
+        expect(outputs.releaseCommandOutput.value).toBe(`migrated: release ${version} recorded; MIGRATION_TOKEN set (${token.length} characters)`);
+        const releases = recordedReleases();
+        expect(releases.map((r) => r.version)).toEqual([version]);
+        // Before any replica of the new version started.
+        const started = Object.keys(containerIds(env.name)).filter((n) => n.includes("-shop-"))
+            .map((n) => Date.parse(JSON.parse(docker("inspect", n))[0].State.StartedAt));
+        expect(Math.min(...started)).toBeGreaterThan(releases[0].at);
+        // The secret reaches the app as a variable, and appears on no command line and nowhere in state in plaintext.
+        const replica = Object.keys(containerIds(env.name)).find((n) => n.includes("-shop-"))!;
+        expect(docker("exec", replica, "printenv", "MIGRATION_TOKEN")).toBe(token);
+        expect(JSON.stringify(JSON.parse(docker("inspect", replica))[0].Config.Cmd)).not.toContain(token);
+        const backend = env.envVars.PULUMI_BACKEND_URL.replace("file://", "");
+        const stateFiles = (fs.readdirSync(backend, { recursive: true }) as string[]).filter((f) => f.endsWith(`${env.name}.json`));
+        expect(stateFiles.length).toBeGreaterThan(0);
+        for (const file of stateFiles) expect(fs.readFileSync(path.join(backend, file), "utf8")).not.toContain(token);
+    });
+
+    it("is not run again when the image did not change", async () => {
+        await setObjectConfig(env.stack, "env", { LOG_LEVEL: "debug" });
+        await env.stack.up({ color: "never" });
+        expect(recordedReleases()).toHaveLength(1);
+        await env.stack.removeConfig("berth:env");
+    });
+
+    it("a failing release command fails `up`, shows its output, and nothing is replaced", async () => {
+        await env.stack.setConfig("berth:releaseCommand", { value: "echo 'cannot migrate: lock held' >&2; exit 3" });
+        fs.appendFileSync(path.join(context, "server.js"), "\n// a release whose migration fails\n");
+        const before = containerIds(env.name);
+        const { error, load } = await upUnderLoad();
+        expect(error?.message).toMatch(/release command: `echo 'cannot migrate: lock held' >&2; exit 3` failed[^]*nothing was replaced[^]*cannot migrate: lock held/);
+        expect(load.failed).toBe(0);
+        expect(containerIds(env.name)).toEqual(before);
+        await env.stack.removeConfig("berth:releaseCommand");
     });
 });

@@ -17,42 +17,54 @@ export interface ReleaseGateInputs {
     namePrefix: string;
     /** Rotation of its log file while it runs, where the engine's log driver keeps files. */
     logRotation?: { maxSize: string; maxFiles: number };
+    /**
+     * `release gate` (the image's tests: run again when the image or the environment changes) or `release command`
+     * (a migration: run once per new image).
+     */
+    purpose?: "release gate" | "release command";
+    /** Stopped and failed past this; 0: no limit. */
+    timeoutSeconds?: number;
 }
 
-const rerunKeys = ["host", "image", "command", "network", "envHash"] as const;
+const rerunKeys = { "release gate": ["host", "image", "command", "network", "envHash"], "release command": ["image", "command"] } as const;
 
-/** Runs the image's own tests in a throw-away container on the stack network; a failure stops the release. */
-async function runTests(inputs: ReleaseGateInputs): Promise<{ passedImage: string; envHash: string }> {
+/** Runs a command of the new image in a throw-away container on the stack network; a failure stops the release. */
+async function runOnce(inputs: ReleaseGateInputs): Promise<{ passedImage: string; envHash: string; output: string }> {
+    const purpose = inputs.purpose ?? "release gate";
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
     const logOptions = effectiveLogOptions({ logDriver: "", logOptions: {}, logRotation: inputs.logRotation }, await engineLogDriver(inputs.host));
+    let output: string;
     try {
-        await withEnvironment(inputs.env, ({ flags, cliEnv }) => docker(inputs.host, [
+        output = await withEnvironment(inputs.env, ({ flags, cliEnv }) => docker(inputs.host, [
             "run", "--rm", "--name", name, ...labelFlags(inputs.labels), "--network", inputs.network, ...flags,
             ...mapFlags("--log-opt", logOptions),
             "--entrypoint", "sh", inputs.image, "-c", inputs.command,
-        ], { env: cliEnv }));
+        ], { env: cliEnv, timeoutMs: (inputs.timeoutSeconds ?? 0) * 1000 }));
     } catch (err) {
-        const output = err instanceof DockerError ? err.stderr : String(err);
-        throw new Error(`release gate: \`${inputs.command}\` failed in ${inputs.image}; nothing was replaced.\n${output.split("\n").slice(-25).join("\n")}`);
+        // Killed by the timeout, the CLI leaves the container running: it goes too.
+        await docker(inputs.host, ["rm", "--force", name]).catch(() => undefined);
+        const timedOut = err instanceof DockerError && err.exitCode === null && (inputs.timeoutSeconds ?? 0) > 0;
+        const said = err instanceof DockerError ? err.stderr : String(err);
+        throw new Error(`${purpose}: \`${inputs.command}\` ${timedOut ? `did not finish within ${inputs.timeoutSeconds}s` : "failed"} in ${inputs.image} on ${inputs.host || "the local engine"}; nothing was replaced.\n${said.split("\n").slice(-25).join("\n")}`);
     }
-    return { passedImage: inputs.image, envHash: envHash(inputs.env) };
+    return { passedImage: inputs.image, envHash: envHash(inputs.env), output: output.split("\n").slice(-40).join("\n").trim() };
 }
 
-function recordedState(inputs: ReleaseGateInputs, result: { passedImage: string; envHash: string }) {
+function recordedState(inputs: ReleaseGateInputs, result: { passedImage: string; envHash: string; output: string }) {
     const { env, ...rest } = inputs;
     return { ...rest, ...result };
 }
 
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ReleaseGateInputs) {
-        return { id: `${inputs.namePrefix}-gate`, outs: recordedState(inputs, await runTests(inputs)) };
+        return { id: `${inputs.namePrefix}-gate`, outs: recordedState(inputs, await runOnce(inputs)) };
     },
     async diff(_id: string, olds: ReleaseGateInputs & { envHash: string }, news: ReleaseGateInputs) {
-        const changed = changedKeys<any>(olds, { ...news, envHash: envHash(news.env) }, rerunKeys);
+        const changed = changedKeys<any>(olds, { ...news, envHash: envHash(news.env) }, rerunKeys[news.purpose ?? "release gate"]);
         return { changes: changed.length > 0 };
     },
     async update(_id: string, _olds: ReleaseGateInputs, news: ReleaseGateInputs) {
-        return { outs: recordedState(news, await runTests(news)) };
+        return { outs: recordedState(news, await runOnce(news)) };
     },
     async read(id: string, props: ReleaseGateInputs) {
         return { id, props };

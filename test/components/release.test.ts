@@ -1,0 +1,90 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { checkSecretEnv, parseSettings } from "../../components/config";
+
+const registered: { type: string; name: string; inputs: any }[] = [];
+function unwrapSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value && typeof value === "object") {
+        if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+beforeAll(() => {
+    pulumi.runtime.setMocks({
+        newResource(args) {
+            const inputs = unwrapSecrets(args.inputs);
+            registered.push({ type: args.type, name: args.name, inputs });
+            const outputs: Record<string, unknown> = { ...inputs };
+            if (args.type.endsWith("DockerImage")) outputs.imageRef = `${inputs.repository}@sha256:${"d".repeat(64)}`;
+            if (args.type.endsWith("DockerContainer")) outputs.name = `${inputs.namePrefix}-000000`;
+            if (args.type.endsWith("ReleaseGate")) outputs.output = "migrated 3 tables";
+            if (args.type.endsWith("ReleaseHistory")) Object.assign(outputs, { releases: [inputs.imageRef], previous: "" });
+            return { id: `${args.name}-id`, state: outputs };
+        },
+        call: (args) => args.inputs,
+    }, "berth", "unit", true);
+});
+
+const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
+fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
+const config: Record<string, string> = {
+    app: "shop", branch: "main", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
+    replicas: "2", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
+    env: JSON.stringify({ LOG_LEVEL: "info" }), labels: "{}", logDriver: "", logOptions: "{}", testCommand: "npm test",
+    releaseCommand: "npm run migrate", releaseCommandTimeoutSeconds: "300", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
+    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", healthcheck: "{}", ephemeral: "false",
+    hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "127.0.0.1:5000", registryUser: "berth",
+    services: JSON.stringify({ postgres: { kind: "postgres" } }), dependsOn: JSON.stringify(["postgres"]),
+};
+
+describe("secret variables (berth:secretEnv)", () => {
+    it("takes variable names, set as a secret, none also in berth:env", () => {
+        expect(checkSecretEnv(["STRIPE_KEY"], {}, "secret")).toEqual(["STRIPE_KEY"]);
+        expect(checkSecretEnv([], {}, "missing")).toEqual([]);
+        expect(() => checkSecretEnv(["STRIPE_KEY"], {}, "plaintext")).toThrow(/berth:secretEnv = "\(hidden\)": stored in plaintext[^]*--secret --path/);
+        expect(() => checkSecretEnv(["9LIVES"], {}, "secret")).toThrow(/berth:secretEnv = "9LIVES": variable names/);
+        expect(() => checkSecretEnv(["LOG_LEVEL"], { LOG_LEVEL: "info" }, "secret")).toThrow(/also set in berth:env/);
+    });
+});
+
+describe("the release command and secret variables in a stack", () => {
+    let releaseOutput: string;
+
+    beforeAll(async () => {
+        const { Environment } = await import("../../components/environment");
+        const env = new Environment("unit", {
+            stack: "unit",
+            settings: parseSettings((k) => config[k]),
+            projectDir: "/",
+            secret: () => pulumi.secret("pg-pw"),
+            secretEnv: pulumi.secret({ STRIPE_KEY: "sk_test_123" }),
+            checkEngines: async () => [],
+        });
+        releaseOutput = await new Promise((resolve) => env.releaseCommandOutput.apply(resolve));
+        await new Promise((resolve) => env.containers.apply(resolve));
+    });
+
+    it("runs the tests, then the release command with its timeout, in the new image with the app's environment", () => {
+        const steps = registered.filter((r) => r.type.endsWith("ReleaseGate"));
+        expect(steps.map((s) => [s.name, s.inputs.purpose, s.inputs.command, s.inputs.timeoutSeconds])).toEqual([
+            ["unit-app-tests", "release gate", "npm test", 0],
+            ["unit-app-release-command", "release command", "npm run migrate", 300],
+        ]);
+        const [tests, release] = steps;
+        expect(release.inputs.image).toBe(tests.inputs.image);
+        expect(release.inputs.env).toMatchObject({ LOG_LEVEL: "info", STRIPE_KEY: "sk_test_123", DATABASE_URL: "postgres://app:pg-pw@postgres:5432/app" });
+        expect(releaseOutput).toBe("migrated 3 tables");
+    });
+
+    it("gives every replica the secret variables, alongside berth:env and the services' settings", () => {
+        const replicas = registered.filter((r) => r.type.endsWith("DockerContainer") && r.name.startsWith("unit-app-"));
+        expect(replicas).toHaveLength(2);
+        for (const replica of replicas) expect(replica.inputs.env).toMatchObject({ STRIPE_KEY: "sk_test_123", LOG_LEVEL: "info", POSTGRES_PASSWORD: "pg-pw" });
+    });
+});
