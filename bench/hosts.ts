@@ -9,6 +9,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { docker } from "../components/docker/cli";
+import { withRegistryLogin } from "../components/docker/providers/image";
 import { startLoad, LoadResult } from "../test/load";
 import { appCopy, devServices, hostServices, testHosts, testRegistry, throwawayStack } from "../test/integration/harness";
 
@@ -75,24 +77,46 @@ async function spreadLoad(urls: string[], minimum: number, done: Promise<unknown
     }), { total: 0, failed: 0, failures: {}, answers: [] } as LoadResult);
 }
 
+/**
+ * What a release asks of an engine itself, timed through berth's own transport: pull the release (on a host that
+ * did not build it), then for each of 2 replicas start a container of it, run a probe in it, remove it.
+ */
+async function engineFloorMs(engine: string, image: string, pull: boolean): Promise<number> {
+    const started = Date.now();
+    if (pull) {
+        const password = fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim();
+        await withRegistryLogin(engine, { server: testRegistry, username: "berth", password }, (loggedIn) => loggedIn(["pull", "--quiet", image]));
+    }
+    for (let i = 0; i < 2; i++) {
+        const id = (await docker(engine, ["run", "-d", "--entrypoint", "sleep", image, "60"])).trim();
+        await docker(engine, ["exec", id, "true"]);
+        await docker(engine, ["rm", "--force", id]);
+    }
+    return Date.now() - started;
+}
+
 export async function hostsBench(): Promise<string> {
     const engines = testHosts(3);
     const RELEASES = 3;
 
     // 1. The same release, local engine vs one remote host over SSH (same registry, 2 replicas each).
-    const localMs = await withStack([], 2, async (s) => {
+    const local = await withStack([], 2, async (s) => {
         const times = [];
         for (let i = 0; i < RELEASES; i++) times.push(await s.release());
-        return median(times);
+        const image: string = (await s.stack.stack.outputs()).imageRef.value;
+        return { ms: median(times), image, floorMs: await engineFloorMs("", image, false) };
     });
+    const localMs = local.ms;
     const remote = await withStack([engines[0]], 2, async (s) => {
         const times = [];
         for (let i = 0; i < RELEASES; i++) times.push(await s.release());
+        // The same engine work on the host, for a release it has not seen (the local stack's last one).
+        const floorMs = await engineFloorMs(engines[0], local.image, true);
         // A cold release: no SSH connection open when it starts.
         execFileSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%r@%h:%p`, "-O", "exit", engines[0].replace("ssh://", "")], { stdio: "ignore" });
         const before = sshLogins("h1");
         await s.release();
-        return { ms: median(times), handshakes: sshLogins("h1") - before };
+        return { ms: median(times), handshakes: sshLogins("h1") - before, floorMs };
     });
 
     // 2. Releases to 2 and 3 hosts (2 replicas per host), one host at a time and all at once, without load; then
@@ -114,6 +138,8 @@ export async function hostsBench(): Promise<string> {
     const rows = [
         ["code-only release, local engine (2 replicas)", `${seconds(localMs)} s`, ""],
         ["the same release to 1 remote host over SSH (2 replicas)", `${seconds(remote.ms)} s`, `${(remote.ms / localMs).toFixed(2)}× the local engine (target ≤ 1.3×)`],
+        ["the engines' own work for one release (host: pull + 2 × start, probe, remove; local: the same without the pull)", `${seconds(remote.floorMs)} s / ${seconds(local.floorMs)} s`, `the floor: ${seconds(remote.floorMs - local.floorMs)} s more on the host`],
+        ["the remote release less that floor", `${seconds(remote.ms - (remote.floorMs - local.floorMs))} s`, `${((remote.ms - (remote.floorMs - local.floorMs)) / localMs).toFixed(2)}× the local engine`],
         ["SSH handshakes to that host in one release (no connection open before)", String(remote.handshakes), "one multiplexed connection per host"],
         ...spread.map((row) => [`release to ${row.hosts} host${row.hosts > 1 ? "s" : ""} (${2 * row.hosts} replicas): one host at a time / all at once`, `${seconds(row.oneByOneMs)} s / ${seconds(row.allMs)} s`, ""]),
         ["3-host rollout, one host at a time, under load on all 3 proxies", `${seconds(spread.find((row) => row.load)!.underLoadMs!)} s`, ""],

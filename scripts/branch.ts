@@ -5,7 +5,6 @@
  * images and removes the stack. Nothing of any other stack is touched.
  */
 import { execFileSync } from "child_process";
-import { cliEnvironment } from "../components/docker/cli";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -14,6 +13,7 @@ import * as yaml from "js-yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { BRANCH_STACK_PREFIX, BranchNameError, branchStackName, pickHostPort } from "../components/branches";
 import { passwordKey } from "../components/config";
+import { cliEnvironment } from "../components/docker/cli";
 import { recoverStack } from "./recover";
 
 const projectRoot = path.resolve(__dirname, "..");

@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as dgram from "dgram";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -119,6 +119,22 @@ describe("staging and production on test hosts over SSH", () => {
         expect(bindings).toEqual({ "5432/tcp": [{ HostIp: "192.168.240.11", HostPort: "5432" }] });
         const [redis] = labelled(engines[0], "label=berth.service=redis");
         expect(dockerAt(engines[0], "exec", redis, "redis-cli", "ping")).toMatch(/NOAUTH/);
+    });
+
+    it("`npm run logs` merges every replica's lines on both hosts in time order; `npm run exec` runs a one-off of the release with its environment", async () => {
+        const npm = (...args: string[]) => spawnSync("npm", ["run", "--silent", ...args], { cwd: projectRoot, encoding: "utf8" });
+        const logs = npm("logs", "--", "--stack", env.name, "--since", "1h");
+        expect(logs.status).toBe(0);
+        const lines = logs.stdout.split("\n").filter((line) => line.includes(" | "));
+        const names = [...labelled(engines[0], "label=berth.role=app"), ...labelled(engines[1], "label=berth.role=app")];
+        expect(new Set(lines.map((line) => line.split(" | ")[0]))).toEqual(new Set(names));
+        const times = lines.map((line) => Date.parse(line.split(" | ")[1].split(" ")[0]));
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+        const exec = npm("exec", "--", "--stack", env.name, "--", 'echo "db at ${DATABASE_URL#*@}, redis password ${REDIS_PASSWORD:+set}"; exit 7');
+        expect(exec.stdout).toContain("db at postgres:5432/app, redis password set");
+        expect(exec.status).toBe(7);
+        // The one-off is gone, and nothing of it is left on the host.
+        expect(dockerAt(engines[0], "ps", "-a", "--filter", `label=berth.stack=${env.name}`, "--filter", "label=berth.role=one-off", "-q")).toBe("");
     });
 
     it("a second up changes nothing, over one SSH connection per host", async () => {

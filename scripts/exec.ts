@@ -1,0 +1,42 @@
+/**
+ * `npm run exec -- --stack S -- <command…>`: runs a one-off container of the image the stack's replicas run, with
+ * their environment (secrets included, never on a command line) on their network, on the stack's first host; its
+ * output streams through and this exits with the command's code. For a console, a rake-style task.
+ */
+import { spawn } from "child_process";
+import * as crypto from "crypto";
+import { cliEnvironment } from "../components/docker/cli";
+import { withEnvironment } from "../components/docker/resource";
+import { dockerOn, parseOptions, replicas, runMain, UsageError } from "./replicas";
+
+const USAGE = "usage: npm run exec -- --stack <stack> -- <command…>";
+
+/** `NAME=value` entries (as `docker inspect` lists them) to a map; the image's own variables are left to the image. */
+export function environmentOf(entries: string[], imageEntries: string[]): Record<string, string> {
+    const own = new Set(imageEntries);
+    return Object.fromEntries(entries.filter((e) => !own.has(e)).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+async function main(): Promise<number> {
+    const { options, rest } = parseOptions(process.argv.slice(2), []);
+    const stack = options.stack;
+    if (typeof stack !== "string" || rest.length === 0) throw new UsageError(USAGE);
+    const [first] = replicas(stack);
+    if (!first) throw new UsageError(`stack ${stack} runs no replica to take the image and environment from`);
+    const replica = JSON.parse(dockerOn(first.host, "inspect", first.name))[0];
+    const image = JSON.parse(dockerOn(first.host, "image", "inspect", replica.Image))[0];
+    const env = environmentOf(replica.Config.Env ?? [], image.Config?.Env ?? []);
+    const network = Object.keys(replica.NetworkSettings?.Networks ?? {})[0];
+    const name = `berth-${stack}-exec-${crypto.randomBytes(3).toString("hex")}`;
+    return withEnvironment(env, ({ flags, cliEnv }) => new Promise<number>((resolve) => {
+        const child = spawn("docker", [
+            ...(first.host ? ["--host", first.host] : []), "run", "--rm", "--interactive", "--name", name,
+            "--label", `berth.stack=${stack}`, "--label", "berth.role=one-off", ...(network ? ["--network", network] : []), ...flags,
+            "--entrypoint", "sh", replica.Config.Image, "-c", rest.join(" "),
+        ], { env: cliEnvironment(first.host, cliEnv), stdio: "inherit" });
+        child.on("close", (code) => resolve(code ?? 1));
+    }));
+}
+
+// Run as `node tools/register-typescript.js scripts/<this>.ts …` (npm run …); imported by tests for its pure parts.
+if (process.argv[1] === __filename) runMain(main);

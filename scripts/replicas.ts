@@ -1,0 +1,67 @@
+/**
+ * A stack's running app replicas, found on its engines by berth's labels: what `npm run logs` and `npm run exec`
+ * work on. The engines come from the stack's config file (`berth:hosts`; none: the local engine).
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { cliEnvironment } from "../components/docker/cli";
+
+export const projectRoot = path.resolve(__dirname, "..");
+
+/** A mistake on the command line: printed as its message alone. */
+export class UsageError extends Error {}
+
+export interface Replica {
+    host: string;
+    name: string;
+}
+
+/** `docker` against one engine, through berth's ssh for ssh:// engines. */
+export function dockerOn(host: string, ...args: string[]): string {
+    return execFileSync("docker", [...(host ? ["--host", host] : []), ...args], { encoding: "utf8", env: cliEnvironment(host), maxBuffer: 256 * 1024 * 1024 }).trim();
+}
+
+export function stackHosts(stack: string): string[] {
+    const file = path.join(projectRoot, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new UsageError(`no stack ${stack}: ${file} does not exist`);
+    const hosts = ((yaml.load(fs.readFileSync(file, "utf8")) as any)?.config?.["berth:hosts"] ?? []) as string[];
+    return hosts.length > 0 ? hosts : [""];
+}
+
+/** Roles berth runs from the app's image, and the label value their containers carry. */
+const ROLE_LABELS: Record<string, string> = { web: "app" };
+
+/** The running replicas of `role` (default: web) on every host of the stack, in host order. */
+export function replicas(stack: string, role = "web"): Replica[] {
+    const label = ROLE_LABELS[role];
+    if (!label) throw new UsageError(`no role ${role}: the stack runs ${Object.keys(ROLE_LABELS).join(", ")}`);
+    return stackHosts(stack).flatMap((host) =>
+        dockerOn(host, "ps", "--filter", `label=berth.stack=${stack}`, "--filter", `label=berth.role=${label}`, "--format", "{{.Names}}")
+            .split("\n").filter(Boolean).sort().map((name) => ({ host, name })));
+}
+
+/** `--name value` and `--flag` options before an optional `--`, and what follows it. */
+export function parseOptions(argv: string[], flags: string[]): { options: Record<string, string | true>; rest: string[] } {
+    const options: Record<string, string | true> = {};
+    const dashes = argv.indexOf("--");
+    const own = dashes >= 0 ? argv.slice(0, dashes) : argv;
+    for (let i = 0; i < own.length; i++) {
+        const arg = own[i];
+        if (!arg.startsWith("--")) throw new UsageError(`unexpected argument ${arg}`);
+        const name = arg.slice(2);
+        if (flags.includes(name)) options[name] = true;
+        else if (i + 1 < own.length) options[name] = own[++i];
+        else throw new UsageError(`${arg} needs a value`);
+    }
+    return { options, rest: dashes >= 0 ? argv.slice(dashes + 1) : [] };
+}
+
+/** Runs a script's main, printing a UsageError as its message alone. */
+export function runMain(main: () => Promise<number | void>): void {
+    main().then((code) => process.exit(code ?? 0), (err) => {
+        console.error(err instanceof UsageError ? `berth: ${err.message}` : err);
+        process.exit(err instanceof UsageError ? 2 : 1);
+    });
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { environmentOf } from "../../scripts/exec";
+import { mergeLogLines } from "../../scripts/logs";
+import { parseOptions } from "../../scripts/replicas";
+
+describe("npm run logs / exec, their pure parts", () => {
+    it("merges replicas' timestamped lines in time order, each prefixed with its replica", () => {
+        const merged = mergeLogLines([
+            { replica: "shop-a", text: "2026-11-23T05:00:01.000000000Z started\n2026-11-23T05:00:03.000000000Z GET /\n" },
+            { replica: "shop-b", text: "2026-11-23T05:00:02.000000000Z started\n\n2026-11-23T05:00:03.000000000Z GET /rows\n" },
+        ]);
+        expect(merged).toEqual([
+            "shop-a | 2026-11-23T05:00:01.000000000Z started",
+            "shop-b | 2026-11-23T05:00:02.000000000Z started",
+            "shop-a | 2026-11-23T05:00:03.000000000Z GET /",
+            "shop-b | 2026-11-23T05:00:03.000000000Z GET /rows",
+        ]);
+    });
+
+    it("takes the replica's environment without the image's own variables", () => {
+        expect(environmentOf(["PATH=/usr/bin", "DATABASE_URL=postgres://app:pw@postgres/app", "PEM=a=b"], ["PATH=/usr/bin"]))
+            .toEqual({ DATABASE_URL: "postgres://app:pw@postgres/app", PEM: "a=b" });
+    });
+
+    it("reads options before `--` and the command after it", () => {
+        expect(parseOptions(["--stack", "staging", "--follow", "--since", "10m"], ["follow"])).toEqual({ options: { stack: "staging", follow: true, since: "10m" }, rest: [] });
+        expect(parseOptions(["--stack", "s", "--", "rake", "db:seed"], []).rest).toEqual(["rake", "db:seed"]);
+        expect(() => parseOptions(["--stack"], [])).toThrow(/--stack needs a value/);
+    });
+});
