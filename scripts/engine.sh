@@ -36,6 +36,27 @@ ensure_docker_engine() {
   echo "Docker engine $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})') answers"
 }
 
+# A docker-registry config in DIR serving ADDRESS with the registry user's htpasswd login; with a TLS certificate
+# and key when given (CERT KEY).
+write_registry_config() { # DIR ADDRESS [CERT KEY]
+  local dir=$1 address=$2 tls=""
+  [ -z "${3:-}" ] || tls="
+  tls: { certificate: $3, key: $4 }"
+  mkdir -p "$dir/data"
+  htpasswd -Bbn "$BERTH_REGISTRY_USER" "$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" >"$dir/htpasswd"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $dir/data }
+  delete: { enabled: true }
+http:
+  addr: $address$tls
+auth:
+  htpasswd: { realm: berth, path: $dir/htpasswd }
+YAML
+}
+
 registry_answers() {
   curl -fsS --max-time 2 -u "$BERTH_REGISTRY_USER:$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" "http://$BERTH_REGISTRY/v2/" >/dev/null 2>&1
 }
@@ -50,18 +71,7 @@ ensure_registry() {
   if registry_answers; then return 0; fi
   command -v docker-registry >/dev/null || apt_install docker-registry
   command -v htpasswd >/dev/null || apt_install apache2-utils
-  htpasswd -Bbn "$BERTH_REGISTRY_USER" "$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" >"$dir/htpasswd"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log: { level: warn }
-storage:
-  filesystem: { rootdirectory: $dir/data }
-  delete: { enabled: true }
-http:
-  addr: $BERTH_REGISTRY
-auth:
-  htpasswd: { realm: berth, path: $dir/htpasswd }
-YAML
+  write_registry_config "$dir" "$BERTH_REGISTRY"
   mkdir -p "$BERTH_LOGS"
   echo "starting Debian's docker-registry on $BERTH_REGISTRY with htpasswd auth; log: $BERTH_LOGS/registry.log"
   setsid nohup docker-registry serve "$dir/config.yml" >>"$BERTH_LOGS/registry.log" 2>&1 </dev/null &

@@ -14,7 +14,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/env.sh"
-source "$(dirname "$0")/engine.sh"   # SERVICE_IMAGES
+source "$(dirname "$0")/engine.sh"   # SERVICE_IMAGES, write_registry_config
 export_berth_env
 
 HOSTS_DIR="$BERTH_CACHE/hosts"            # per host: data root, run dir, sshd config and keys, logs
@@ -243,19 +243,7 @@ ensure_registry_host() {
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
   mkdir -p "$REGISTRY_DIR/data" "$REGISTRY_DIR/log"
-  htpasswd -Bbn "$BERTH_REGISTRY_USER" "$(cat "$BERTH_REGISTRY_PASSWORD_FILE")" >"$REGISTRY_DIR/htpasswd"
-  cat >"$REGISTRY_DIR/config.yml" <<YAML
-version: 0.1
-log: { level: warn }
-storage:
-  filesystem: { rootdirectory: $REGISTRY_DIR/data }
-  delete: { enabled: true }
-http:
-  addr: $REGISTRY
-  tls: { certificate: $REGISTRY_DIR/tls/registry.crt, key: $REGISTRY_DIR/tls/registry.key }
-auth:
-  htpasswd: { realm: berth, path: $REGISTRY_DIR/htpasswd }
-YAML
+  write_registry_config "$REGISTRY_DIR" "$REGISTRY" "$REGISTRY_DIR/tls/registry.crt" "$REGISTRY_DIR/tls/registry.key"
   setsid nsenter --net="/run/netns/$ns" docker-registry serve "$REGISTRY_DIR/config.yml" </dev/null >>"$REGISTRY_DIR/log/registry.log" 2>&1 &
   echo $! >"$REGISTRY_DIR/pid"
   local deadline=$(( $(date +%s) + 30 ))

@@ -4,42 +4,12 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseSettings } from "../../components/config";
+import { recordResources, Registered } from "./mocks";
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: any;
-}
 const registered: Registered[] = [];
-
-/** Mocks see secrets as Pulumi's wire envelopes; tests compare plain values (and check secrecy separately). */
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const secretPaths: string[] = [];
-function unwrapSecrets(value: any, where: string): any {
-    if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${where}[${i}]`));
-    if (value && typeof value === "object") {
-        if (value["4dabf18193072939515e22adb298388d"] === SECRET_SIG) {
-            secretPaths.push(where);
-            return unwrapSecrets(value.value, where);
-        }
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, `${where}.${k}`)]));
-    }
-    return value;
-}
 
-beforeAll(() => {
-    pulumi.runtime.setMocks({
-        newResource(args) {
-            registered.push({ type: args.type, name: args.name, inputs: unwrapSecrets(args.inputs, args.name) });
-            const outputs: Record<string, unknown> = { ...unwrapSecrets(args.inputs, "") };
-            if (args.type.endsWith("DockerImage")) outputs.imageRef = `${args.inputs.repository}@sha256:${"b".repeat(64)}`;
-            if (args.type.endsWith("DockerContainer")) outputs.name = `${args.inputs.namePrefix}-000000`;
-            if (args.type.endsWith("ReleaseHistory")) Object.assign(outputs, { releases: [outputs.imageRef], previous: "" });
-            return { id: `${args.name}-id`, state: outputs };
-        },
-        call: (args) => args.inputs,
-    }, "berth", "unit", true);
-});
+beforeAll(() => recordResources(registered, { onSecret: (where) => secretPaths.push(where) }));
 
 const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
 fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");

@@ -4,39 +4,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseSettings } from "../../components/config";
+import { recordResources, Registered } from "./mocks";
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: any;
-}
 const registered: Registered[] = [];
 
-/** Mocks see secrets as Pulumi's wire envelopes; the tests read plain values. */
-function unwrapSecrets(value: any): any {
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
-    if (value && typeof value === "object") {
-        if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-    }
-    return value;
-}
-
-beforeAll(() => {
-    pulumi.runtime.setMocks({
-        newResource(args) {
-            const inputs = unwrapSecrets(args.inputs);
-            registered.push({ type: args.type, name: args.name, inputs });
-            const outputs: Record<string, unknown> = { ...inputs };
-            if (args.type.endsWith("DockerImage")) outputs.imageRef = `${inputs.repository}@sha256:${"c".repeat(64)}`;
-            if (args.type.endsWith("PulledImage")) outputs.imageRef = inputs.reference;
-            if (args.type.endsWith("DockerContainer")) outputs.name = `${inputs.namePrefix}-000000`;
-            if (args.type.endsWith("ReleaseHistory")) Object.assign(outputs, { releases: [inputs.imageRef], previous: "" });
-            return { id: `${args.name}-id`, state: outputs };
-        },
-        call: (args) => args.inputs,
-    }, "berth", "unit", true);
-});
+beforeAll(() => recordResources(registered));
 
 const h1 = "ssh://deploy@10.1.0.11";
 const h2 = "ssh://deploy@10.1.0.12";
@@ -97,7 +69,7 @@ describe("Environment on two hosts", () => {
             ["", "registry.internal:5000/shop/main"],
         ]);
         for (const c of [...container("prod-app"), ...container("prod-proxy")]) {
-            expect(c.image).toMatch(/^registry\.internal:5000\/.*@sha256:c{64}$/);
+            expect(c.image).toMatch(/^registry\.internal:5000\/.*@sha256:b{64}$/);
             expect(c.registry).toEqual({ server: "registry.internal:5000", username: "ci", password: "registry-pw" });
         }
     });

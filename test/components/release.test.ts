@@ -4,32 +4,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkSecretEnv, parseSettings } from "../../components/config";
+import { recordResources, Registered } from "./mocks";
 
-const registered: { type: string; name: string; inputs: any }[] = [];
-function unwrapSecrets(value: any): any {
-    if (Array.isArray(value)) return value.map(unwrapSecrets);
-    if (value && typeof value === "object") {
-        if (value["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return unwrapSecrets(value.value);
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
-    }
-    return value;
-}
+const registered: Registered[] = [];
 
-beforeAll(() => {
-    pulumi.runtime.setMocks({
-        newResource(args) {
-            const inputs = unwrapSecrets(args.inputs);
-            registered.push({ type: args.type, name: args.name, inputs });
-            const outputs: Record<string, unknown> = { ...inputs };
-            if (args.type.endsWith("DockerImage")) outputs.imageRef = `${inputs.repository}@sha256:${"d".repeat(64)}`;
-            if (args.type.endsWith("DockerContainer")) outputs.name = `${inputs.namePrefix}-000000`;
-            if (args.type.endsWith("ReleaseGate")) outputs.output = "migrated 3 tables";
-            if (args.type.endsWith("ReleaseHistory")) Object.assign(outputs, { releases: [inputs.imageRef], previous: "" });
-            return { id: `${args.name}-id`, state: outputs };
-        },
-        call: (args) => args.inputs,
-    }, "berth", "unit", true);
-});
+beforeAll(() => recordResources(registered, { extraOutputs: (type) => (type.endsWith("ReleaseGate") ? { output: "migrated 3 tables" } : {}) }));
 
 const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
 fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
