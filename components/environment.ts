@@ -135,7 +135,8 @@ export class Environment extends pulumi.ComponentResource {
         const deployed: { appService: AppService; proxy?: WebProxy; history: ReleaseHistory }[] = [];
         // Each batch of hosts starts once the batch before serves the new release (and any pause has passed).
         let releaseAfter: pulumi.Resource[] = [];
-        for (const [b, batch] of rolloutBatches(hosts.length, settings.rollout.batchSize).entries()) {
+        const batches = rolloutBatches(hosts.length, settings.rollout.batchSize);
+        for (const [b, batch] of batches.entries()) {
             for (const i of batch) {
                 const host = hosts[i];
                 const appService = new AppService(hostScoped(`${name}-app`, i), {
@@ -168,8 +169,7 @@ export class Environment extends pulumi.ComponentResource {
                 deployed[i] = { appService, proxy, history };
             }
             const done = batch.flatMap((i) => [deployed[i].appService, ...(deployed[i].proxy ? [deployed[i].proxy!] : [])]);
-            const last = b === rolloutBatches(hosts.length, settings.rollout.batchSize).length - 1;
-            releaseAfter = settings.rollout.pauseSeconds > 0 && !last
+            releaseAfter = settings.rollout.pauseSeconds > 0 && b < batches.length - 1
                 ? [new RolloutPause(`${name}-rollout-pause-${b + 1}`, { release: image.imageRef, seconds: settings.rollout.pauseSeconds }, { parent: this, dependsOn: done })]
                 : done;
         }
