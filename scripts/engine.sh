@@ -20,7 +20,7 @@ wait_until() { # SECONDS COMMAND...
 }
 
 ensure_docker_engine() {
-  # The docker CLI reaches ssh:// engines (berth:dockerHost) through the system's ssh client.
+  # The docker CLI reaches ssh:// engines (berth:hosts) through the system's ssh client (berth's tools/ssh first).
   command -v ssh >/dev/null || apt_install openssh-client
   if docker info >/dev/null 2>&1; then return 0; fi
   case "${DOCKER_HOST:-unix://}" in
