@@ -1,8 +1,7 @@
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { isRemoteEngine } from "./config";
-import { cliEnvironment, DockerHost } from "./docker/cli";
+import { docker, DockerHost } from "./docker/cli";
 
 /** What berth checks of an engine it deploys to (from `docker info`, and the data root's free space where known). */
 export interface EngineFacts {
@@ -57,13 +56,6 @@ function freeBytesOf(dir: string): number | undefined {
     }
 }
 
-function dockerInfo(host: DockerHost): Promise<any> {
-    return new Promise((resolve, reject) => {
-        execFile("docker", [...(host ? ["--host", host] : []), "info", "--format", "{{json .}}"], { env: cliEnvironment(host), timeout: 30_000 }, (error, stdout) =>
-            error ? reject(error) : resolve(JSON.parse(String(stdout))));
-    });
-}
-
 /**
  * Checks each engine while the program runs (no time added to a run) and warns, at preview and `up`, about what
  * would hurt the app later: no live-restore, a poor storage driver, a nearly full disk. An engine that does not
@@ -72,7 +64,7 @@ function dockerInfo(host: DockerHost): Promise<any> {
 export async function warnAboutEngines(hosts: DockerHost[], resource: pulumi.Resource): Promise<string[]> {
     const all = await Promise.all(hosts.map(async (host) => {
         try {
-            const info = await dockerInfo(host);
+            const info = JSON.parse(await docker(host, ["info", "--format", "{{json .}}"], { timeoutMs: 30_000 }));
             return engineWarnings(host, engineFacts(info, isRemoteEngine(host) ? undefined : freeBytesOf(info.DockerRootDir)));
         } catch {
             return [];

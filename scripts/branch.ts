@@ -4,7 +4,6 @@
  * a host port no other branch stack holds. `npm run branch -- down <branch>` destroys it with its volumes and
  * images and removes the stack. Nothing of any other stack is touched.
  */
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -13,8 +12,8 @@ import * as yaml from "js-yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { BRANCH_STACK_PREFIX, BranchNameError, branchStackName, pickHostPort } from "../components/branches";
 import { passwordKey } from "../components/config";
-import { cliEnvironment } from "../components/docker/cli";
 import { recoverStack } from "./recover";
+import { dockerOn } from "./replicas";
 
 const projectRoot = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run branch -- up <branch> [--set key=value ...] | down <branch>";
@@ -122,7 +121,7 @@ async function down(branch: string, stackName: string): Promise<void> {
     // engine that built them and on every host that pulled them.
     let removed = 0;
     for (const host of new Set(["", ...hosts])) {
-        const docker = (...args: string[]) => execFileSync("docker", [...(host ? ["--host", host] : []), ...args], { encoding: "utf8", env: cliEnvironment(host) }).trim();
+        const docker = (...args: string[]) => dockerOn(host, ...args);
         const images = [...new Set(docker("image", "ls", "-q", "--filter", `label=berth.built-by=${stackName}`).split("\n").filter(Boolean))];
         if (images.length > 0) docker("image", "rm", "--force", ...images);
         removed += images.length;
