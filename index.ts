@@ -1,6 +1,6 @@
 // Wiring only: typed config in, components out. See components/ for the logic.
 import * as pulumi from "@pulumi/pulumi";
-import { loadSettings, secretState } from "./components/config";
+import { loadSettings, readTestHosts, secretState } from "./components/config";
 import { Environment } from "./components/environment";
 
 const config = new pulumi.Config("berth");
@@ -14,6 +14,7 @@ const settings = loadSettings({
     secretState: (key) => secretState(config, key),
     projectDir: __dirname,
     secretEnvNames,
+    testHosts: readTestHosts(),
 });
 
 const environment = new Environment(stack, {

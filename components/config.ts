@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import { isIP } from "net";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -122,6 +123,8 @@ export interface BerthSettings {
     logRotation: LogRotation;
     ephemeral: boolean;
     registry: { server: string; username: string };
+    /** known_hosts lines the stack carries for its ssh:// hosts (checked besides the user's own known_hosts). */
+    knownHosts: string[];
     app: AppSettings;
     services: ServiceSettings[];
 }
@@ -420,7 +423,7 @@ class ErrorCollector {
  * The whole stack's settings, validated; all errors at once (secrets are read separately, as Pulumi secrets).
  * With `projectDir`, the build context and Dockerfile are checked to exist too.
  */
-export function parseSettings(source: ConfigSource, projectDir?: string): BerthSettings {
+export function parseSettings(source: ConfigSource, projectDir?: string, testHosts?: TestHosts): BerthSettings {
     const c = new ErrorCollector();
     const image = source("image") ?? "";
     const appSource: AppSource = image !== ""
@@ -475,9 +478,10 @@ export function parseSettings(source: ConfigSource, projectDir?: string): BerthS
         },
         ephemeral: c.take(() => parseBoolean("ephemeral", required(source, "ephemeral")), false),
         registry: {
-            server: c.take(() => parseRegistry("registry", required(source, "registry")), ""),
+            server: c.take(() => parseRegistry("registry", source("registry") || defaultRegistry(hosts, testHosts)), ""),
             username: c.take(() => required(source, "registryUser"), ""),
         },
+        knownHosts: c.take(() => parseKnownHosts("knownHosts", parseJson("knownHosts", source("knownHosts"), []), hosts), []),
         app,
         services,
     };
@@ -524,6 +528,65 @@ export function parseHosts(key: string, value: unknown): string[] {
         throw new ConfigError(key, hosts.find((host) => !isRemoteEngine(host)), "with several hosts each must be reachable from the others: use ssh://user@address or tcp://address:port");
     }
     return hosts.length > 0 ? hosts : [""];
+}
+
+/** The test hosts `npm run hosts` made on this machine, and the registry they pull from (scripts/hosts.sh). */
+export interface TestHosts {
+    hosts: string[];
+    registry: string;
+}
+
+/** The registry when berth:registry is unset: the test hosts' own for a stack on them only, else this machine's. */
+export function defaultRegistry(hosts: string[], testHosts?: TestHosts): string {
+    const onTestHosts = testHosts !== undefined && hosts.every((host) => testHosts.hosts.includes(host));
+    return onTestHosts ? testHosts.registry : "127.0.0.1:5000";
+}
+
+/** What `npm run hosts -- up` recorded (none: no test hosts here). */
+export function readTestHosts(file = path.join(process.env.BERTH_CACHE ?? path.join(os.homedir(), ".cache", "berth"), "hosts", "environment.json")): TestHosts | undefined {
+    try {
+        return JSON.parse(fs.readFileSync(file, "utf8")) as TestHosts;
+    } catch {
+        return undefined;
+    }
+}
+
+const HOST_KEY_TYPES = [
+    "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
+    "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/** How known_hosts names an ssh:// engine's machine: `address`, or `[address]:port` off port 22. */
+export function knownHostsName(host: string): string {
+    const port = /^ssh:\/\/(?:[^@/]*@)?(?:\[[^\]]+\]|[^:/]+):([0-9]+)/.exec(host)?.[1];
+    return port && port !== "22" ? `[${engineAddress(host)}]:${port}` : engineAddress(host);
+}
+
+/**
+ * `berth:knownHosts`: the stack's hosts' public keys as ssh-keyscan prints them (`<host> <type> <base64>`), so a
+ * fresh CI machine checks them with nothing but the stack's config. Each names a host of berth:hosts.
+ */
+export function parseKnownHosts(key: string, value: unknown, hosts: string[]): string[] {
+    if (!Array.isArray(value) || value.some((line) => typeof line !== "string")) {
+        throw new ConfigError(key, value, 'use a list of known_hosts lines, e.g. ["10.1.0.11 ssh-ed25519 AAAAC3Nza…"] (ssh-keyscan -t ed25519 <host> prints them)');
+    }
+    const names = hosts.filter((host) => host.startsWith("ssh://")).map(knownHostsName);
+    return (value as string[]).map((line, i) => {
+        const [patterns = "", type = "", blob = ""] = line.trim().split(/\s+/);
+        if (!HOST_KEY_TYPES.includes(type) || blob === "") {
+            throw new ConfigError(`${key}[${i}]`, line, `use "<host> <key type> <base64 key>" as ssh-keyscan prints it; key types: ${HOST_KEY_TYPES.join(", ")}`);
+        }
+        const decoded = Buffer.from(blob, "base64");
+        const wireType = decoded.length > 4 ? decoded.subarray(4, 4 + decoded.readUInt32BE(0)).toString("latin1") : "";
+        if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || wireType !== type) {
+            throw new ConfigError(`${key}[${i}]`, blob, `not a ${type} public key in base64: copy the whole line ssh-keyscan prints`);
+        }
+        const unknown = patterns.startsWith("|") ? undefined : patterns.split(",").find((name) => !names.includes(name));
+        if (unknown !== undefined) {
+            throw new ConfigError(`${key}[${i}]`, unknown, `name an ssh:// host of berth:hosts as known_hosts writes it (${names.join(", ") || "berth:hosts has none"})`);
+        }
+        return `${patterns} ${type} ${blob}`;
+    });
 }
 
 /** Whether an engine address names another machine (ssh://, tcp:// to a non-loopback address). */
@@ -607,7 +670,7 @@ export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
-    "hosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
+    "hosts", "knownHosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
 
 /** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */
@@ -664,9 +727,11 @@ export function checkBuildSource(source: AppSource, projectDir: string): void {
  * The stack's whole configuration, checked before any resource exists: every value, unknown keys, the build
  * source, the secrets. All problems are reported at once, as one error without a stack trace.
  */
-export function loadSettings(input: { source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string; secretEnvNames?: string[] }): BerthSettings {
+export function loadSettings(input: {
+    source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string; secretEnvNames?: string[]; testHosts?: TestHosts;
+}): BerthSettings {
     const c = new ErrorCollector();
-    const settings = c.take(() => parseSettings(input.source, input.projectDir), undefined);
+    const settings = c.take(() => parseSettings(input.source, input.projectDir, input.testHosts), undefined);
     if (settings) settings.app.secretEnvNames = c.take(() => checkSecretEnv(input.secretEnvNames ?? [], settings.app.env, input.secretState("secretEnv")), []);
     // Which password keys exist depends on the services, read again here in case another key failed.
     const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);

@@ -7,6 +7,7 @@ import { BerthSettings, engineAddress, isRemoteEngine, passwordKey, replicasPerH
 import { DependencyService } from "./dependencyService";
 import { warnAboutEngines } from "./engineCheck";
 import { StackNetwork } from "./stackNetwork";
+import { trustStackHostKeys } from "./docker/cli";
 import { HostCheck } from "./docker/hostCheck";
 import { PulledImage } from "./docker/pulledImage";
 import { ReleaseHistory } from "./docker/releaseHistory";
@@ -75,6 +76,8 @@ export class Environment extends pulumi.ComponentResource {
         super("berth:index:Environment", name, {}, opts);
         const { settings, stack } = args;
         const { hosts, app } = settings;
+        // Before any ssh: the stack's own host keys are what its hosts' keys are checked against, with the user's.
+        trustStackHostKeys(`${pulumi.getProject()}.${stack}`, settings.knownHosts);
         const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this);
         const secrets = requiredSecrets(settings);
         const remote = hosts.some(isRemoteEngine);

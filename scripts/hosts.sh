@@ -303,6 +303,11 @@ cmd_up() {
     say "test host $host: dockerd and sshd at $(address_of "$host")"
   done
   say "the hosts' registry: $REGISTRY (TLS, CA $REGISTRY_DIR/tls/ca.crt)"
+  # What a stack on these hosts gets when it leaves berth:registry unset (components/config.ts, readTestHosts).
+  local engines
+  engines=$(for i in $(seq "$count"); do printf '"ssh://deploy@%s"\n' "$(address_of "h$i")"; done | paste -sd, -)
+  printf '{"hosts": [%s], "registry": "%s"}\n' "$engines" "$REGISTRY" >"$HOSTS_DIR/environment.json.partial"
+  mv "$HOSTS_DIR/environment.json.partial" "$HOSTS_DIR/environment.json"
   for i in $(seq "$count"); do echo "ssh://deploy@$(address_of "h$i")"; done
 }
 
@@ -313,7 +318,14 @@ cmd_down() {
   ip link del bhreg 2>/dev/null || true
   ip netns del berth-registry 2>/dev/null || true
   ip link del "$BRIDGE" 2>/dev/null || true
-  rm -f "$SSH_DIR"/berth-cm-*
+  rm -f "$HOSTS_DIR/environment.json"
+  # berth's connections to the hosts end with them (tools/ssh/ssh would otherwise find their sockets for a while).
+  local socket
+  for socket in "$SSH_DIR"/berth-mux-*@"$SUBNET".*; do
+    [ -S "$socket" ] && ssh -o ControlPath="$socket" -O exit unused 2>/dev/null
+    rm -f "$socket"
+  done
+  rm -f "$SSH_DIR"/berth-docker-*@"$SUBNET".*
 }
 
 # Failure tests: a host's engine stopped or started again, its link cut or restored.

@@ -1,4 +1,6 @@
 import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 /** Where a Docker engine answers: a DOCKER_HOST value (`unix://…`, `ssh://user@host`, `tcp://…`); empty means the local default. */
@@ -27,7 +29,7 @@ export function engineHint(stderr: string, host: DockerHost): string | undefined
     const registry = /(?:https?:\/\/)?([a-z0-9.-]+:[0-9]+)\/v2\//i.exec(stderr)?.[1] ?? "the registry";
     const hints: [RegExp, string][] = [
         [/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* (is not known|mismatch)/i,
-            `${where}: its SSH host key is not in known_hosts, or has changed. berth never skips that check: verify the key with the host's operator, then add it to ~/.ssh/known_hosts (ssh-keyscan prints it; compare the fingerprint first).`],
+            `${where}: its SSH host key is not in known_hosts, or has changed. berth never skips that check: verify the key with the host's operator, then add it to ~/.ssh/known_hosts or to the stack's berth:knownHosts (ssh-keyscan prints it; compare the fingerprint first).`],
         [/Permission denied \(publickey|Too many authentication failures/i,
             `${where}: SSH refused the key. Put your public key in the deploy user's ~/.ssh/authorized_keys on the host, or load the right key (ssh-add, IdentityFile in ~/.ssh/config).`],
         [/Could not resolve hostname|Name or service not known/i, `${where}: its name does not resolve; check the address in berth:hosts.`],
@@ -50,6 +52,23 @@ export function engineHint(stderr: string, host: DockerHost): string | undefined
  * whole run, host keys always checked, never a prompt.
  */
 const SSH_WRAPPER_DIR = path.join(__dirname, "..", "..", "tools", "ssh");
+
+/** Stacks' own host keys (berth:knownHosts), a file per stack; tools/ssh/ssh checks them besides the user's known_hosts. */
+export const STACK_KNOWN_HOSTS_DIR = path.join(os.homedir(), ".ssh", "berth-known-hosts.d");
+
+/** Makes a stack's berth:knownHosts lines part of what berth's ssh checks host keys against (none: its file goes). */
+export function trustStackHostKeys(stackId: string, lines: string[], dir = STACK_KNOWN_HOSTS_DIR): void {
+    const file = path.join(dir, stackId);
+    if (lines.length === 0) {
+        fs.rmSync(file, { force: true });
+        return;
+    }
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Written whole, then renamed: an ssh starting meanwhile reads the old list or the new one, never half of one.
+    const partial = `${file}.${process.pid}.partial`;
+    fs.writeFileSync(partial, `${lines.join("\n")}\n`, { mode: 0o600 });
+    fs.renameSync(partial, file);
+}
 
 /** The docker CLI's environment for `host`: ssh:// engines get berth's ssh first on PATH. */
 export function cliEnvironment(host: DockerHost, extra: Record<string, string> = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

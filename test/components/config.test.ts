@@ -14,7 +14,7 @@ const valid: Record<string, string> = {
     env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}",
     services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
-    ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "127.0.0.1:5000", registryUser: "berth",
+    ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "", registryUser: "berth", knownHosts: "[]",
     testCommand: "", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3",
 };
 const settingsWith = (overrides: Record<string, string | undefined>) =>
@@ -36,7 +36,7 @@ describe("parseSettings", () => {
     });
 
     it("rejects a missing key", () => {
-        expect(() => settingsWith({ registry: undefined })).toThrow(/berth:registry = null: it is required/);
+        expect(() => settingsWith({ registryUser: undefined })).toThrow(/berth:registryUser = null: it is required/);
     });
 
     it("publishes replicas on consecutive host ports and rejects any port published twice", () => {

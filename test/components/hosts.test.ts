@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-    checkKnownKeys, checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, engineAddress, hostUrl, isRemoteEngine, parseHosts,
-    parseSettings, replicasPerHost, requiredSecrets, rolloutBatches,
+    checkKnownKeys, checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, engineAddress, hostUrl, isRemoteEngine,
+    knownHostsName, parseHosts, parseKnownHosts, parseSettings, replicasPerHost, requiredSecrets, rolloutBatches,
 } from "../../components/config";
 import { cliEnvironment, engineHint } from "../../components/docker/cli";
 import { movedDataMessage } from "../../components/docker/providers/volume";
@@ -10,6 +10,8 @@ import { buildEngine, hostScoped } from "../../components/environment";
 const h1 = "ssh://deploy@10.1.0.11";
 const h2 = "ssh://deploy@10.1.0.12";
 const h3 = "ssh://deploy@10.1.0.13:2222";
+/** A throw-away ed25519 public key, as ssh-keyscan prints one. */
+const ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFfLnxvbO0ke3oP5ySqhPY9D4iauuLS8ypyJjr2CbSpl";
 
 /** The pure parts of berth:hosts: parsing, spreading, ordering, and what a failing host is told. */
 describe("berth:hosts", () => {
@@ -31,6 +33,27 @@ describe("berth:hosts", () => {
             .toEqual([true, true, false, false, false, false]);
         expect([h1, h3, "tcp://[fd00::5]:2376", "ssh://staging-1.internal", ""].map(engineAddress))
             .toEqual(["10.1.0.11", "10.1.0.13", "fd00::5", "staging-1.internal", "127.0.0.1"]);
+    });
+
+    it("carries the hosts' keys as known_hosts lines naming hosts of berth:hosts, as ssh writes their names", () => {
+        expect([h1, h3, "ssh://staging-1.internal:22"].map(knownHostsName)).toEqual(["10.1.0.11", "[10.1.0.13]:2222", "staging-1.internal"]);
+        expect(parseKnownHosts("knownHosts", [`10.1.0.11 ${ed25519} root@h1`, `[10.1.0.13]:2222 ${ed25519}`, `|1|c2FsdA==|aGFzaA== ${ed25519}`], [h1, h3]))
+            .toEqual([`10.1.0.11 ${ed25519}`, `[10.1.0.13]:2222 ${ed25519}`, `|1|c2FsdA==|aGFzaA== ${ed25519}`]);
+        expect(() => parseKnownHosts("knownHosts", "10.1.0.11 ssh-ed25519 AAAA", [h1])).toThrow(/berth:knownHosts = "10.1.0.11 ssh-ed25519 AAAA": use a list of known_hosts lines/);
+        expect(() => parseKnownHosts("knownHosts", [`10.1.0.12 ${ed25519}`], [h1])).toThrow(/berth:knownHosts\[0\] = "10.1.0.12": name an ssh:\/\/ host of berth:hosts[^]*\(10.1.0.11\)/);
+        expect(() => parseKnownHosts("knownHosts", [`10.1.0.13 ${ed25519}`], [h3])).toThrow(/\[10.1.0.13\]:2222/);
+        expect(() => parseKnownHosts("knownHosts", ["10.1.0.11 ssh-dss AAAA"], [h1])).toThrow(/berth:knownHosts\[0\] = "10.1.0.11 ssh-dss AAAA": use "<host> <key type> <base64 key>"/);
+        expect(() => parseKnownHosts("knownHosts", [`10.1.0.11 ${ed25519.replace("ssh-ed25519", "ssh-rsa")}`], [h1])).toThrow(/not a ssh-rsa public key in base64/);
+        expect(() => parseKnownHosts("knownHosts", ["10.1.0.11 ssh-ed25519 not-base64!"], [h1])).toThrow(/not a ssh-ed25519 public key/);
+        expect(() => parseKnownHosts("knownHosts", [`10.1.0.11 ${ed25519}`], [""])).toThrow(/berth:hosts has none/);
+    });
+
+    it("defaults the registry to the test hosts' own for a stack on test hosts only, else to this machine's", () => {
+        const testHosts = { hosts: [h1, h2], registry: "192.168.240.2:5000" };
+        expect(defaultRegistry([h1, h2], testHosts)).toBe("192.168.240.2:5000");
+        expect(defaultRegistry([h1, "ssh://deploy@10.9.9.9"], testHosts)).toBe("127.0.0.1:5000");
+        expect(defaultRegistry([""], testHosts)).toBe("127.0.0.1:5000");
+        expect(defaultRegistry([h1], undefined)).toBe("127.0.0.1:5000");
     });
 
     it("gives each host's URL at its own address when the port listens on every interface", () => {

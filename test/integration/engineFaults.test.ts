@@ -37,10 +37,13 @@ describe("faults of the engine under a running stack", () => {
     const context = appCopy();
     const version = async () => (await http("GET", `${url}/`)).json.version;
 
+    // berth:registry left unset: a stack on test hosts only uses their registry.
     beforeAll(async () => {
         engine = testHosts(3)[2];
-        env = await throwawayStack({ appContext: context, hosts: [engine], registry: testRegistry, bindAddress: "0.0.0.0", replicas: "2", services: hostServices });
-        url = (await env.stack.up({ color: "never" })).outputs.url.value;
+        env = await throwawayStack({ appContext: context, hosts: [engine], bindAddress: "0.0.0.0", replicas: "2", services: hostServices });
+        const outputs = (await env.stack.up({ color: "never" })).outputs;
+        expect(outputs.imageRef.value.startsWith(`${testRegistry}/`)).toBe(true);
+        url = outputs.url.value;
     });
     afterAll(async () => {
         await env?.remove();

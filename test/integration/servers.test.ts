@@ -160,16 +160,37 @@ describe("staging and production on test hosts over SSH", () => {
         expect(engines.map((engine) => labelled(engine, "label=berth.role=app").sort())).toEqual(appIds);
     });
 
-    it("an unknown host key is refused at preview, naming the host and what to check", async () => {
+    it("an unknown host key is refused at preview, naming the host and what to check; the stack can carry the key", async () => {
         const knownHosts = path.join(os.homedir(), ".ssh", "berth_known_hosts");
         const saved = fs.readFileSync(knownHosts, "utf8");
+        const keyOf = (address: string) => saved.split("\n").find((line) => line.startsWith(`${address} ssh-ed25519 `))!.split(" ").slice(1).join(" ");
         fs.writeFileSync(knownHosts, saved.split("\n").filter((line) => !line.startsWith("192.168.240.12 ")).join("\n"));
         closeConnection(engines[1]);
         try {
+            await expect(env.stack.preview({ color: "never" })).rejects.toThrow(/ssh:\/\/deploy@192\.168\.240\.12: its SSH host key is not in known_hosts, or has changed[^]*berth:knownHosts/);
+            // What a fresh CI machine has: no known_hosts entry, the key in the stack's config.
+            await setObjectConfig(env.stack, "knownHosts", [`192.168.240.12 ${keyOf("192.168.240.12")}`]);
+            const preview = await env.stack.preview({ color: "never" });
+            expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
+            // A key in the config that is not the host's is refused as a changed key, never skipped.
+            closeConnection(engines[1]);
+            await setObjectConfig(env.stack, "knownHosts", [`192.168.240.12 ${keyOf("192.168.240.11")}`]);
             await expect(env.stack.preview({ color: "never" })).rejects.toThrow(/ssh:\/\/deploy@192\.168\.240\.12: its SSH host key is not in known_hosts, or has changed/);
         } finally {
             fs.writeFileSync(knownHosts, saved);
+            await env.stack.removeConfig("berth:knownHosts");
+            closeConnection(engines[1]);
         }
+    });
+
+    it("a connection whose ssh was killed (its socket left behind) is replaced by the next run's", async () => {
+        const check = spawnSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%r@%h:%p`, "-O", "check", "deploy@192.168.240.11"], { encoding: "utf8" });
+        const master = Number(/pid=([0-9]+)/.exec(check.stderr)?.[1]);
+        expect(master).toBeGreaterThan(0);
+        process.kill(master, "SIGKILL");
+        expect(fs.existsSync(`${os.homedir()}/.ssh/berth-mux-deploy@192.168.240.11:22`)).toBe(true);
+        const preview = await env.stack.preview({ color: "never" });
+        expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
     });
 
     it("a release rolls out host by host under load on both proxies, with no failed request", async () => {
