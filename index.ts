@@ -15,6 +15,7 @@ const settings = loadSettings({
     projectDir: __dirname,
     secretEnvNames,
     testHosts: readTestHosts(),
+    secretValue: (key) => pulumi.runtime.allConfig()[`berth:${key}`],
 });
 
 const environment = new Environment(stack, {

@@ -97,8 +97,36 @@ function createApp({ redisUrl, databaseUrl, version = 'dev' } = {}) {
     return [200, { hits: await redis.incr('hits') }];
   }
 
+  // Background jobs for the worker role (worker.js): queued here, done there.
+  async function jobs() {
+    const [queued, done, last] = await Promise.all([redis.lLen('jobs'), redis.get('jobs:done'), redis.get('jobs:last')]);
+    return [200, { queued, done: Number(done ?? 0), last: last ? JSON.parse(last) : null }];
+  }
+
   const routes = {
     '/': { GET: async () => [200, { version, hostname: os.hostname() }] },
+    '/jobs': {
+      GET: jobs,
+      POST: async () => {
+        const id = `${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+        await redis.lPush('jobs', JSON.stringify({ id }));
+        return [202, { queued: id }];
+      },
+    },
+    // What the app learns of the client through a proxy: scheme, host and address as forwarded.
+    '/request': {
+      GET: async (req) => [200, {
+        proto: req.headers['x-forwarded-proto'] ?? null,
+        host: req.headers['x-forwarded-host'] ?? null,
+        forwardedFor: req.headers['x-forwarded-for'] ?? null,
+      }],
+      // Reads (and counts) the whole body: uploads up to the proxy's limit arrive intact.
+      POST: async (req) => {
+        let bytes = 0;
+        for await (const chunk of req) bytes += chunk.length;
+        return [200, { bytes }];
+      },
+    },
     '/healthz': { GET: healthz },
     '/hits': { GET: hit, POST: hit },
     '/rows': {
@@ -118,6 +146,21 @@ function createApp({ redisUrl, databaseUrl, version = 'dev' } = {}) {
   };
 
   let closing = false;
+
+  // GET /echo with `Upgrade: websocket`: the connection is switched and echoes what it receives (a stand-in for a
+  // WebSocket endpoint, enough to prove upgrades pass through a proxy).
+  const upgraded = new Set();
+  const acceptUpgrade = (req, socket) => {
+    if (new URL(req.url, 'http://localhost').pathname !== '/echo' || closing) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    socket.on('error', () => {});
+    socket.pipe(socket);
+  };
 
   const server = http.createServer(async (req, res) => {
     let status;
@@ -140,6 +183,8 @@ function createApp({ redisUrl, databaseUrl, version = 'dev' } = {}) {
     if (closing) res.setHeader('Connection', 'close');
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
   });
+
+  server.on('upgrade', acceptUpgrade);
 
   async function prepareSchema() {
     for (let attempt = 1; !closing; attempt++) {
@@ -172,6 +217,7 @@ function createApp({ redisUrl, databaseUrl, version = 'dev' } = {}) {
       await new Promise((resolve) => {
         server.close(resolve);
         server.closeIdleConnections(); // idle keep-alive sockets would otherwise hold close() open
+        for (const socket of upgraded) socket.end(); // upgraded connections are the app's to close
       });
       await Promise.allSettled([redis.isReady ? redis.quit() : redis.disconnect(), pool.end()]);
     })();

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as fs from "fs";
 import { isIP } from "net";
 import * as os from "os";
@@ -66,6 +67,16 @@ export type AppSource =
     /** Deploy an image that already exists (how production runs exactly what staging tested). */
     | { kind: "image"; reference: string };
 
+/** The proxy's edge: HTTPS with the stack's certificate (secrets berth:tlsCertificate/tlsPrivateKey), limits. */
+export interface EdgeSettings {
+    /** Host port of HTTPS (on bindAddress); 0: none. With HTTPS, plain HTTP on hostPort redirects to it. */
+    httpsPort: number;
+    /** Send Strict-Transport-Security (one year) on HTTPS answers. */
+    hsts: boolean;
+    /** Largest request body the proxy passes on, in nginx's notation (`25m`; `0`: no limit). */
+    maxBodySize: string;
+}
+
 export interface AppSettings {
     name: string;
     branch: string;
@@ -80,6 +91,8 @@ export interface AppSettings {
     bindAddress: string;
     /** A berth proxy in front of the replicas gives zero-downtime replacement. */
     proxy: boolean;
+    /** What the proxy serves besides plain HTTP on hostPort. */
+    edge: EdgeSettings;
     containerPort: number;
     restart: string;
     memoryBytes: number;
@@ -301,7 +314,7 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
 }
 
 /** Every host port the stack publishes must be distinct and in range. */
-export function checkHostPorts(settings: { app: Pick<AppSettings, "hostPort" | "proxy" | "replicas">; services: ServiceSettings[] }): void {
+export function checkHostPorts(settings: { app: Pick<AppSettings, "hostPort" | "proxy" | "replicas" | "edge">; services: ServiceSettings[] }): void {
     const claimed = new Map<number, string>();
     const claim = (port: number, key: string) => {
         if (port > 65535) throw new ConfigError(key, port, "published ports must be at most 65535");
@@ -311,6 +324,10 @@ export function checkHostPorts(settings: { app: Pick<AppSettings, "hostPort" | "
     };
     for (const service of settings.services) {
         if (service.hostPort > 0) claim(service.hostPort, `services.${service.name}.hostPort`);
+    }
+    if (settings.app.edge.httpsPort > 0) {
+        if (!settings.app.proxy) throw new ConfigError("httpsPort", settings.app.edge.httpsPort, "HTTPS is served by berth's proxy: set berth:proxy to true, or httpsPort to 0");
+        claim(settings.app.edge.httpsPort, "httpsPort");
     }
     if (settings.app.hostPort > 0 && settings.app.proxy) {
         claim(settings.app.hostPort, "hostPort");
@@ -335,7 +352,39 @@ export function requiredSecrets(settings: BerthSettings): string[] {
     return [
         ...(settings.app.source.kind === "build" || settings.hosts.some(isRemoteEngine) ? ["registryPassword"] : []),
         ...settings.services.filter((s) => withPassword.includes(s.kind)).map((s) => passwordKey(s.name)),
+        ...(settings.app.edge.httpsPort > 0 ? ["tlsCertificate", "tlsPrivateKey"] : []),
     ];
+}
+
+/** nginx's size notation for client_max_body_size. */
+export function parseBodySize(key: string, value: string): string {
+    if (!/^[0-9]+[kmg]?$/i.test(value)) throw new ConfigError(key, value, "use a size like 512k, 25m or 1g (0: no limit)");
+    return value.toLowerCase();
+}
+
+/**
+ * The stack's certificate (PEM, its chain after it) and private key, checked before anything changes: they must
+ * parse, belong together and be valid now. Errors describe the certificate, never the key.
+ */
+export function checkTlsPair(certificate: string, privateKey: string, now = new Date()): { subject: string; validTo: Date } {
+    let cert: crypto.X509Certificate;
+    try {
+        cert = new crypto.X509Certificate(certificate);
+    } catch {
+        throw new ConfigError("tlsCertificate", "(secret)", "not a PEM certificate (-----BEGIN CERTIFICATE----- …, the server's first, its chain after it)");
+    }
+    const described = `(secret: certificate for ${cert.subject.replace(/\n/g, ", ")}, valid ${cert.validFrom} to ${cert.validTo})`;
+    let key: crypto.KeyObject;
+    try {
+        key = crypto.createPrivateKey(privateKey);
+    } catch {
+        throw new ConfigError("tlsPrivateKey", "(secret)", "not an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- …)");
+    }
+    if (!cert.checkPrivateKey(key)) throw new ConfigError("tlsPrivateKey", "(secret)", `it is not the key of berth:tlsCertificate ${described}`);
+    const validTo = new Date(cert.validTo);
+    if (validTo <= now) throw new ConfigError("tlsCertificate", described, "it has expired: renew it and set the new one");
+    if (new Date(cert.validFrom) > now) throw new ConfigError("tlsCertificate", described, "it is not valid yet");
+    return { subject: cert.subject, validTo };
 }
 
 export function passwordKey(serviceName: string): string {
@@ -446,6 +495,11 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         hostPort: c.take(() => parseInteger("hostPort", required(source, "hostPort"), 0, 65535), 0),
         bindAddress: c.take(() => parseBindAddress("bindAddress", source("bindAddress") ?? "127.0.0.1"), "127.0.0.1"),
         proxy: c.take(() => parseBoolean("proxy", required(source, "proxy")), true),
+        edge: {
+            httpsPort: c.take(() => parseInteger("httpsPort", required(source, "httpsPort"), 0, 65535), 0),
+            hsts: c.take(() => parseBoolean("hsts", required(source, "hsts")), false),
+            maxBodySize: c.take(() => parseBodySize("maxBodySize", required(source, "maxBodySize")), "25m"),
+        },
         containerPort: c.take(() => parsePort("containerPort", required(source, "containerPort")), 1),
         restart: c.take(() => parseRestartPolicy("restart", required(source, "restart")), "no"),
         memoryBytes: c.take(() => parseMemory("memory", required(source, "memory")), 0),
@@ -668,7 +722,7 @@ export function parseRegistry(key: string, value: string): string {
 /** Keys berth reads; a `berth:` key outside them is a typo (checked with the declared services' password keys). */
 export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
-    "proxy", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
+    "proxy", "httpsPort", "hsts", "maxBodySize", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
     "hosts", "knownHosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
@@ -729,6 +783,8 @@ export function checkBuildSource(source: AppSource, projectDir: string): void {
  */
 export function loadSettings(input: {
     source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string; secretEnvNames?: string[]; testHosts?: TestHosts;
+    /** A secret's value, read only to check it (the TLS pair); never stored or printed. */
+    secretValue?: (key: string) => string | undefined;
 }): BerthSettings {
     const c = new ErrorCollector();
     const settings = c.take(() => parseSettings(input.source, input.projectDir, input.testHosts), undefined);
@@ -737,6 +793,9 @@ export function loadSettings(input: {
     const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);
     c.take(() => checkKnownKeys(input.keys, services), undefined);
     if (settings) c.take(() => checkSecrets(settings, input.secretState), undefined);
+    if (settings && settings.app.edge.httpsPort > 0 && c.errors.length === 0 && input.secretValue) {
+        c.take(() => checkTlsPair(input.secretValue!("tlsCertificate") ?? "", input.secretValue!("tlsPrivateKey") ?? ""), undefined);
+    }
     c.throwIfAny();
     return settings!;
 }

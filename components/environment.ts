@@ -85,6 +85,8 @@ export class Environment extends pulumi.ComponentResource {
             ...settings.registry,
             password: secrets.includes("registryPassword") ? args.secret("registryPassword") : pulumi.output(""),
         }));
+        const tls = app.edge.httpsPort > 0 ? pulumi.secret(pulumi.all([args.secret("tlsCertificate"), args.secret("tlsPrivateKey")])
+            .apply(([certificate, privateKey]) => ({ certificate, privateKey }))) : undefined;
         // Other machines pull what berth built; its own engine already has it.
         const pullLogin = remote ? registryLogin : undefined;
         // Every remote host is checked (SSH, Docker, the registry) before anything changes on any of them.
@@ -160,6 +162,7 @@ export class Environment extends pulumi.ComponentResource {
                     ? new WebProxy(hostScoped(`${name}-proxy`, i), {
                         dockerHost: host, stack, network: networks[i].name, image: proxyImageRef, pullLogin,
                         hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, logRotation: settings.logRotation,
+                        edge: app.edge, tls,
                     }, { parent: this })
                     : undefined;
                 // Recorded once the host's release is in place (replicas healthy, proxy rerouted); prunes that host.

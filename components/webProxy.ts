@@ -1,11 +1,12 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { hostUrl, LogRotation } from "./config";
+import { EdgeSettings, hostUrl, LogRotation } from "./config";
 import { contextHash } from "./contextHash";
 import { DockerContainer } from "./docker/container";
 import { DockerImage } from "./docker/image";
 import type { RegistryLogin } from "./docker/providers/image";
 import { ProxyRoutes } from "./docker/proxyRoutes";
+import { ProxySite } from "./docker/proxySite";
 import { berthLabels, dockerName } from "./naming";
 
 export interface WebProxyArgs {
@@ -21,6 +22,10 @@ export interface WebProxyArgs {
     bindAddress: string;
     /** `address:port` of the replicas to send traffic to. */
     upstreams: pulumi.Input<string[]>;
+    /** HTTPS (published on edge.httpsPort), body limit. */
+    edge: EdgeSettings;
+    /** The stack's certificate and key (PEM), with HTTPS. */
+    tls?: pulumi.Input<{ certificate: string; privateKey: string }>;
     logRotation: LogRotation;
 }
 
@@ -72,7 +77,10 @@ export class WebProxy extends pulumi.ComponentResource {
             env: {},
             labels: berthLabels(args.stack, "proxy"),
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: ["proxy"] }]),
-            ports: [{ internal: 80, external: args.hostPort, ip: args.bindAddress, protocol: "tcp" }],
+            ports: [
+                { internal: 80, external: args.hostPort, ip: args.bindAddress, protocol: "tcp" },
+                ...(args.edge.httpsPort > 0 ? [{ internal: 443, external: args.edge.httpsPort, ip: args.bindAddress, protocol: "tcp" as const }] : []),
+            ],
             volumes: [],
             restart: "unless-stopped",
             memoryBytes: PROXY_MEMORY_BYTES,
@@ -84,8 +92,12 @@ export class WebProxy extends pulumi.ComponentResource {
             healthyTimeoutSeconds: 60,
             registry: args.pullLogin,
         }, { parent: this, deleteBeforeReplace: true });
-        new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });
-        this.url = hostUrl(args.dockerHost, args.bindAddress, args.hostPort);
+        const routes = new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });
+        // After the first routes: a new proxy serves the app before it starts redirecting to HTTPS.
+        new ProxySite(`${name}-site`, { host: args.dockerHost, proxy: proxy.name, edge: args.edge, tls: args.tls }, { parent: this, dependsOn: [routes] });
+        this.url = args.edge.httpsPort > 0
+            ? hostUrl(args.dockerHost, args.bindAddress, args.edge.httpsPort).replace(/^http:/, "https:")
+            : hostUrl(args.dockerHost, args.bindAddress, args.hostPort);
         this.containerName = proxy.name;
         this.registerOutputs({ url: this.url, containerName: this.containerName });
     }

@@ -1,8 +1,9 @@
 /**
- * A steady HTTP load on loopback that counts every failure: non-2xx answers and connection errors. Used by the
+ * A steady HTTP(S) load on loopback that counts every failure: non-2xx answers and connection errors. Used by the
  * zero-downtime test and by the benchmark, against berth's proxy and against the hand-written script alike.
  */
 import * as http from "http";
+import * as https from "https";
 
 export interface LoadResult {
     total: number;
@@ -19,9 +20,10 @@ export interface LoadRun {
 }
 
 /** Sends until stop() or, whatever happens to the caller, for at most `maxSeconds`: a load never outlives its test. */
-export function startLoad(url: string, concurrency = 8, maxSeconds = 600): LoadRun {
+export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: { ca: string[] }): LoadRun {
     const deadline = Date.now() + maxSeconds * 1000;
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const client = url.startsWith("https:") ? https : http;
+    const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: tls?.ca }) : new http.Agent({ keepAlive: true, maxSockets: concurrency });
     const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [] };
     let running = true;
     const fail = (why: string) => {
@@ -29,7 +31,7 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600): LoadR
         result.failures[why] = (result.failures[why] ?? 0) + 1;
     };
     const once = () => new Promise<void>((resolve) => {
-        const request = http.get(url, { agent, timeout: 10_000 }, (response) => {
+        const request = client.get(url, { agent, timeout: 10_000 }, (response) => {
             let body = "";
             response.on("data", (chunk) => (body += chunk));
             response.on("end", () => {

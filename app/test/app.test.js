@@ -81,3 +81,27 @@ test('close() lets an in-flight request finish and closes its keep-alive socket'
   await closed;
   agent.destroy();
 });
+
+test('an upgrade to /echo switches the connection and echoes it', async () => {
+  const net = require('node:net');
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+  let seen = '';
+  socket.setEncoding('utf8').on('data', (chunk) => {
+    seen += chunk;
+    if (seen.includes('\r\n\r\n') && !seen.includes('ping')) socket.write('ping');
+  });
+  const deadline = Date.now() + 5000;
+  while (!seen.endsWith('ping') && Date.now() < deadline) await sleep(20);
+  socket.destroy();
+  assert.match(seen, /^HTTP\/1\.1 101 /);
+  assert.ok(seen.endsWith('ping'), seen);
+});
+
+test('/request reports the forwarded scheme and host, and reads a whole upload', async () => {
+  const res = await request('GET', '/request');
+  assert.deepEqual(res.body, { proto: null, host: null, forwardedFor: null });
+  const upload = await request('POST', '/request', 'x'.repeat(100000));
+  assert.equal(upload.body.bytes, 100002);
+});

@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost } from "../cli";
 import { changedKeys } from "../resource";
+import { BERTH_DIR, fetchScript, replaceAndReload } from "./nginx";
 
 export interface ProxyRoutesInputs {
     host: DockerHost;
@@ -10,8 +11,6 @@ export interface ProxyRoutesInputs {
     /** `name:port` of each replica, reachable on the stack network. */
     upstreams: string[];
 }
-
-const BERTH_DIR = "/etc/nginx/berth";
 
 /** nginx's upstream block body: every replica, skipped for a moment after one failure (it may be draining). */
 export function upstreamConfig(upstreams: string[]): string {
@@ -30,21 +29,14 @@ export function parseUpstreamConfig(text: string): string[] {
 }
 
 /** Asks the proxy's nginx, on a fresh connection, which routes it serves. */
-const FETCH_ROUTES = `exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET /__berth/routes HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`;
+const FETCH_ROUTES = fetchScript("/__berth/routes");
 
 /** The shell script run in the proxy: write, check (rolling back a config nginx rejects), reload, confirm. */
 export function applyScript(id: string): string {
-    return [
-        `cp ${BERTH_DIR}/upstream.conf ${BERTH_DIR}/upstream.conf.previous`,
-        `cp ${BERTH_DIR}/routes.conf ${BERTH_DIR}/routes.conf.previous`,
+    return replaceAndReload([`${BERTH_DIR}/upstream.conf`, `${BERTH_DIR}/routes.conf`], [
         `cat > ${BERTH_DIR}/upstream.conf`,
         `printf 'location = /__berth/routes {\\n    return 200 "${id}\\n";\\n}\\n' > ${BERTH_DIR}/routes.conf`,
-        `if ! nginx -t -q; then for f in upstream routes; do mv ${BERTH_DIR}/$f.conf.previous ${BERTH_DIR}/$f.conf; done; exit 1; fi`,
-        "nginx -s reload",
-        // Done when fresh connections keep landing on new workers (old ones stop accepting right after the signal).
-        `seen=0; for i in $(seq 1 200); do case "$(${FETCH_ROUTES})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && exit 0;; *) seen=0;; esac; sleep 0.05; done`,
-        `echo "nginx did not start serving routes ${id} within 10s" >&2; exit 1`,
-    ].join("\n");
+    ], "/__berth/routes", id);
 }
 
 /**

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { checkHostPorts, checkTlsPair, parseBodySize, requiredSecrets, parseSettings } from "../../components/config";
+import { applyScript, httpConfig, siteConfig, siteId, tlsHash } from "../../components/docker/providers/proxySite";
+import { selfSignedCertificate } from "../certificates";
+
+const edge = { httpsPort: 8443, hsts: true, maxBodySize: "25m" };
+
+/** The proxy's edge: HTTPS config and certificate checks, the redirect, the body limit. */
+describe("the proxy's edge", () => {
+    const pair = selfSignedCertificate("shop.test");
+    const other = selfSignedCertificate("other.test");
+
+    it("accepts a certificate with its key, and names what is wrong with any other pair, never showing the key", () => {
+        expect(checkTlsPair(pair.certificate, pair.privateKey).subject).toBe("CN=shop.test");
+        const mismatch = () => checkTlsPair(pair.certificate, other.privateKey);
+        expect(mismatch).toThrow(/invalid config berth:tlsPrivateKey = "\(secret\)": it is not the key of berth:tlsCertificate \(secret: certificate for CN=shop.test, valid/);
+        const later = new Date(Date.now() + 40 * 86400_000);
+        expect(() => checkTlsPair(pair.certificate, pair.privateKey, later)).toThrow(/berth:tlsCertificate = "\(secret: certificate for CN=shop.test[^"]*": it has expired: renew it/);
+        expect(() => checkTlsPair(pair.certificate, pair.privateKey, new Date(Date.now() - 86400_000))).toThrow(/it is not valid yet/);
+        expect(() => checkTlsPair("not a certificate", pair.privateKey)).toThrow(/berth:tlsCertificate = "\(secret\)": not a PEM certificate/);
+        expect(() => checkTlsPair(pair.certificate, "-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n")).toThrow(/berth:tlsPrivateKey = "\(secret\)": not an unencrypted PEM private key/);
+        try {
+            mismatch();
+        } catch (err) {
+            expect(String(err)).not.toContain(other.privateKey.split("\n")[1]);
+        }
+    });
+
+    it("takes body limits in nginx's notation", () => {
+        expect(["512k", "25M", "1g", "0"].map((v) => parseBodySize("maxBodySize", v))).toEqual(["512k", "25m", "1g", "0"]);
+        expect(() => parseBodySize("maxBodySize", "25 MB")).toThrow('invalid config berth:maxBodySize = "25 MB": use a size like 512k, 25m or 1g (0: no limit)');
+    });
+
+    it("asks for the certificate and key as secrets with HTTPS only, on a port of its own, in front of the proxy", () => {
+        const base = { replicas: 2, hostPort: 8080, proxy: true };
+        expect(() => checkHostPorts({ app: { ...base, edge: { ...edge, httpsPort: 8080 } }, services: [] })).toThrow(/berth:hostPort = 8080: host port 8080 is already published by httpsPort/);
+        expect(() => checkHostPorts({ app: { ...base, proxy: false, edge }, services: [] })).toThrow(/berth:httpsPort = 8443: HTTPS is served by berth's proxy/);
+        expect(() => checkHostPorts({ app: { ...base, edge }, services: [] })).not.toThrow();
+        const settings = parseSettings((key) => ({
+            app: "shop", branch: "main", image: "registry.internal:5000/shop:1", replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080",
+            restart: "no", memory: "0", cpus: "0", healthTimeoutSeconds: "60", stopTimeoutSeconds: "10", keepReleases: "3", releaseCommandTimeoutSeconds: "600",
+            rolloutBatchSize: "1", rolloutPauseSeconds: "0", logMaxSize: "10m", logMaxFiles: "3", ephemeral: "false", registryUser: "ci",
+            httpsPort: "443", hsts: "false", maxBodySize: "25m",
+        } as Record<string, string>)[key]);
+        expect(requiredSecrets(settings)).toEqual(["tlsCertificate", "tlsPrivateKey"]);
+        expect(requiredSecrets({ ...settings, app: { ...settings.app, edge: { ...edge, httpsPort: 0 } } })).toEqual([]);
+    });
+
+    it("serves HTTPS with the stack's certificate, HSTS when asked, and redirects plain HTTP there", () => {
+        expect(siteConfig(edge)).toMatch(/client_max_body_size 25m;\nserver \{\n    listen 443 ssl;[^]*Strict-Transport-Security "max-age=31536000" always;[^]*include \/etc\/nginx\/app.conf;\n\}/);
+        expect(siteConfig({ ...edge, hsts: false })).not.toContain("Strict-Transport-Security");
+        expect(siteConfig({ ...edge, httpsPort: 0 })).toBe("client_max_body_size 25m;\n");
+        expect(httpConfig(edge, "abc")).toContain("return 308 https://$host:8443$request_uri;");
+        expect(httpConfig({ ...edge, httpsPort: 443 }, "abc")).toContain("return 308 https://$host$request_uri;");
+        expect(httpConfig({ ...edge, httpsPort: 0 }, "abc")).toBe('location = /__berth/site {\n    return 200 "abc\\n";\n}\ninclude /etc/nginx/app.conf;\n');
+    });
+
+    it("names each site differently when its edge or certificate changes, and writes the key from stdin only", () => {
+        const hash = tlsHash(pair);
+        expect(siteId(edge, hash)).not.toBe(siteId(edge, tlsHash(other)));
+        expect(siteId(edge, hash)).not.toBe(siteId({ ...edge, maxBodySize: "1m" }, hash));
+        expect(siteId(edge, hash)).toBe(siteId({ ...edge }, tlsHash({ ...pair })));
+        const script = applyScript("0123456789abcdef");
+        expect(script).not.toContain("BEGIN");
+        expect(script.indexOf("private-key.pem")).toBeLessThan(script.indexOf("nginx -t -q"));
+        expect(script).toContain("umask 077");
+    });
+});
