@@ -35,4 +35,5 @@ export const previousImageRef = environment.previousImageRef;
 export const releases = environment.releases;
 export const version = environment.version;
 export const containers = environment.containers;
+export const processes = environment.processes;
 export const services = environment.services;

@@ -96,7 +96,7 @@ async function engineFloorMs(engine: string, image: string, pull: boolean): Prom
 }
 
 export async function hostsBench(): Promise<string> {
-    const engines = testHosts(3);
+    const engines = await testHosts(3);
     const RELEASES = 3;
 
     // 1. The same release, local engine vs one remote host over SSH (same registry, 2 replicas each).

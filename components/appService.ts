@@ -31,6 +31,11 @@ export function replicaHostPort(app: Pick<AppSettings, "hostPort" | "proxy">, in
     return app.hostPort > 0 && !app.proxy ? app.hostPort + index : 0;
 }
 
+/** The environment every process of the app gets: its port, its services' settings and secrets, its own env. */
+export function appEnvironment(app: Pick<AppSettings, "containerPort" | "env">, serviceEnv: pulumi.Input<Record<string, string>>): pulumi.Output<Record<string, string>> {
+    return pulumi.output(serviceEnv).apply((services): Record<string, string> => ({ PORT: String(app.containerPort), ...services, ...app.env }));
+}
+
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
     /** The release gate and release command, when this host runs them: replicas on every host wait for them. */
@@ -48,7 +53,7 @@ export class AppService extends pulumi.ComponentResource {
     constructor(name: string, args: AppServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:AppService", name, {}, opts);
         const { app } = args;
-        const env = pulumi.output(args.serviceEnv).apply((serviceEnv) => ({ PORT: String(app.containerPort), ...serviceEnv, ...app.env }));
+        const env = appEnvironment(app, args.serviceEnv);
         const releaseStep = (purpose: "release gate" | "release command", command: string, after: pulumi.Resource[]) => new ReleaseGate(
             `${name}-${purpose === "release gate" ? "tests" : "release-command"}`, {
                 host: args.dockerHost,

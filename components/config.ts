@@ -77,6 +77,22 @@ export interface EdgeSettings {
     maxBodySize: string;
 }
 
+/** A process role besides web (berth:roles): the release's image running another command. */
+export interface RoleSettings {
+    name: string;
+    /** Run by the image's shell, e.g. `node worker.js`. */
+    command: string;
+    /** The stack's total, spread over its hosts like the web replicas. */
+    replicas: number;
+    memoryBytes: number;
+    cpus: number;
+    restart: string;
+    /** Absent: the role is gated by staying up upSeconds (the image's HEALTHCHECK is web's). */
+    healthcheck?: HealthcheckSettings;
+    upSeconds: number;
+    stopTimeoutSeconds: number;
+}
+
 export interface AppSettings {
     name: string;
     branch: string;
@@ -139,6 +155,7 @@ export interface BerthSettings {
     /** known_hosts lines the stack carries for its ssh:// hosts (checked besides the user's own known_hosts). */
     knownHosts: string[];
     app: AppSettings;
+    roles: RoleSettings[];
     services: ServiceSettings[];
 }
 
@@ -309,6 +326,39 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
             healthcheck: parseHealthcheck(`${at}.healthcheck`, raw.healthcheck),
             ...(field(raw, "memory") !== undefined ? { memoryBytes: parseMemory(`${at}.memory`, field(raw, "memory")!) } : {}),
             ...(field(raw, "host") !== undefined ? { host: field(raw, "host")!.trim() } : {}),
+        };
+    });
+}
+
+const ROLE_FIELDS = ["command", "replicas", "memory", "cpus", "restart", "healthcheck", "upSeconds", "stopTimeoutSeconds"];
+
+/**
+ * `berth:roles`: named processes from the app's image besides web, e.g. `{ worker: { command: "node worker.js",
+ * replicas: 2 } }`. Limits, restart policy and stop timeout default to the app's.
+ */
+export function parseRoles(key: string, value: unknown, app: Pick<AppSettings, "memoryBytes" | "cpus" | "restart" | "stopTimeoutSeconds">): RoleSettings[] {
+    if (!isObject(value)) throw new ConfigError(key, value, 'use a map of role names to { command, replicas, … }, e.g. { worker: { command: "node worker.js", replicas: 2 } }');
+    return Object.entries(value).map(([name, raw]) => {
+        const at = `${key}.${name}`;
+        if (name === "web") throw new ConfigError(at, raw, "web is the app's own role (berth:replicas, berth:healthcheck, …): give this one another name");
+        if (!SERVICE_NAME.test(name)) throw new ConfigError(at, raw, "role names are 1-31 lowercase letters, digits and dashes, starting with a letter");
+        if (!isObject(raw)) throw new ConfigError(at, raw, 'use an object like { command: "node worker.js", replicas: 2 }');
+        const unknown = Object.keys(raw).find((f) => !ROLE_FIELDS.includes(f));
+        if (unknown !== undefined) throw new ConfigError(`${at}.${unknown}`, raw[unknown], `not a role setting: use ${ROLE_FIELDS.join(", ")}`);
+        const command = field(raw, "command")?.trim() ?? "";
+        if (command === "") throw new ConfigError(`${at}.command`, raw.command ?? null, 'a role needs a command, run by the image\'s shell, e.g. "node worker.js"');
+        const optional = <T>(name: string, parse: (k: string, v: string) => T, fallback: T): T =>
+            field(raw, name) === undefined ? fallback : parse(`${at}.${name}`, field(raw, name)!);
+        return {
+            name,
+            command,
+            replicas: optional("replicas", (k, v) => parseInteger(k, v, 1, 20), 1),
+            memoryBytes: optional("memory", parseMemory, app.memoryBytes),
+            cpus: optional("cpus", parseCpus, app.cpus),
+            restart: optional("restart", parseRestartPolicy, app.restart),
+            healthcheck: parseHealthcheck(`${at}.healthcheck`, raw.healthcheck),
+            upSeconds: optional("upSeconds", (k, v) => parseInteger(k, v, 1, 600), 10),
+            stopTimeoutSeconds: optional("stopTimeoutSeconds", (k, v) => parseInteger(k, v, 0, 3600), app.stopTimeoutSeconds),
         };
     });
 }
@@ -518,6 +568,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         stopTimeoutSeconds: c.take(() => parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600), 0),
         keepReleases: c.take(() => parseInteger("keepReleases", required(source, "keepReleases"), 1, 100), 1),
     };
+    const roles = c.take(() => parseRoles("roles", parseJson("roles", source("roles"), {}), app), []);
     const hosts = c.take(() => parseHosts("hosts", parseJson("hosts", source("hosts"), [])), [""]);
     c.take(() => checkServiceHosts(services, hosts), undefined);
     const settings: BerthSettings = {
@@ -537,6 +588,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         },
         knownHosts: c.take(() => parseKnownHosts("knownHosts", parseJson("knownHosts", source("knownHosts"), []), hosts), []),
         app,
+        roles,
         services,
     };
     if (c.errors.length === 0) {
@@ -723,7 +775,7 @@ export function parseRegistry(key: string, value: string): string {
 export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "httpsPort", "hsts", "maxBodySize", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
-    "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "ephemeral",
+    "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
     "hosts", "knownHosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
 

@@ -12,6 +12,7 @@ import { HostCheck } from "./docker/hostCheck";
 import { PulledImage } from "./docker/pulledImage";
 import { ReleaseHistory } from "./docker/releaseHistory";
 import { RolloutPause } from "./docker/rolloutPause";
+import { ProcessRole } from "./processRole";
 import { proxyImage, WebProxy } from "./webProxy";
 
 export interface EnvironmentArgs {
@@ -63,6 +64,8 @@ export class Environment extends pulumi.ComponentResource {
     readonly imageRef: pulumi.Output<string>;
     readonly version: pulumi.Output<string>;
     readonly containers: pulumi.Output<string[]>;
+    /** Each role's containers (berth:roles), every host's. */
+    readonly processes: pulumi.Output<Record<string, string[]>>;
     readonly services: Record<string, pulumi.Output<string>>;
     /** The release before the current one: what a rollback sets berth:image to. */
     readonly previousImageRef: pulumi.Output<string>;
@@ -137,7 +140,8 @@ export class Environment extends pulumi.ComponentResource {
             ? new PulledImage(hostScoped(`${name}-pull`, i), { host, reference: image.imageRef, registry: image.pullLogin }, { parent: this, dependsOn: checks }).imageRef
             : image.imageRef);
         const replicaCounts = replicasPerHost(app.replicas, hosts.length);
-        const deployed: { appService: AppService; proxy?: WebProxy; history: ReleaseHistory }[] = [];
+        const roleCounts = new Map(settings.roles.map((role) => [role.name, replicasPerHost(role.replicas, hosts.length)]));
+        const deployed: { appService: AppService; proxy?: WebProxy; roles: ProcessRole[]; history: ReleaseHistory }[] = [];
         // Each batch of hosts starts once the batch before serves the new release (and any pause has passed).
         let releaseAfter: pulumi.Resource[] = [];
         const batches = rolloutBatches(hosts.length, settings.rollout.batchSize);
@@ -165,16 +169,31 @@ export class Environment extends pulumi.ComponentResource {
                         edge: app.edge, tls,
                     }, { parent: this })
                     : undefined;
-                // Recorded once the host's release is in place (replicas healthy, proxy rerouted); prunes that host.
+                const web = proxy ? [appService, proxy] : [appService];
+                // The other roles follow web on each host, in the same release.
+                const roles = settings.roles.filter((role) => roleCounts.get(role.name)![i] > 0).map((role) => new ProcessRole(hostScoped(`${name}-role-${role.name}`, i), {
+                    dockerHost: host,
+                    stack,
+                    app,
+                    role,
+                    image: imageOn[i],
+                    version: image.version,
+                    pullLogin: image.pullLogin,
+                    network: networks[i].name,
+                    serviceEnv: serviceEnvOn(host),
+                    logRotation: settings.logRotation,
+                    replicas: roleCounts.get(role.name)![i],
+                }, { parent: this, dependsOn: web }));
+                // Recorded once the host's release is in place (replicas healthy, proxy rerouted, roles replaced); prunes that host.
                 const history = new ReleaseHistory(hostScoped(`${name}-releases`, i), {
                     host,
                     stack,
                     imageRef: image.imageRef,
                     keep: app.keepReleases,
-                }, { parent: this, dependsOn: proxy ? [appService, proxy] : [appService] });
-                deployed[i] = { appService, proxy, history };
+                }, { parent: this, dependsOn: [...web, ...roles] });
+                deployed[i] = { appService, proxy, roles, history };
             }
-            const done = batch.flatMap((i) => [deployed[i].appService, ...(deployed[i].proxy ? [deployed[i].proxy!] : [])]);
+            const done = batch.flatMap((i) => [deployed[i].appService, ...(deployed[i].proxy ? [deployed[i].proxy!] : []), ...deployed[i].roles]);
             releaseAfter = settings.rollout.pauseSeconds > 0 && b < batches.length - 1
                 ? [new RolloutPause(`${name}-rollout-pause-${b + 1}`, { release: image.imageRef, seconds: settings.rollout.pauseSeconds }, { parent: this, dependsOn: done })]
                 : done;
@@ -186,6 +205,8 @@ export class Environment extends pulumi.ComponentResource {
         this.imageRef = image.imageRef;
         this.version = image.version;
         this.containers = pulumi.all(deployed.map(({ appService }) => appService.containerNames)).apply((names) => names.flat());
+        this.processes = pulumi.all(Object.fromEntries(settings.roles.map((role) => [role.name,
+            pulumi.all(deployed.flatMap(({ roles }) => roles.filter((r) => r.role === role.name).map((r) => r.containerNames))).apply((names) => names.flat())])));
         this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
             Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));

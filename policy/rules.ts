@@ -29,7 +29,8 @@ export function stackOf(urn: string): string {
 
 const digestPinned = (reference: unknown) => typeof reference === "string" && /@sha256:[0-9a-f]{64}$/.test(reference);
 const nameOf = (r: ResourceView) => r.urn.split("::").pop();
-const isAppContainer = (r: ResourceView) => r.type === types.container && r.props.labels?.["berth.role"] === "app";
+/** The app's processes: web replicas and the containers of its other roles (berth:roles). */
+const isAppContainer = (r: ResourceView) => r.type === types.container && ["app", "worker"].includes(r.props.labels?.["berth.role"]);
 
 const PROMOTE = "promote the digest staging built: set berth:image to staging's `imageRef` output (repo@sha256:…)";
 
@@ -62,7 +63,8 @@ export function appContainerFindings(r: ResourceView): string[] {
     if (!r.props.restart || r.props.restart === "no") {
         findings.push(`app container ${nameOf(r)} has no restart policy: set berth:restart to unless-stopped, always or on-failure[:N]`);
     }
-    if (!r.props.healthcheck && r.props.requireHealthcheck !== true) {
+    // A role without a healthcheck is gated by staying up (upSeconds) instead.
+    if (!r.props.healthcheck && r.props.requireHealthcheck !== true && !(r.props.upSeconds > 0)) {
         findings.push(`app container ${nameOf(r)} has no healthcheck: give the image a HEALTHCHECK or set berth:healthcheck`);
     }
     if (!(r.props.memoryBytes > 0)) {

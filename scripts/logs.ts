@@ -1,12 +1,12 @@
 /**
- * `npm run logs -- --stack S [--role web] [--follow] [--since 10m]`: every replica's logs, on every host of the
+ * `npm run logs -- --stack S [--role web|<role>] [--follow] [--since 10m]`: every replica's logs, on every host of the
  * stack, merged in time order, each line prefixed with its replica's name. Works on remote engines (berth:hosts).
  */
 import { spawn, spawnSync } from "child_process";
 import { cliEnvironment } from "../components/docker/cli";
 import { parseOptions, replicas, runMain, UsageError } from "./replicas";
 
-const USAGE = "usage: npm run logs -- --stack <stack> [--role web] [--follow] [--since 10m]";
+const USAGE = "usage: npm run logs -- --stack <stack> [--role web|<a role of berth:roles>] [--follow] [--since 10m]";
 
 /** Docker's `--timestamps` lines of several replicas, merged by time (stable within a replica), prefixed with its name. */
 export function mergeLogLines(streams: { replica: string; text: string }[]): string[] {

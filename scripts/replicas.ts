@@ -30,16 +30,19 @@ export function stackHosts(stack: string): string[] {
     return hosts.length > 0 ? hosts : [""];
 }
 
-/** Roles berth runs from the app's image, and the label value their containers carry. */
-const ROLE_LABELS: Record<string, string> = { web: "app" };
+/** The label filters that pick a role's containers: web's replicas, or the containers of a role of berth:roles. */
+export function roleFilters(stack: string, role: string): string[] {
+    const labels = role === "web" ? ["berth.role=app"] : ["berth.role=worker", `berth.process=${role}`];
+    return [`berth.stack=${stack}`, ...labels].flatMap((label) => ["--filter", `label=${label}`]);
+}
 
-/** The running replicas of `role` (default: web) on every host of the stack, in host order. */
+/** The running containers of `role` (default: web) on every host of the stack, in host order. */
 export function replicas(stack: string, role = "web"): Replica[] {
-    const label = ROLE_LABELS[role];
-    if (!label) throw new UsageError(`no role ${role}: the stack runs ${Object.keys(ROLE_LABELS).join(", ")}`);
-    return stackHosts(stack).flatMap((host) =>
-        dockerOn(host, "ps", "--filter", `label=berth.stack=${stack}`, "--filter", `label=berth.role=${label}`, "--format", "{{.Names}}")
+    const found = stackHosts(stack).flatMap((host) =>
+        dockerOn(host, "ps", ...roleFilters(stack, role), "--format", "{{.Names}}")
             .split("\n").filter(Boolean).sort().map((name) => ({ host, name })));
+    if (found.length === 0 && role !== "web") throw new UsageError(`no role ${role} runs in stack ${stack}: web, or a role of berth:roles`);
+    return found;
 }
 
 /** `--name value` and `--flag` options before an optional `--`, and what follows it. */

@@ -39,7 +39,7 @@ describe("faults of the engine under a running stack", () => {
 
     // berth:registry left unset: a stack on test hosts only uses their registry.
     beforeAll(async () => {
-        engine = testHosts(3)[2];
+        engine = (await testHosts(3))[2];
         env = await throwawayStack({ appContext: context, hosts: [engine], bindAddress: "0.0.0.0", replicas: "2", services: hostServices });
         const outputs = (await env.stack.up({ color: "never" })).outputs;
         expect(outputs.imageRef.value.startsWith(`${testRegistry}/`)).toBe(true);
@@ -102,7 +102,7 @@ describe("faults of the engine under a running stack", () => {
             await expect(env.stack.up({ color: "never" })).rejects.toThrow(/cannot reach 192\.168\.240\.2:5000/);
             expect(await version()).toBe(before);
         } finally {
-            testHosts(3); // starts the registry again
+            await testHosts(3); // starts the registry again
         }
         await env.stack.up({ color: "never" });
         expect(await version()).not.toBe(before);

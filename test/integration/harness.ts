@@ -2,7 +2,7 @@
  * Real-engine harness: throw-away stacks of this project driven through the Automation API against a local
  * file backend and the real Docker engine. Nothing here is mocked; a missing engine or CLI fails loudly.
  */
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -45,8 +45,14 @@ export const testRegistry = "192.168.240.2:5000";
  * The shared pool of test hosts (scripts/hosts.sh), made to exist with `count` hosts (idempotent: hosts that are
  * healthy are kept, so test files share one pool); returns their engine addresses. Removed after the run.
  */
-export function testHosts(count = 3): string[] {
-    const out = execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+export async function testHosts(count = 3): Promise<string[]> {
+    // Not execFileSync: starting hosts can take minutes, and a test worker that blocks that long misses vitest's
+    // own messages (it then reports "Timeout calling onTaskUpdate").
+    const out = await new Promise<string>((resolve, reject) => {
+        const child = execFile("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count)], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+            (error, stdout) => (error ? reject(error) : resolve(stdout)));
+        child.stderr?.pipe(process.stderr);
+    });
     // The run that used the pool removes it when it ends (test/hostPool.ts).
     if (process.env.BERTH_TEST_RUN) fs.writeFileSync(POOL_USER_FILE, process.env.BERTH_TEST_RUN);
     return out.trim().split("\n").slice(-count);

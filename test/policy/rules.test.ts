@@ -50,6 +50,13 @@ describe("app-containers-restart-healthcheck-memory", () => {
         expect(appContainerFindings(app({ healthcheck: undefined, requireHealthcheck: true }))).toEqual([]);
         expect(appContainerFindings(app({ labels: { "berth.role": "proxy" }, memoryBytes: 0 }))).toEqual([]);
     });
+
+    it("holds the app's other roles to the same guards, a role without healthcheck being gated by staying up", () => {
+        const worker = (props: Record<string, unknown>) => app({ labels: { "berth.role": "worker", "berth.process": "worker" }, healthcheck: undefined, noHealthcheck: true, upSeconds: 10, ...props });
+        expect(appContainerFindings(worker({}))).toEqual([]);
+        expect(appContainerFindings(worker({ upSeconds: 0 }))).toEqual(["app container r1 has no healthcheck: give the image a HEALTHCHECK or set berth:healthcheck"]);
+        expect(appContainerFindings(worker({ restart: "no" }))[0]).toMatch(/has no restart policy/);
+    });
 });
 
 describe("no-host-access", () => {

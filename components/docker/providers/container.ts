@@ -48,8 +48,12 @@ export interface DockerContainerInputs {
     memoryBytes: number;
     /** 0 means unlimited. */
     cpus: number;
-    /** Absent: the image's own HEALTHCHECK, if any. */
+    /** Absent: the image's own HEALTHCHECK, if any (unless noHealthcheck). */
     healthcheck?: Healthcheck;
+    /** Ignore the image's HEALTHCHECK (it is another process's, e.g. web's for a worker). */
+    noHealthcheck?: boolean;
+    /** Without any healthcheck: `create` counts the container healthy once it has stayed up this long (no exit, no restart). */
+    upSeconds?: number;
     stopTimeoutSeconds: number;
     logDriver: string;
     logOptions: Record<string, string>;
@@ -70,7 +74,7 @@ export interface DockerContainerInputs {
 const inPlaceKeys = ["restart", "memoryBytes", "cpus"] as const;
 const replaceKeys = [
     "host", "namePrefix", "image", "command", "envHash", "labels", "networks", "ports", "volumes",
-    "healthcheck", "stopTimeoutSeconds", "logDriver", "logOptions", "logRotation",
+    "healthcheck", "noHealthcheck", "stopTimeoutSeconds", "logDriver", "logOptions", "logRotation",
 ] as const;
 
 /** What the engine reports of a container, as state records it (see observedState). */
@@ -171,6 +175,7 @@ export function createArgs(name: string, inputs: DockerContainerInputs, engineDe
         ...(firstNetwork ? ["--network", firstNetwork.name, ...firstNetwork.aliases.flatMap((a) => ["--network-alias", a])] : []),
         ...inputs.ports.flatMap((p) => ["--publish", `${p.ip ? `${p.ip}:` : ""}${p.external}:${p.internal}/${p.protocol}`]),
         ...inputs.volumes.map((v) => `--mount=type=volume,source=${v.source},target=${v.target}${v.readOnly ? ",readonly" : ""}`),
+        ...(inputs.noHealthcheck && !hc ? ["--no-healthcheck"] : []),
         ...(hc
             ? [
                 "--health-cmd", hc.command,
@@ -209,7 +214,19 @@ async function probeHealthy(host: DockerHost, container: any): Promise<boolean> 
     return docker(host, probe, { timeoutMs: timeoutNs / 1e6 }).then(() => true, () => false);
 }
 
-async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number, requireHealthcheck: boolean): Promise<void> {
+/** A container without a healthcheck is taken as healthy once it has run `seconds` without exiting or restarting. */
+async function waitUntilUpFor(host: DockerHost, name: string, seconds: number): Promise<void> {
+    for (;;) {
+        const state = (await inspect(host, "container", name))?.State;
+        if (!state?.Running || state.Restarting || (state.RestartCount ?? 0) > 0) {
+            throw new Error(`container ${name} did not stay up for ${seconds}s (exit code ${state?.ExitCode ?? "unknown"})`);
+        }
+        if (Date.now() - Date.parse(state.StartedAt) >= seconds * 1000) return;
+        await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
+    }
+}
+
+async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number, requireHealthcheck: boolean, upSeconds = 0): Promise<void> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
         const container = await inspect(host, "container", name);
@@ -222,7 +239,8 @@ async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: 
             if (requireHealthcheck) {
                 throw new Error(`container ${name} has no healthcheck: its image declares no HEALTHCHECK and none was configured (set berth:healthcheck)`);
             }
-            return; // no healthcheck at all: running is the best signal there is
+            // No healthcheck at all: staying up is the best signal there is.
+            return upSeconds > 0 ? waitUntilUpFor(host, name, upSeconds) : undefined;
         }
         if (health === "unhealthy") {
             throw new Error(`container ${name} reported unhealthy`);
@@ -264,7 +282,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         }
         await docker(inputs.host, ["start", name]);
         if (inputs.healthyTimeoutSeconds > 0) {
-            await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false);
+            await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds);
         }
     } catch (err) {
         // A container that never became healthy is removed, so the failed deploy leaves the old one serving alone.
@@ -290,7 +308,7 @@ async function removeContainer(host: DockerHost, name: string, stopTimeoutSecond
  * one port); any other one only after its replacement is healthy.
  */
 async function recover(recorded: RecordedState, inputs: DockerContainerInputs): Promise<RecordedState> {
-    const gate = () => waitUntilHealthy(inputs.host, recorded.name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false);
+    const gate = () => waitUntilHealthy(inputs.host, recorded.name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds);
     if (recorded.running === false) {
         const restarted = await docker(inputs.host, ["start", recorded.name])
             .then(() => (inputs.healthyTimeoutSeconds > 0 ? gate() : undefined))

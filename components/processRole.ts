@@ -1,0 +1,70 @@
+import * as pulumi from "@pulumi/pulumi";
+import { appEnvironment } from "./appService";
+import { AppSettings, LogRotation, RoleSettings } from "./config";
+import { DockerContainer } from "./docker/container";
+import type { RegistryLogin } from "./docker/providers/image";
+import { berthLabels, dockerName } from "./naming";
+
+export interface ProcessRoleArgs {
+    dockerHost: string;
+    stack: string;
+    app: AppSettings;
+    role: RoleSettings;
+    /** The release's image by digest: the web replicas' own. */
+    image: pulumi.Input<string>;
+    version: pulumi.Input<string>;
+    pullLogin?: pulumi.Input<RegistryLogin>;
+    network: pulumi.Input<string>;
+    /** The services' connection settings and the secret variables, as the web replicas get them. */
+    serviceEnv: pulumi.Input<Record<string, string>>;
+    logRotation: LogRotation;
+    /** This role's containers on this host. */
+    replicas: number;
+}
+
+/**
+ * A process role besides web (a queue consumer, a scheduler): containers of the release's image running the role's
+ * command, with the app's environment and services, no port. Each new one is gated by its healthcheck or, without
+ * one, by staying up `upSeconds`; then its predecessor is stopped (SIGTERM, stopTimeoutSeconds to finish its job).
+ */
+export class ProcessRole extends pulumi.ComponentResource {
+    readonly role: string;
+    readonly containerNames: pulumi.Output<string[]>;
+
+    constructor(name: string, args: ProcessRoleArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("berth:service:ProcessRole", name, {}, opts);
+        const { app, role } = args;
+        this.role = role.name;
+        const env = appEnvironment(app, args.serviceEnv);
+        const containers = Array.from({ length: args.replicas }, (_, index) => new DockerContainer(`${name}-${index + 1}`, {
+            host: args.dockerHost,
+            namePrefix: dockerName(args.stack, app.name, role.name),
+            image: args.image,
+            // exec: the role's process gets the stop signal itself, not a shell that would not pass it on.
+            command: ["/bin/sh", "-c", `exec ${role.command}`],
+            env,
+            labels: pulumi.output(args.version).apply((version) => ({
+                ...app.labels,
+                ...berthLabels(args.stack, "worker", { "berth.app": app.name, "berth.process": role.name, "berth.version": version }),
+            })),
+            networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [`${app.name}-${role.name}`] }]),
+            ports: [],
+            volumes: [],
+            restart: role.restart,
+            memoryBytes: role.memoryBytes,
+            cpus: role.cpus,
+            // The image's HEALTHCHECK is the web process's (it asks for HTTP): a role has its own or none.
+            healthcheck: role.healthcheck,
+            noHealthcheck: role.healthcheck === undefined,
+            upSeconds: role.healthcheck === undefined ? role.upSeconds : 0,
+            stopTimeoutSeconds: role.stopTimeoutSeconds,
+            logDriver: app.logDriver,
+            logOptions: app.logOptions,
+            logRotation: args.logRotation,
+            healthyTimeoutSeconds: Math.max(app.healthTimeoutSeconds, role.upSeconds + 30),
+            registry: args.pullLogin,
+        }, { parent: this }));
+        this.containerNames = pulumi.all(containers.map((container) => container.name));
+        this.registerOutputs({ containerNames: this.containerNames });
+    }
+}
