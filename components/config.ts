@@ -75,6 +75,12 @@ export interface EdgeSettings {
     hsts: boolean;
     /** Largest request body the proxy passes on, in nginx's notation (`25m`; `0`: no limit). */
     maxBodySize: string;
+    /**
+     * Idle client connections kept open this long; 0 (the default): one request per connection. A graceful reload
+     * (each release) closes idle keep-alive connections, and a client sending on one at that instant sees a reset
+     * unless it retries, as browsers do.
+     */
+    keepAliveSeconds: number;
 }
 
 /** A process role besides web (berth:roles): the release's image running another command. */
@@ -549,6 +555,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
             httpsPort: c.take(() => parseInteger("httpsPort", required(source, "httpsPort"), 0, 65535), 0),
             hsts: c.take(() => parseBoolean("hsts", required(source, "hsts")), false),
             maxBodySize: c.take(() => parseBodySize("maxBodySize", required(source, "maxBodySize")), "25m"),
+            keepAliveSeconds: c.take(() => parseInteger("keepAliveSeconds", required(source, "keepAliveSeconds"), 0, 3600), 0),
         },
         containerPort: c.take(() => parsePort("containerPort", required(source, "containerPort")), 1),
         restart: c.take(() => parseRestartPolicy("restart", required(source, "restart")), "no"),
@@ -774,7 +781,7 @@ export function parseRegistry(key: string, value: string): string {
 /** Keys berth reads; a `berth:` key outside them is a typo (checked with the declared services' password keys). */
 export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
-    "proxy", "httpsPort", "hsts", "maxBodySize", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
+    "proxy", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
     "hosts", "knownHosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;

@@ -3,7 +3,7 @@ import { checkHostPorts, checkTlsPair, parseBodySize, requiredSecrets, parseSett
 import { applyScript, httpConfig, siteConfig, siteId, tlsHash } from "../../components/docker/providers/proxySite";
 import { selfSignedCertificate } from "../certificates";
 
-const edge = { httpsPort: 8443, hsts: true, maxBodySize: "25m" };
+const edge = { httpsPort: 8443, hsts: true, maxBodySize: "25m", keepAliveSeconds: 0 };
 
 /** The proxy's edge: HTTPS config and certificate checks, the redirect, the body limit. */
 describe("the proxy's edge", () => {
@@ -40,16 +40,16 @@ describe("the proxy's edge", () => {
             app: "shop", branch: "main", image: "registry.internal:5000/shop:1", replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080",
             restart: "no", memory: "0", cpus: "0", healthTimeoutSeconds: "60", stopTimeoutSeconds: "10", keepReleases: "3", releaseCommandTimeoutSeconds: "600",
             rolloutBatchSize: "1", rolloutPauseSeconds: "0", logMaxSize: "10m", logMaxFiles: "3", ephemeral: "false", registryUser: "ci",
-            httpsPort: "443", hsts: "false", maxBodySize: "25m",
+            httpsPort: "443", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
         } as Record<string, string>)[key]);
         expect(requiredSecrets(settings)).toEqual(["tlsCertificate", "tlsPrivateKey"]);
         expect(requiredSecrets({ ...settings, app: { ...settings.app, edge: { ...edge, httpsPort: 0 } } })).toEqual([]);
     });
 
     it("serves HTTPS with the stack's certificate, HSTS when asked, and redirects plain HTTP there", () => {
-        expect(siteConfig(edge)).toMatch(/client_max_body_size 25m;\nserver \{\n    listen 443 ssl;[^]*Strict-Transport-Security "max-age=31536000" always;[^]*include \/etc\/nginx\/app.conf;\n\}/);
+        expect(siteConfig(edge)).toMatch(/keepalive_timeout 0s;\nclient_max_body_size 25m;\nserver \{\n    listen 443 ssl;[^]*Strict-Transport-Security "max-age=31536000" always;[^]*include \/etc\/nginx\/app.conf;\n\}/);
         expect(siteConfig({ ...edge, hsts: false })).not.toContain("Strict-Transport-Security");
-        expect(siteConfig({ ...edge, httpsPort: 0 })).toBe("client_max_body_size 25m;\n");
+        expect(siteConfig({ ...edge, httpsPort: 0, keepAliveSeconds: 15 })).toBe("keepalive_timeout 15s;\nclient_max_body_size 25m;\n");
         expect(httpConfig(edge, "abc")).toContain("return 308 https://$host:8443$request_uri;");
         expect(httpConfig({ ...edge, httpsPort: 443 }, "abc")).toContain("return 308 https://$host$request_uri;");
         expect(httpConfig({ ...edge, httpsPort: 0 }, "abc")).toBe('location = /__berth/site {\n    return 200 "abc\\n";\n}\ninclude /etc/nginx/app.conf;\n');

@@ -18,7 +18,7 @@ const config: Record<string, string> = {
     app: "shop", branch: "feature/Login", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
     replicas: "2", hostPort: "18080", proxy: "false", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
     env: JSON.stringify({ LOG_LEVEL: "debug" }), labels: JSON.stringify({ team: "web" }), logDriver: "syslog", logOptions: JSON.stringify({ tag: "shop" }),
-    testCommand: "npm test", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15", keepReleases: "2", logMaxSize: "5m", logMaxFiles: "2", httpsPort: "0", hsts: "false", maxBodySize: "25m",
+    testCommand: "npm test", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15", keepReleases: "2", logMaxSize: "5m", logMaxFiles: "2", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
     healthcheck: "{}", ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "127.0.0.1:5000", registryUser: "berth",
     services: JSON.stringify({ redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),

@@ -18,7 +18,7 @@ const config: Record<string, string> = {
     app: "shop", branch: "main", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
     replicas: "3", hostPort: "80", bindAddress: "0.0.0.0", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
     env: "{}", labels: "{}", logDriver: "", logOptions: "{}", testCommand: "npm test", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
-    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", healthcheck: "{}", ephemeral: "false",
+    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0", healthcheck: "{}", ephemeral: "false",
     hosts: JSON.stringify([h1, h2]), rolloutBatchSize: "1", rolloutPauseSeconds: "30", registry: "registry.internal:5000", registryUser: "ci",
     services: JSON.stringify({ redis: { kind: "redis", image: "registry.internal:5000/berth/redis:7" }, postgres: { kind: "postgres", host: h2 } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),

@@ -17,7 +17,7 @@ const config: Record<string, string> = {
     replicas: "2", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
     env: JSON.stringify({ LOG_LEVEL: "info" }), labels: "{}", logDriver: "", logOptions: "{}", testCommand: "npm test",
     releaseCommand: "npm run migrate", releaseCommandTimeoutSeconds: "300", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
-    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", healthcheck: "{}", ephemeral: "false",
+    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0", healthcheck: "{}", ephemeral: "false",
     hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "127.0.0.1:5000", registryUser: "berth",
     services: JSON.stringify({ postgres: { kind: "postgres" } }), dependsOn: JSON.stringify(["postgres"]),
 };

@@ -152,4 +152,21 @@ describe("HTTPS and what apps behind berth's proxy expect", () => {
         expect((await httpsRequest(`${httpsUrl}/`, ca())).fingerprint).toBe(fingerprintOf(renewed.certificate));
         expect(Object.entries(containerIds(env.name)).filter(([name]) => name.includes("-proxy-"))).toEqual(proxyBefore);
     });
+
+    it("keeps client connections alive when berth:keepAliveSeconds asks, by reloading the proxy's site only", async () => {
+        await env.stack.setConfig("berth:keepAliveSeconds", { value: "15" });
+        const result = await env.stack.up({ color: "never" });
+        expect(result.summary.resourceChanges?.update).toBe(1);
+        expect(Object.keys(result.summary.resourceChanges ?? {}).filter((k) => k !== "same" && k !== "update")).toEqual([]);
+        const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca() });
+        const socketOf = () => new Promise<unknown>((resolve, reject) => {
+            https.get(`${httpsUrl}/`, { agent }, (response) => {
+                response.resume();
+                response.on("end", () => resolve(response.socket));
+            }).on("error", reject);
+        });
+        const first = await socketOf();
+        expect(await socketOf()).toBe(first);
+        agent.destroy();
+    });
 });

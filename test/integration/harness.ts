@@ -143,7 +143,8 @@ export async function throwawayStack(config: Record<string, string | object> = {
                 if (ids.length > 0) docker(kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
             }
             const images = docker("image", "ls", "-q", "--filter", `label=berth.built-by=${name}`).split("\n").filter(Boolean);
-            if (images.length > 0) docker("image", "rm", "--force", ...new Set(images));
+            // --no-prune: the untagged layers under it are the next test's build cache (the legacy builder has no other).
+            if (images.length > 0) docker("image", "rm", "--force", "--no-prune", ...new Set(images));
             await stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
             fs.rmSync(backend, { recursive: true, force: true });
         },

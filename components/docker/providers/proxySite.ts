@@ -10,6 +10,8 @@ export interface Edge {
     httpsPort: number;
     hsts: boolean;
     maxBodySize: string;
+    /** How long an idle client connection is kept open; 0: one request per connection. */
+    keepAliveSeconds: number;
 }
 
 export interface ProxySiteInputs {
@@ -28,7 +30,7 @@ const TLS_DIR = `${BERTH_DIR}/tls`;
 
 /** http-level directives and, with HTTPS, the TLS server in front of the app (site.conf). */
 export function siteConfig(edge: Edge): string {
-    const lines = [`client_max_body_size ${edge.maxBodySize};`];
+    const lines = [`keepalive_timeout ${edge.keepAliveSeconds}s;`, `client_max_body_size ${edge.maxBodySize};`];
     if (edge.httpsPort > 0) {
         lines.push(
             "server {",
