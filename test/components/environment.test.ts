@@ -4,7 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseSettings } from "../../components/config";
-import { recordResources, Registered } from "./mocks";
+import { configWithDefaults, recordResources, Registered } from "./mocks";
 
 const registered: Registered[] = [];
 const secretPaths: string[] = [];
@@ -14,22 +14,20 @@ beforeAll(() => recordResources(registered, { onSecret: (where) => secretPaths.p
 const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
 fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
 
-const config: Record<string, string> = {
-    app: "shop", branch: "feature/Login", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-    replicas: "2", hostPort: "18080", proxy: "false", containerPort: "8080", restart: "on-failure:5", memory: "128m", cpus: "0.5",
-    env: JSON.stringify({ LOG_LEVEL: "debug" }), labels: JSON.stringify({ team: "web" }), logDriver: "syslog", logOptions: JSON.stringify({ tag: "shop" }),
-    testCommand: "npm test", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15", keepReleases: "2", logMaxSize: "5m", logMaxFiles: "2", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
-    healthcheck: "{}", ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "127.0.0.1:5000", registryUser: "berth",
-    services: JSON.stringify({ redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } }),
-    dependsOn: JSON.stringify(["redis", "postgres"]),
-};
+/** What this stack sets over Pulumi.yaml's defaults. */
+const config = configWithDefaults({
+    branch: "feature/Login", appContext: context, replicas: 2, hostPort: 18080, proxy: false, restart: "on-failure:5", memory: "128m", cpus: 0.5,
+    env: { LOG_LEVEL: "debug" }, labels: { team: "web" }, logDriver: "syslog", logOptions: { tag: "shop" }, testCommand: "npm test",
+    healthTimeoutSeconds: 90, stopTimeoutSeconds: 15, keepReleases: 2, logMaxSize: "5m", logMaxFiles: 2,
+    services: { redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } },
+});
 const secrets: Record<string, string> = { registryPassword: "registry-pw", postgresPassword: "pg-pw" };
 
 async function deploy() {
     const { Environment } = await import("../../components/environment");
     const env = new Environment("unit", {
         stack: "unit",
-        settings: parseSettings((k) => config[k]),
+        settings: parseSettings(config),
         projectDir: "/",
         secret: (key) => pulumi.secret(secrets[key]),
         checkEngines: async () => [],

@@ -46,3 +46,16 @@ export function recordResources(registered: Registered[], options: { onSecret?: 
         call: (args) => args.inputs,
     }, "berth", "unit", true);
 }
+
+/** Config as the engine hands it to the program: `overrides` over Pulumi.yaml's defaults, objects as JSON text. */
+export function configWithDefaults(overrides: Record<string, unknown>): (key: string) => string | undefined {
+    const yaml = require("js-yaml") as typeof import("js-yaml");
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const schema = (yaml.load(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as any).config as Record<string, { default?: unknown }>;
+    return (key) => {
+        const value = key in overrides ? overrides[key] : schema[key]?.default;
+        if (value === undefined) return undefined;
+        return typeof value === "object" ? JSON.stringify(value) : String(value);
+    };
+}

@@ -4,7 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseSettings } from "../../components/config";
-import { recordResources, Registered } from "./mocks";
+import { configWithDefaults, recordResources, Registered } from "./mocks";
 
 const registered: Registered[] = [];
 
@@ -14,15 +14,12 @@ const h1 = "ssh://deploy@10.1.0.11";
 const h2 = "ssh://deploy@10.1.0.12";
 const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
 fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
-const config: Record<string, string> = {
-    app: "shop", branch: "main", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-    replicas: "3", hostPort: "80", bindAddress: "0.0.0.0", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
-    env: "{}", labels: "{}", logDriver: "", logOptions: "{}", testCommand: "npm test", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
-    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0", healthcheck: "{}", ephemeral: "false",
-    hosts: JSON.stringify([h1, h2]), rolloutBatchSize: "1", rolloutPauseSeconds: "30", registry: "registry.internal:5000", registryUser: "ci",
-    services: JSON.stringify({ redis: { kind: "redis", image: "registry.internal:5000/berth/redis:7" }, postgres: { kind: "postgres", host: h2 } }),
-    dependsOn: JSON.stringify(["redis", "postgres"]),
-};
+/** What this stack sets over Pulumi.yaml's defaults. */
+const config = configWithDefaults({
+    appContext: context, replicas: 3, hostPort: 80, bindAddress: "0.0.0.0", restart: "always", testCommand: "npm test", healthTimeoutSeconds: 90,
+    stopTimeoutSeconds: 15, keepReleases: 2, hosts: [h1, h2], rolloutPauseSeconds: 30, registry: "registry.internal:5000", registryUser: "ci",
+    services: { redis: { kind: "redis", image: "registry.internal:5000/berth/redis:7" }, postgres: { kind: "postgres", host: h2 } },
+});
 const secrets: Record<string, string> = { registryPassword: "registry-pw", postgresPassword: "pg-pw", redisPassword: "redis-pw" };
 
 const byType = (suffix: string) => registered.filter((r) => r.type.endsWith(suffix));
@@ -38,7 +35,7 @@ describe("Environment on two hosts", () => {
         const { Environment } = await import("../../components/environment");
         const env = new Environment("prod", {
             stack: "prod",
-            settings: parseSettings((k) => config[k]),
+            settings: parseSettings(config),
             projectDir: "/",
             secret: (key) => pulumi.secret(secrets[key]),
             checkEngines: async () => [],

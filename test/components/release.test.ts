@@ -4,7 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkSecretEnv, parseSettings } from "../../components/config";
-import { recordResources, Registered } from "./mocks";
+import { configWithDefaults, recordResources, Registered } from "./mocks";
 
 const registered: Registered[] = [];
 
@@ -12,15 +12,12 @@ beforeAll(() => recordResources(registered, { extraOutputs: (type) => (type.ends
 
 const context = fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-"));
 fs.writeFileSync(path.join(context, "Dockerfile"), "FROM debian:bookworm-slim\n");
-const config: Record<string, string> = {
-    app: "shop", branch: "main", appContext: context, image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-    replicas: "2", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
-    env: JSON.stringify({ LOG_LEVEL: "info" }), labels: "{}", logDriver: "", logOptions: "{}", testCommand: "npm test",
-    releaseCommand: "npm run migrate", releaseCommandTimeoutSeconds: "300", healthTimeoutSeconds: "90", stopTimeoutSeconds: "15",
-    keepReleases: "2", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0", healthcheck: "{}", ephemeral: "false",
-    hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "127.0.0.1:5000", registryUser: "berth",
-    services: JSON.stringify({ postgres: { kind: "postgres" } }), dependsOn: JSON.stringify(["postgres"]),
-};
+/** What this stack sets over Pulumi.yaml's defaults. */
+const config = configWithDefaults({
+    appContext: context, replicas: 2, restart: "always", env: { LOG_LEVEL: "info" }, testCommand: "npm test", releaseCommand: "npm run migrate",
+    releaseCommandTimeoutSeconds: 300, healthTimeoutSeconds: 90, stopTimeoutSeconds: 15, keepReleases: 2,
+    services: { postgres: { kind: "postgres" } }, dependsOn: ["postgres"],
+});
 
 describe("secret variables (berth:secretEnv)", () => {
     it("takes variable names, set as a secret, none also in berth:env", () => {
@@ -39,7 +36,7 @@ describe("the release command and secret variables in a stack", () => {
         const { Environment } = await import("../../components/environment");
         const env = new Environment("unit", {
             stack: "unit",
-            settings: parseSettings((k) => config[k]),
+            settings: parseSettings(config),
             projectDir: "/",
             secret: () => pulumi.secret("pg-pw"),
             secretEnv: pulumi.secret({ STRIPE_KEY: "sk_test_123" }),

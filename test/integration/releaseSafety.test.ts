@@ -116,4 +116,21 @@ describe("a bad release never replaces a good one", () => {
         expect(containerIds(env.name)).toEqual(before);
         await env.stack.removeConfig("berth:releaseCommand");
     });
+
+    it("a release command that hangs is stopped after berth:releaseCommandTimeoutSeconds, fails `up`, and nothing is replaced", async () => {
+        await env.stack.setConfig("berth:releaseCommand", { value: "echo 'waiting for a lock'; sleep 600" });
+        await env.stack.setConfig("berth:releaseCommandTimeoutSeconds", { value: "3" });
+        fs.appendFileSync(path.join(context, "server.js"), "\n// a release whose migration hangs\n");
+        const before = containerIds(env.name);
+        try {
+            const started = Date.now();
+            await expect(env.stack.up({ color: "never" })).rejects.toThrow(/release command: `echo 'waiting for a lock'; sleep 600` did not finish within 3s[^]*nothing was replaced/);
+            expect(Date.now() - started).toBeLessThan(120_000);
+            // The one-off container went with it; the replicas are the ones before.
+            expect(containerIds(env.name)).toEqual(before);
+        } finally {
+            await env.stack.removeConfig("berth:releaseCommand");
+            await env.stack.removeConfig("berth:releaseCommandTimeoutSeconds");
+        }
+    });
 });
