@@ -66,22 +66,6 @@ test('rows are inserted into Postgres and listed', async () => {
   assert.equal((await request('POST', '/rows', { note: '' })).status, 400);
 });
 
-test('close() lets an in-flight request finish and closes its keep-alive socket', async () => {
-  const agent = new http.Agent({ keepAlive: true });
-  const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/rows', agent });
-  const seen = once(app.server, 'request');
-  req.write('{"note": "sent during shutdown'); // body unfinished: the request is in flight
-  await seen;
-  const closed = app.close();
-  req.end('"}');
-  const [res] = await once(req, 'response');
-  res.resume();
-  assert.equal(res.statusCode, 201);
-  assert.equal(res.headers.connection, 'close');
-  await closed;
-  agent.destroy();
-});
-
 test('an upgrade to /echo switches the connection and echoes it', async () => {
   const net = require('node:net');
   const socket = net.connect(port, '127.0.0.1');
@@ -104,4 +88,20 @@ test('/request reports the forwarded scheme and host, and reads a whole upload',
   assert.deepEqual(res.body, { proto: null, host: null, forwardedFor: null });
   const upload = await request('POST', '/request', 'x'.repeat(100000));
   assert.equal(upload.body.bytes, 100002);
+});
+
+test('close() lets an in-flight request finish and closes its keep-alive socket', async () => {
+  const agent = new http.Agent({ keepAlive: true });
+  const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/rows', agent });
+  const seen = once(app.server, 'request');
+  req.write('{"note": "sent during shutdown'); // body unfinished: the request is in flight
+  await seen;
+  const closed = app.close();
+  req.end('"}');
+  const [res] = await once(req, 'response');
+  res.resume();
+  assert.equal(res.statusCode, 201);
+  assert.equal(res.headers.connection, 'close');
+  await closed;
+  agent.destroy();
 });

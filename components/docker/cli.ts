@@ -17,7 +17,7 @@ export interface DockerRunOptions {
 
 /** A docker CLI failure that keeps what the engine said, so errors name the real cause, the host and the fix. */
 export class DockerError extends Error {
-    constructor(readonly args: string[], readonly stderr: string, readonly exitCode: number | string | null, readonly host: DockerHost = "") {
+    constructor(readonly args: string[], readonly stderr: string, readonly exitCode: number | string | null, readonly host: DockerHost = "", readonly stdout = "") {
         const hint = engineHint(stderr, host);
         super(`docker ${args.join(" ")} failed on ${host || "the local engine"} (exit ${exitCode}): ${stderr.trim() || "no output"}${hint ? `\n${hint}` : ""}`);
     }
@@ -99,10 +99,11 @@ function run(target: string, host: DockerHost, args: string[], options: DockerRu
         const child = execFile(
             "docker",
             fullArgs,
-            { env: cliEnvironment(host, options.env), maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 0 },
+            // SIGKILL: an attached `docker run` passes SIGTERM on to its container (whose PID 1 may ignore it) and waits on.
+            { env: cliEnvironment(host, options.env), maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: "SIGKILL" },
             (error, stdout, stderr) => {
                 if (error) {
-                    reject(new DockerError(args, String(stderr || error.message), error.code ?? null, host));
+                    reject(new DockerError(args, String(stderr || error.message), error.code ?? null, host, String(stdout)));
                 } else {
                     resolve(String(stdout));
                 }

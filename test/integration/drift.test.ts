@@ -73,7 +73,10 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
         const [redis] = containerOf("redis");
         docker("rm", "--force", redis);
         expect((await preview()).changes).toMatchObject({ create: 1 });
-        expect((await upThenNothing()).update).toBe(1);
+        // Redis is created again (an update of its resource). Replicas whose healthcheck failed without it meanwhile
+        // (on a slow machine the preview alone outlasts their retries) are recovered too: updates, nothing else.
+        const changes = await upThenNothing();
+        expect(Object.keys(changes)).toEqual(["update"]);
         expect(containerOf("redis")).toHaveLength(1);
         expect((await http("POST", `${url}/hits`)).status).toBe(200);
     });

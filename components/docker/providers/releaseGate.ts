@@ -44,8 +44,9 @@ async function runOnce(inputs: ReleaseGateInputs): Promise<{ passedImage: string
         // Killed by the timeout, the CLI leaves the container running: it goes too.
         await docker(inputs.host, ["rm", "--force", name]).catch(() => undefined);
         const timedOut = err instanceof DockerError && err.exitCode === null && (inputs.timeoutSeconds ?? 0) > 0;
-        const said = err instanceof DockerError ? err.stderr : String(err);
-        throw new Error(`${purpose}: \`${inputs.command}\` ${timedOut ? `did not finish within ${inputs.timeoutSeconds}s` : "failed"} in ${inputs.image} on ${inputs.host || "the local engine"}; nothing was replaced.\n${said.split("\n").slice(-25).join("\n")}`);
+        // What the command printed (a test runner's report goes to stdout), then what docker said.
+        const said = err instanceof DockerError ? `${err.stdout.trim()}\n${err.stderr.trim()}`.trim() : String(err);
+        throw new Error(`${purpose}: \`${inputs.command}\` ${timedOut ? `did not finish within ${inputs.timeoutSeconds}s` : "failed"} in ${inputs.image} on ${inputs.host || "the local engine"}; nothing was replaced.\n${said.split("\n").slice(-60).join("\n")}`);
     }
     return { passedImage: inputs.image, envHash: envHash(inputs.env), output: output.split("\n").slice(-40).join("\n").trim() };
 }
