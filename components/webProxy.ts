@@ -22,7 +22,7 @@ export interface WebProxyArgs {
     bindAddress: string;
     /** `address:port` of the replicas to send traffic to. */
     upstreams: pulumi.Input<string[]>;
-    /** HTTPS (published on edge.httpsPort), body limit. */
+    /** HTTPS (published on edge.httpsPort), request-body limit, client keep-alive. */
     edge: EdgeSettings;
     /** The stack's certificate and key (PEM), with HTTPS. */
     tls?: pulumi.Input<{ certificate: string; privateKey: string }>;
