@@ -3,19 +3,16 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { knownKeys, parseSettings } from "../components/config";
+import { configWithDefaults } from "./components/mocks";
 
 const root = path.resolve(__dirname, "..");
 const load = (file: string) => yaml.load(fs.readFileSync(path.join(root, file), "utf8")) as any;
 const schema: Record<string, { type: string; description: string; default?: unknown; secret?: boolean }> = load("Pulumi.yaml").config;
 
-/** What the engine hands the program: stack values over schema defaults, objects as JSON text. */
+/** What the engine hands the program for a stack file: its values over the schema's defaults. */
 function stackConfig(stackFile: string): (key: string) => string | undefined {
     const values = (load(stackFile).config ?? {}) as Record<string, unknown>;
-    return (key) => {
-        const value = `berth:${key}` in values ? values[`berth:${key}`] : schema[key]?.default;
-        if (value === undefined) return undefined;
-        return typeof value === "object" ? JSON.stringify(value) : String(value);
-    };
+    return configWithDefaults(Object.fromEntries(Object.entries(values).map(([key, value]) => [key.replace(/^berth:/, ""), value])));
 }
 
 describe("Pulumi.yaml's config schema", () => {

@@ -2,6 +2,9 @@
  * Pulumi mocks for component tests: every resource the program registers is recorded with its inputs (secrets
  * unwrapped), and berth's Docker resources answer with the outputs their providers would give.
  */
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Registered {
@@ -49,9 +52,6 @@ export function recordResources(registered: Registered[], options: { onSecret?: 
 
 /** Config as the engine hands it to the program: `overrides` over Pulumi.yaml's defaults, objects as JSON text. */
 export function configWithDefaults(overrides: Record<string, unknown>): (key: string) => string | undefined {
-    const yaml = require("js-yaml") as typeof import("js-yaml");
-    const fs = require("fs") as typeof import("fs");
-    const path = require("path") as typeof import("path");
     const schema = (yaml.load(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as any).config as Record<string, { default?: unknown }>;
     return (key) => {
         const value = key in overrides ? overrides[key] : schema[key]?.default;

@@ -1,24 +1,15 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost } from "../cli";
+import type { EdgeSettings } from "../../config";
 import { changedKeys } from "../resource";
 import { BERTH_DIR, fetchScript, replaceAndReload } from "./nginx";
-
-/** The proxy's edge as configured (components/config.ts EdgeSettings). */
-export interface Edge {
-    /** The public HTTPS port (plain HTTP redirects there); 0: no HTTPS. */
-    httpsPort: number;
-    hsts: boolean;
-    maxBodySize: string;
-    /** How long an idle client connection is kept open; 0: one request per connection. */
-    keepAliveSeconds: number;
-}
 
 export interface ProxySiteInputs {
     host: DockerHost;
     /** The running proxy container (berth's nginx image). */
     proxy: string;
-    edge: Edge;
+    edge: EdgeSettings;
     /** The certificate (PEM, chain after it) and its key, with HTTPS; only their hash is recorded. */
     tls?: { certificate: string; privateKey: string };
 }
@@ -29,7 +20,7 @@ export type RecordedSite = Omit<ProxySiteInputs, "tls"> & { tlsHash: string; ser
 const TLS_DIR = `${BERTH_DIR}/tls`;
 
 /** http-level directives and, with HTTPS, the TLS server in front of the app (site.conf). */
-export function siteConfig(edge: Edge): string {
+export function siteConfig(edge: EdgeSettings): string {
     const lines = [`keepalive_timeout ${edge.keepAliveSeconds}s;`, `client_max_body_size ${edge.maxBodySize};`];
     if (edge.httpsPort > 0) {
         lines.push(
@@ -48,7 +39,7 @@ export function siteConfig(edge: Edge): string {
 }
 
 /** The plain-HTTP server's part (http.conf): the site's id, and the app or, with HTTPS, a permanent redirect to it. */
-export function httpConfig(edge: Edge, id: string): string {
+export function httpConfig(edge: EdgeSettings, id: string): string {
     const port = edge.httpsPort === 443 ? "" : `:${edge.httpsPort}`;
     // 308, not 301: a redirected POST stays a POST.
     const app = edge.httpsPort > 0 ? `location / {\n    return 308 https://$host${port}$request_uri;\n}` : "include /etc/nginx/app.conf;";
@@ -60,7 +51,7 @@ export function tlsHash(tls: ProxySiteInputs["tls"]): string {
 }
 
 /** Names what the proxy serves: its edge and its certificate (by hash); answered at /__berth/site. */
-export function siteId(edge: Edge, hash: string): string {
+export function siteId(edge: EdgeSettings, hash: string): string {
     return crypto.createHash("sha256").update(siteConfig(edge)).update(hash).digest("hex").slice(0, 16);
 }
 
