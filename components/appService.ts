@@ -36,6 +36,42 @@ export function appEnvironment(app: Pick<AppSettings, "containerPort" | "env">, 
     return pulumi.output(serviceEnv).apply((services): Record<string, string> => ({ PORT: String(app.containerPort), ...services, ...app.env }));
 }
 
+export interface ReleaseStepsArgs {
+    host: pulumi.Input<string>;
+    stack: string;
+    app: AppSettings;
+    image: pulumi.Input<string>;
+    network: pulumi.Input<string>;
+    env: pulumi.Input<Record<string, string>>;
+    logRotation: LogRotation;
+    /** The steps start after these (the services they test against). */
+    after: pulumi.Resource[];
+}
+
+/**
+ * The release gate (app.testCommand), then the release command, in one-off containers of the new image on `host`:
+ * replicas everywhere wait for them, and a failure stops the release before any replica changes.
+ */
+export function releaseSteps(name: string, parent: pulumi.Resource, args: ReleaseStepsArgs, runs = true): { steps: ReleaseGate[]; output?: pulumi.Output<string> } {
+    const { app } = args;
+    const step = (purpose: "release gate" | "release command", command: string, after: pulumi.Resource[]) => new ReleaseGate(
+        `${name}-${purpose === "release gate" ? "tests" : "release-command"}`, {
+            host: args.host,
+            image: args.image,
+            command,
+            network: args.network,
+            env: args.env,
+            labels: berthLabels(args.stack, "release-gate", { "berth.app": app.name }),
+            namePrefix: dockerName(args.stack, app.name, purpose === "release gate" ? "tests" : "release"),
+            logRotation: args.logRotation,
+            purpose,
+            timeoutSeconds: purpose === "release command" ? app.releaseCommandTimeoutSeconds : 0,
+        }, { parent, dependsOn: after });
+    const gate = app.testCommand && runs ? step("release gate", app.testCommand, args.after) : undefined;
+    const releaseCommand = app.releaseCommand && runs ? step("release command", app.releaseCommand, gate ? [...args.after, gate] : args.after) : undefined;
+    return { steps: [gate, releaseCommand].filter((s): s is ReleaseGate => s !== undefined), output: releaseCommand?.output };
+}
+
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
     /** The release gate and release command, when this host runs them: replicas on every host wait for them. */
@@ -54,26 +90,11 @@ export class AppService extends pulumi.ComponentResource {
         super("berth:service:AppService", name, {}, opts);
         const { app } = args;
         const env = appEnvironment(app, args.serviceEnv);
-        const releaseStep = (purpose: "release gate" | "release command", command: string, after: pulumi.Resource[]) => new ReleaseGate(
-            `${name}-${purpose === "release gate" ? "tests" : "release-command"}`, {
-                host: args.dockerHost,
-                image: args.image,
-                command,
-                network: args.network,
-                env,
-                labels: berthLabels(args.stack, "release-gate", { "berth.app": app.name }),
-                namePrefix: dockerName(args.stack, app.name, purpose === "release gate" ? "tests" : "release"),
-                logRotation: args.logRotation,
-                purpose,
-                timeoutSeconds: purpose === "release command" ? app.releaseCommandTimeoutSeconds : 0,
-            }, { parent: this, dependsOn: after });
-        // On one host only: the tests, then the release command, before any replica changes on any host.
-        const gate = app.testCommand && args.runsReleaseGate ? releaseStep("release gate", app.testCommand, args.dependsOn) : undefined;
-        const releaseCommand = app.releaseCommand && args.runsReleaseGate
-            ? releaseStep("release command", app.releaseCommand, gate ? [...args.dependsOn, gate] : args.dependsOn)
-            : undefined;
-        this.releaseSteps = [gate, releaseCommand].filter((step): step is ReleaseGate => step !== undefined);
-        this.releaseOutput = releaseCommand?.output;
+        const release = releaseSteps(name, this, {
+            host: args.dockerHost, stack: args.stack, app, image: args.image, network: args.network, env, logRotation: args.logRotation, after: args.dependsOn,
+        }, args.runsReleaseGate);
+        this.releaseSteps = release.steps;
+        this.releaseOutput = release.output;
         const replicas = Array.from({ length: args.replicas }, (_, index) => {
             const hostPort = replicaHostPort(app, index);
             return new DockerContainer(`${name}-${index + 1}`, {

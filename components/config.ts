@@ -151,9 +151,25 @@ export interface RolloutSettings {
     pauseSeconds: number;
 }
 
+/** What runs the stack's containers: berth on each host, or Docker Swarm over the hosts as one cluster. */
+export type Orchestrator = "hosts" | "swarm";
+
+export interface SwarmSettings {
+    /** The first `managers` hosts are managers (the first forms the cluster); the rest are workers. */
+    managers: number;
+    /** dnsrr: the service name resolves to its tasks (works without IPVS); vip: one virtual IP balanced by IPVS. */
+    endpointMode: "dnsrr" | "vip";
+    /** How long each updated task is watched for failure; 0: the healthcheck's start period + retries × interval + 5 s. */
+    monitorSeconds: number;
+    /** Where Swarm takes overlay subnets from (a CIDR): must not hold the hosts' own addresses. */
+    addressPool: string;
+}
+
 export interface BerthSettings {
     /** Engine addresses the stack runs on (`""`: the local engine); never empty. */
     hosts: string[];
+    orchestrator: Orchestrator;
+    swarm: SwarmSettings;
     rollout: RolloutSettings;
     logRotation: LogRotation;
     ephemeral: boolean;
@@ -580,6 +596,13 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
     c.take(() => checkServiceHosts(services, hosts), undefined);
     const settings: BerthSettings = {
         hosts,
+        orchestrator: c.take(() => parseChoice("orchestrator", required(source, "orchestrator"), ["hosts", "swarm"] as const), "hosts"),
+        swarm: {
+            managers: c.take(() => parseInteger("swarmManagers", required(source, "swarmManagers"), 1, Math.max(1, hosts.length)), 1),
+            endpointMode: c.take(() => parseChoice("swarmEndpointMode", required(source, "swarmEndpointMode"), ["dnsrr", "vip"] as const), "dnsrr"),
+            monitorSeconds: c.take(() => parseInteger("swarmMonitorSeconds", required(source, "swarmMonitorSeconds"), 0, 3600), 0),
+            addressPool: c.take(() => parseAddressPool("swarmAddressPool", required(source, "swarmAddressPool"), hosts), "10.240.0.0/16"),
+        },
         rollout: {
             batchSize: c.take(() => parseInteger("rolloutBatchSize", required(source, "rolloutBatchSize"), 1, 100), 1),
             pauseSeconds: c.take(() => parseInteger("rolloutPauseSeconds", required(source, "rolloutPauseSeconds"), 0, 3600), 0),
@@ -600,8 +623,10 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
     };
     if (c.errors.length === 0) {
         c.take(() => checkHostPorts(settings), undefined);
-        c.take(() => checkReplicasCoverHosts(app.replicas, hosts), undefined);
+        // Swarm places the tasks itself: any count runs on any of the nodes.
+        if (settings.orchestrator === "hosts") c.take(() => checkReplicasCoverHosts(app.replicas, hosts), undefined);
         c.take(() => checkRegistryReachable(settings.registry.server, hosts), undefined);
+        if (settings.orchestrator === "swarm") c.take(() => checkSwarmSettings(settings), undefined);
     }
     c.throwIfAny();
     return settings;
@@ -627,6 +652,47 @@ export function parseDockerHost(key: string, value: string): string {
         throw new ConfigError(key, value, "use an engine address the docker CLI speaks: unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host[:port] (empty: the local engine)");
     }
     return value;
+}
+
+/** One of a fixed set of words. */
+export function parseChoice<T extends string>(key: string, value: string, allowed: readonly T[]): T {
+    if (!allowed.includes(value as T)) throw new ConfigError(key, value, `use one of: ${allowed.join(", ")}`);
+    return value as T;
+}
+
+/** An IPv4 address as a 32-bit number. */
+function ipv4Number(address: string): number {
+    return address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/** `berth:swarmAddressPool`: an IPv4 CIDR of /8 to /24 that holds none of the hosts' addresses (overlays would shadow them). */
+export function parseAddressPool(key: string, value: string, hosts: string[]): string {
+    const match = /^([0-9]{1,3}(?:\.[0-9]{1,3}){3})\/([0-9]{1,2})$/.exec(value);
+    const bits = Number(match?.[2]);
+    if (!match || isIP(match[1]) !== 4 || bits < 8 || bits > 24) {
+        throw new ConfigError(key, value, "use an IPv4 CIDR from /8 to /24, e.g. 10.240.0.0/16 (Swarm cuts a /24 from it for each overlay network)");
+    }
+    const mask = (~0 << (32 - bits)) >>> 0;
+    const base = (ipv4Number(match[1]) & mask) >>> 0;
+    const inside = hosts.map(engineAddress).find((address) => isIP(address) === 4 && ((ipv4Number(address) & mask) >>> 0) === base);
+    if (inside !== undefined) {
+        throw new ConfigError(key, value, `it holds ${inside}, a host of berth:hosts: overlay networks taken from it would hide the hosts' own network; choose a range none of them is in`);
+    }
+    return value;
+}
+
+/** What berth does not (yet) do on a swarm, refused before anything is touched rather than half done. */
+export function checkSwarmSettings(settings: Pick<BerthSettings, "app" | "services">): void {
+    if (settings.app.edge.httpsPort > 0) {
+        throw new ConfigError("httpsPort", settings.app.edge.httpsPort, "HTTPS is served by the proxy of berth:orchestrator hosts only so far: set 0 with swarm, or terminate TLS in front of the cluster");
+    }
+    if (settings.app.hostPort > 0 && !settings.app.proxy) {
+        throw new ConfigError("proxy", false, "with swarm the app is published through berth's proxy (a global service on hostPort): set true");
+    }
+    const published = settings.services.find((service) => service.hostPort > 0);
+    if (published) {
+        throw new ConfigError(`services.${published.name}.hostPort`, published.hostPort, "with swarm, services are reached on the stack's overlay network only: remove hostPort");
+    }
 }
 
 /** `berth:hosts`: distinct engine addresses; an empty list is the local engine alone. */
@@ -783,7 +849,7 @@ export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
-    "hosts", "knownHosts", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
+    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
 
 /** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */

@@ -2,6 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { HealthcheckSettings, LogRotation, ServiceKind, ServiceSettings } from "./config";
 import { DataVolume } from "./dataVolume";
 import { DockerContainer } from "./docker/container";
+import { effectiveLogOptions, VolumeMount } from "./docker/providers/container";
+import { environmentFile } from "./docker/providers/swarmService";
+import { SwarmSecret } from "./docker/swarmSecret";
+import { SwarmService } from "./docker/swarmService";
 import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName } from "./naming";
 
@@ -22,6 +26,8 @@ export interface DependencyServiceArgs {
     privateAddress?: pulumi.Input<string>;
     /** Login that pulls its image from berth's registry on an engine that lacks it. */
     pullLogin?: pulumi.Input<RegistryLogin>;
+    /** On a swarm: a one-replica service declared on `manager`, pinned to the node (dockerHost) that holds its volume. */
+    swarm?: { manager: pulumi.Input<string>; nodeId: pulumi.Input<string> };
 }
 
 interface Preset {
@@ -94,6 +100,63 @@ export function connectionUrl(preset: Preset, host: string, password: string, po
     return `${preset.scheme}://${auth}${host}:${port}${preset.path}`;
 }
 
+interface SwarmServiceArgs {
+    manager: pulumi.Input<string>;
+    nodeId: pulumi.Input<string>;
+    stack: string;
+    service: ServiceSettings;
+    image: string;
+    env: pulumi.Output<Record<string, string>>;
+    labels: Record<string, string>;
+    network: pulumi.Input<string>;
+    mounts: pulumi.Input<VolumeMount[]>;
+    healthcheck: HealthcheckSettings;
+    memoryBytes: number;
+    logRotation: LogRotation;
+    pullLogin?: pulumi.Input<RegistryLogin>;
+}
+
+/**
+ * A service on a swarm: one replica pinned to the node that holds its data volume, replaced stop-first (never two
+ * servers on one data directory), its settings and password in a Swarm secret.
+ */
+function swarmService(name: string, parent: pulumi.Resource, args: SwarmServiceArgs): SwarmService {
+    const envSecret = new SwarmSecret(`${name}-env`, {
+        host: args.manager,
+        namePrefix: dockerName(args.stack, args.service.name, "env"),
+        content: args.env.apply(environmentFile),
+        labels: args.labels,
+    }, { parent });
+    return new SwarmService(name, {
+        host: args.manager,
+        name: dockerName(args.stack, args.service.name),
+        image: args.image,
+        command: [],
+        envSecret: envSecret.name,
+        plainEnv: {},
+        labels: args.labels,
+        network: args.network,
+        aliases: [args.service.name],
+        mode: "replicated",
+        replicas: 1,
+        endpointMode: "dnsrr",
+        ports: [],
+        mounts: args.mounts,
+        constraints: pulumi.output(args.nodeId).apply((id) => [`node.id==${id}`]),
+        restart: "unless-stopped",
+        memoryBytes: args.memoryBytes,
+        cpus: 0,
+        healthcheck: args.healthcheck,
+        stopTimeoutSeconds: 30,
+        updateOrder: "stop-first",
+        monitorSeconds: 5,
+        convergeTimeoutSeconds: 180,
+        logDriver: "",
+        logOptions: effectiveLogOptions({ logDriver: "", logOptions: {}, logRotation: args.logRotation }, "json-file"),
+        registry: args.pullLogin,
+    }, { parent, deleteBeforeReplace: true });
+}
+
 /**
  * A dependency (Redis, Postgres, MySQL, RabbitMQ or any image) in its own container on the stack network,
  * reachable by its service name, with its data in a DataVolume; exposes its connection settings.
@@ -131,22 +194,30 @@ export class DependencyService extends pulumi.ComponentResource {
             purpose: service.name,
             ephemeral: args.ephemeral,
         }, { parent: this });
-        const container = new DockerContainer(`${name}-container`, {
+        const env = password.apply((p) => ({ ...preset.env(p), ...service.env }));
+        const labels = berthLabels(args.stack, "dependency", { "berth.service": service.name });
+        const healthcheck = service.healthcheck ?? serviceHealthcheck(preset, service.kind, args.password !== undefined);
+        const memoryBytes = service.memoryBytes ?? preset.memoryBytes;
+        const mounts = data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]);
+        const container = args.swarm ? swarmService(`${name}-service`, this, {
+            manager: args.swarm.manager, nodeId: args.swarm.nodeId, stack: args.stack, service, image: service.image || preset.image, env, labels,
+            network: args.network, mounts, healthcheck, memoryBytes, logRotation: args.logRotation, pullLogin: args.pullLogin,
+        }) : new DockerContainer(`${name}-container`, {
             host: args.dockerHost,
             namePrefix: dockerName(args.stack, service.name),
             image: service.image || preset.image,
             command: [],
-            env: password.apply((p) => ({ ...preset.env(p), ...service.env })),
-            labels: berthLabels(args.stack, "dependency", { "berth.service": service.name }),
+            env,
+            labels,
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [this.alias] }]),
             ports: this.privateAddress
                 ? this.privateAddress.apply((ip) => [{ internal: preset.port, external: this.publishedPort, ip, protocol: "tcp" as const }])
                 : service.hostPort > 0 ? [{ internal: preset.port, external: service.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
-            volumes: data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]),
+            volumes: mounts,
             restart: "unless-stopped",
-            memoryBytes: service.memoryBytes ?? preset.memoryBytes,
+            memoryBytes,
             cpus: 0,
-            healthcheck: service.healthcheck ?? serviceHealthcheck(preset, service.kind, args.password !== undefined),
+            healthcheck,
             stopTimeoutSeconds: 30,
             logDriver: "",
             logOptions: {},
@@ -158,6 +229,7 @@ export class DependencyService extends pulumi.ComponentResource {
             // Two servers must never share one data directory, not even for a moment.
             deleteBeforeReplace: true,
         });
+        // On a swarm: the service's name.
         this.containerName = container.name;
         this.registerOutputs({ alias: this.alias, port: this.port, containerName: this.containerName });
     }

@@ -3,7 +3,7 @@ import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
 import { AppService } from "./appService";
-import { BerthSettings, engineAddress, isRemoteEngine, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
+import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
 import { warnAboutEngines } from "./engineCheck";
 import { StackNetwork } from "./stackNetwork";
@@ -12,6 +12,8 @@ import { HostCheck } from "./docker/hostCheck";
 import { PulledImage } from "./docker/pulledImage";
 import { ReleaseHistory } from "./docker/releaseHistory";
 import { RolloutPause } from "./docker/rolloutPause";
+import { SwarmCluster } from "./docker/swarmCluster";
+import { SwarmApp } from "./swarmApp";
 import { ProcessRole } from "./processRole";
 import { proxyImage, WebProxy } from "./webProxy";
 
@@ -95,7 +97,18 @@ export class Environment extends pulumi.ComponentResource {
         // Every remote host is checked (SSH, Docker, the registry) before anything changes on any of them.
         const checks = hosts.filter(isRemoteEngine).map((host) =>
             new HostCheck(hostScoped(`${name}-check`, hosts.indexOf(host)), { host, registry: registryLogin }, { parent: this }));
-        const networks = hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { dockerHost: host, stack }, { parent: this, dependsOn: checks }));
+        // On a swarm, the hosts are first made one cluster, and the stack gets one overlay network across it.
+        const cluster = settings.orchestrator === "swarm" ? new SwarmCluster(`${name}-swarm`, {
+            hosts,
+            managers: settings.swarm.managers,
+            addresses: pulumi.all(hosts.map((host) => (isRemoteEngine(host) ? privateAddress(host) : ""))),
+            addressPool: settings.swarm.addressPool,
+        }, { parent: this, dependsOn: checks }) : undefined;
+        // What is declared on the swarm goes through its manager once the cluster exists.
+        const manager = cluster?.clusterId.apply(() => hosts[0]);
+        const networks = cluster
+            ? [new StackNetwork(`${name}-net`, { dockerHost: hosts[0], stack, overlay: true }, { parent: this, dependsOn: [cluster] })]
+            : hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { dockerHost: host, stack }, { parent: this, dependsOn: checks }));
         const services = new Map(settings.services.map((service) => {
             const host = serviceHost(service, hosts);
             const fromRegistry = service.image.startsWith(`${settings.registry.server}/`);
@@ -103,12 +116,14 @@ export class Environment extends pulumi.ComponentResource {
                 dockerHost: host,
                 stack,
                 service,
-                network: networks[hosts.indexOf(host)].name,
+                network: networks[cluster ? 0 : hosts.indexOf(host)].name,
                 ephemeral: settings.ephemeral,
                 password: secrets.includes(passwordKey(service.name)) ? args.secret(passwordKey(service.name)) : undefined,
                 logRotation: settings.logRotation,
-                privateAddress: hosts.length > 1 ? privateAddress(host) : undefined,
+                // On a swarm every task reaches it by name over the overlay network.
+                privateAddress: hosts.length > 1 && !cluster ? privateAddress(host) : undefined,
                 pullLogin: fromRegistry ? registryLogin : undefined,
+                swarm: cluster ? { manager: manager!, nodeId: cluster.nodeIds.apply((ids) => ids[hosts.indexOf(host)]) } : undefined,
             }, { parent: this })];
         }));
         const image = new AppImage(`${name}-image`, {
@@ -139,6 +154,27 @@ export class Environment extends pulumi.ComponentResource {
         const imageOn = hosts.map((host, i) => isRemoteEngine(host)
             ? new PulledImage(hostScoped(`${name}-pull`, i), { host, reference: image.imageRef, registry: image.pullLogin }, { parent: this, dependsOn: checks }).imageRef
             : image.imageRef);
+        if (cluster) {
+            const swarmApp = new SwarmApp(`${name}-app`, {
+                manager: manager!, stack, app, roles: settings.roles, swarm: settings.swarm,
+                image: image.imageRef, imageOnManager: imageOn[0], version: image.version, pullLogin: image.pullLogin,
+                network: networks[0].name, serviceEnv: serviceEnvOn(hosts[0]), dependsOn: needed, logRotation: settings.logRotation, proxyImage: proxyImageRef,
+            }, { parent: this });
+            // Each node keeps the stack's last releases and prunes the rest, once the release is in place.
+            const histories = hosts.map((host, i) => new ReleaseHistory(hostScoped(`${name}-releases`, i), { host, stack, imageRef: image.imageRef, keep: app.keepReleases }, { parent: this, dependsOn: swarmApp.deployed }));
+            this.urls = proxyImageRef ? hosts.map((host) => hostUrl(host, "0.0.0.0", app.hostPort)) : [];
+            this.releaseCommandOutput = swarmApp.releaseOutput ?? pulumi.output("");
+            this.previousImageRef = histories[0].previous;
+            this.releases = histories[0].releases;
+            this.imageRef = image.imageRef;
+            this.version = image.version;
+            this.containers = swarmApp.serviceName.apply((service) => [service]);
+            this.processes = pulumi.all(Object.fromEntries(Object.entries(swarmApp.roleServices).map(([role, service]) => [role, service.apply((s) => [s])])));
+            this.hostReleases = swarmApp.runningImage.apply((running): Record<string, string> => ({ swarm: running }));
+            this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
+            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings });
+            return;
+        }
         const replicaCounts = replicasPerHost(app.replicas, hosts.length);
         const roleCounts = new Map(settings.roles.map((role) => [role.name, replicasPerHost(role.replicas, hosts.length)]));
         const deployed: { appService: AppService; proxy?: WebProxy; roles: ProcessRole[]; history: ReleaseHistory }[] = [];

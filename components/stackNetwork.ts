@@ -5,6 +5,8 @@ import { berthLabels, dockerName } from "./naming";
 export interface StackNetworkArgs {
     dockerHost: string;
     stack: string;
+    /** A swarm-wide overlay network (created through a manager) instead of a bridge on one engine. */
+    overlay?: boolean;
 }
 
 /**
@@ -20,6 +22,7 @@ export class StackNetwork extends pulumi.ComponentResource {
             host: args.dockerHost,
             name: dockerName(args.stack, "net"),
             labels: berthLabels(args.stack, "network"),
+            ...(args.overlay ? { driver: "overlay" as const } : {}),
         }, { parent: this, dependsOn: opts?.dependsOn });
         this.name = network.name;
         this.registerOutputs({ name: this.name });

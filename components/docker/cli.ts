@@ -1,5 +1,6 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 
@@ -111,6 +112,44 @@ function run(target: string, host: DockerHost, args: string[], options: DockerRu
         );
         child.stdin?.end(options.stdin ?? "");
     });
+}
+
+/**
+ * One Engine API request (JSON in and out), for the few calls whose input must not appear on a command line (a
+ * swarm join token). Over the same transports as `docker`: the local socket, a unix:// one, or an ssh:// engine's
+ * forwarded socket.
+ */
+export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown): Promise<any> {
+    const socketPath = host.startsWith("ssh://") ? await engineSocket(host)
+        : host === "" ? (process.env.DOCKER_HOST?.startsWith("unix://") ? process.env.DOCKER_HOST.slice(7) : "/var/run/docker.sock")
+        : host.startsWith("unix://") ? host.slice(7) : undefined;
+    if (!socketPath) throw new Error(`${host}: berth calls this engine's API only over a unix socket or ssh://`);
+    const payload = body === undefined ? "" : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+        const request = http.request({ socketPath, path: `/v1.41${apiPath}`, method, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } }, (response) => {
+            let text = "";
+            response.setEncoding("utf8");
+            response.on("data", (chunk) => (text += chunk));
+            response.on("end", () => {
+                const parsed = jsonOrText(text);
+                if ((response.statusCode ?? 500) >= 300) {
+                    reject(new DockerError([method, apiPath], parsed?.message ?? text, response.statusCode ?? null, host));
+                } else {
+                    resolve(parsed);
+                }
+            });
+        });
+        request.on("error", (err) => reject(new DockerError([method, apiPath], err.message, null, host)));
+        request.end(payload);
+    });
+}
+
+function jsonOrText(text: string): any {
+    try {
+        return text ? JSON.parse(text) : undefined;
+    } catch {
+        return text;
+    }
 }
 
 const forwards = new Map<DockerHost, Promise<string>>();

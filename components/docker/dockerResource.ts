@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 
-export type ProviderKind = "network" | "volume" | "image" | "pulledImage" | "container" | "proxyRoutes" | "proxySite" | "releaseGate" | "releaseHistory" | "rolloutPause" | "hostCheck";
+export type ProviderKind = "network" | "volume" | "image" | "pulledImage" | "container" | "proxyRoutes" | "proxySite" | "releaseGate" | "releaseHistory" | "rolloutPause" | "hostCheck" | "swarmCluster" | "swarmService" | "swarmSecret";
 
 /**
  * The provider module Pulumi keeps in each dynamic resource's state (`__provider`) and runs in its provider

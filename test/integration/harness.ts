@@ -43,13 +43,14 @@ export const testRegistry = "192.168.240.2:5000";
 
 /**
  * The shared pool of test hosts (scripts/hosts.sh), made to exist with `count` hosts (idempotent: hosts that are
- * healthy are kept, so test files share one pool); returns their engine addresses. Removed after the run.
+ * healthy are kept, so test files share one pool); returns their engine addresses. Removed after the run. With
+ * `swarm`, their engines run as a swarm needs (no live-restore): hosts of the other kind are made again.
  */
-export async function testHosts(count = 3): Promise<string[]> {
+export async function testHosts(count = 3, options: { swarm?: boolean } = {}): Promise<string[]> {
     // Not execFileSync: starting hosts can take minutes, and a test worker that blocks that long misses vitest's
     // own messages (it then reports "Timeout calling onTaskUpdate").
     const out = await new Promise<string>((resolve, reject) => {
-        const child = execFile("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count)], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+        const child = execFile("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count), ...(options.swarm ? ["--swarm"] : [])], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
             (error, stdout) => (error ? reject(error) : resolve(stdout)));
         child.stderr?.pipe(process.stderr);
     });

@@ -6,14 +6,16 @@ export interface DockerNetworkInputs {
     host: DockerHost;
     name: string;
     labels: Record<string, string>;
+    /** Absent: a bridge on one engine. `overlay`: a swarm-wide network, attachable by one-off containers (the release gate). */
+    driver?: "overlay";
 }
 
-const networkKeys = ["host", "name", "labels"] as const;
+const networkKeys = ["host", "name", "labels", "driver"] as const;
 
 /** Creates the network unless it exists (a network removed by hand comes back under its name). */
 async function ensureNetwork(inputs: DockerNetworkInputs) {
     const existing = await inspect(inputs.host, "network", inputs.name);
-    const networkId = existing?.Id ?? (await docker(inputs.host, ["network", "create", "--driver", "bridge", ...labelFlags(inputs.labels), inputs.name])).trim();
+    const networkId = existing?.Id ?? (await docker(inputs.host, ["network", "create", ...(inputs.driver === "overlay" ? ["--driver", "overlay", "--attachable"] : ["--driver", "bridge"]), ...labelFlags(inputs.labels), inputs.name])).trim();
     return { ...inputs, networkId };
 }
 

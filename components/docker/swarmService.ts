@@ -1,0 +1,18 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DockerResource } from "./dockerResource";
+import type { SwarmServiceInputs } from "./providers/swarmService";
+import { InputsOf, withSecretCredentials } from "./resource";
+
+export type { SwarmServiceInputs };
+
+/** A Swarm service, created or updated and then waited on until it converged (or Swarm rolled it back). */
+export class SwarmService extends DockerResource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly serviceId: pulumi.Output<string>;
+    /** The image its tasks run, as Swarm reports it. */
+    declare readonly runningImage: pulumi.Output<string>;
+
+    constructor(name: string, args: InputsOf<SwarmServiceInputs>, opts?: pulumi.CustomResourceOptions) {
+        super("swarmService", "SwarmService", name, { ...withSecretCredentials(args), serviceId: undefined, runningImage: undefined, runningReplicas: undefined }, opts);
+    }
+}

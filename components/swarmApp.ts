@@ -1,0 +1,189 @@
+import * as pulumi from "@pulumi/pulumi";
+import { appEnvironment, releaseSteps } from "./appService";
+import { AppSettings, EdgeSettings, HealthcheckSettings, LogRotation, RoleSettings, SwarmSettings } from "./config";
+import { effectiveLogOptions } from "./docker/providers/container";
+import type { RegistryLogin } from "./docker/providers/image";
+import { environmentFile } from "./docker/providers/swarmService";
+import { SwarmSecret } from "./docker/swarmSecret";
+import { SwarmService } from "./docker/swarmService";
+import { berthLabels, dockerName } from "./naming";
+
+export interface SwarmAppArgs {
+    /** A manager of the cluster: services are declared there, the release gate runs there. */
+    manager: pulumi.Input<string>;
+    stack: string;
+    app: AppSettings;
+    roles: RoleSettings[];
+    swarm: SwarmSettings;
+    /** The release's image by digest, in the registry every node pulls from. */
+    image: pulumi.Input<string>;
+    /** The same image once it is on the manager's engine (what the release gate runs). */
+    imageOnManager: pulumi.Input<string>;
+    version: pulumi.Input<string>;
+    pullLogin?: pulumi.Input<RegistryLogin>;
+    /** The stack's overlay network. */
+    network: pulumi.Input<string>;
+    serviceEnv: pulumi.Input<Record<string, string>>;
+    /** The web service starts after these (the services it needs). */
+    dependsOn: pulumi.Resource[];
+    logRotation: LogRotation;
+    /** berth's proxy image (pushed), run on every node on hostPort; absent: the app is not published. */
+    proxyImage?: pulumi.Input<string>;
+}
+
+/**
+ * How long Swarm watches each updated task: past the time its healthcheck needs to call it unhealthy (start period,
+ * then `retries` failures `interval` apart), so a task that never gets healthy fails the update inside it.
+ */
+export function monitorWindow(configured: number, healthcheck: HealthcheckSettings | undefined, fallback = 30): number {
+    if (configured > 0) return configured;
+    return healthcheck ? healthcheck.startPeriodSeconds + healthcheck.retries * (healthcheck.intervalSeconds + healthcheck.timeoutSeconds) + 5 : fallback;
+}
+
+/**
+ * The proxy's site on a swarm: the app's tasks, asked of Swarm's DNS (`tasks.<service>`) at most a second ago, so
+ * tasks that start, move or stop are followed without a reload; a task that refuses a connection is skipped.
+ */
+export function swarmProxyConf(service: string, port: number, edge: Pick<EdgeSettings, "maxBodySize">): string {
+    return `location / {
+    resolver 127.0.0.11 valid=1s ipv6=off;
+    resolver_timeout 2s;
+    set $berth_app tasks.${service};
+    proxy_pass http://$berth_app:${port};
+    proxy_http_version 1.1;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-Host $host;
+    proxy_connect_timeout 2s;
+    proxy_next_upstream error timeout http_502 http_503;
+    proxy_next_upstream_tries 3;
+    client_max_body_size ${edge.maxBodySize};
+}
+`;
+}
+
+/** Writes the site from BERTH_APP_CONF, then runs nginx as the image does. */
+const PROXY_COMMAND = ["/bin/sh", "-c", 'printf "%s" "$BERTH_APP_CONF" >/etc/nginx/app.conf && exec nginx -g "daemon off;"'];
+
+/**
+ * The app on a swarm: web as a replicated service (rolling start-first updates gated by its healthcheck, rolled back
+ * by Swarm when one fails), each role as a service of its own, and berth's proxy as a global service on hostPort.
+ * The credentials in their environment are one Swarm secret, loaded into each task's environment: none is in any spec.
+ */
+export class SwarmApp extends pulumi.ComponentResource {
+    readonly serviceName: pulumi.Output<string>;
+    /** The image the web service runs, as Swarm reports it. */
+    readonly runningImage: pulumi.Output<string>;
+    /** Each role's service. */
+    readonly roleServices: Record<string, pulumi.Output<string>>;
+    readonly releaseOutput?: pulumi.Output<string>;
+    /** What must be done before this release counts as in place. */
+    readonly deployed: pulumi.Resource[];
+
+    constructor(name: string, args: SwarmAppArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("berth:swarm:SwarmApp", name, {}, opts);
+        const { app, swarm } = args;
+        const env = appEnvironment(app, args.serviceEnv);
+        // Credentials (the services' settings, berth:secretEnv) in the secret; the rest in the spec, where healthchecks see it too.
+        const plainEnv = { PORT: String(app.containerPort), ...app.env };
+        const credentials = env.apply((all) => Object.fromEntries(Object.entries(all).filter(([name]) => !(name in plainEnv))));
+        const release = releaseSteps(name, this, {
+            host: args.manager, stack: args.stack, app, image: args.imageOnManager, network: args.network, env, logRotation: args.logRotation, after: args.dependsOn,
+        });
+        this.releaseOutput = release.output;
+        const envSecret = new SwarmSecret(`${name}-env`, {
+            host: args.manager,
+            namePrefix: dockerName(args.stack, app.name, "env"),
+            content: credentials.apply(environmentFile),
+            labels: berthLabels(args.stack, "app-env", { "berth.app": app.name }),
+        }, { parent: this });
+        const logOptions = effectiveLogOptions({ logDriver: app.logDriver, logOptions: app.logOptions, logRotation: args.logRotation }, "json-file");
+        const labels = (role: string, extra: Record<string, string>) => pulumi.output(args.version).apply((version) =>
+            ({ ...app.labels, ...berthLabels(args.stack, role, { "berth.app": app.name, "berth.version": version, ...extra }) }));
+        const common = {
+            host: args.manager,
+            image: args.image,
+            envSecret: envSecret.name,
+            plainEnv,
+            network: args.network,
+            mode: "replicated" as const,
+            endpointMode: swarm.endpointMode,
+            ports: [],
+            mounts: [],
+            constraints: [],
+            logDriver: app.logDriver,
+            logOptions,
+            registry: args.pullLogin,
+        };
+        const monitorSeconds = monitorWindow(swarm.monitorSeconds, app.healthcheck);
+        const web = new SwarmService(`${name}-web`, {
+            ...common,
+            name: dockerName(args.stack, app.name),
+            command: [],
+            labels: labels("app", {}),
+            aliases: [app.name],
+            replicas: app.replicas,
+            restart: app.restart,
+            memoryBytes: app.memoryBytes,
+            cpus: app.cpus,
+            healthcheck: app.healthcheck,
+            stopTimeoutSeconds: app.stopTimeoutSeconds,
+            updateOrder: "start-first",
+            monitorSeconds,
+            convergeTimeoutSeconds: app.replicas * (app.healthTimeoutSeconds + monitorSeconds) + 60,
+        }, { parent: this, dependsOn: [...args.dependsOn, ...release.steps] });
+        const roles = args.roles.map((role) => {
+            const roleMonitor = monitorWindow(swarm.monitorSeconds, role.healthcheck, role.upSeconds);
+            return [role.name, new SwarmService(`${name}-role-${role.name}`, {
+                ...common,
+                name: dockerName(args.stack, app.name, role.name),
+                // exec: the role's process gets the stop signal itself.
+                command: ["/bin/sh", "-c", `exec ${role.command}`],
+                labels: labels("worker", { "berth.process": role.name }),
+                aliases: [`${app.name}-${role.name}`],
+                replicas: role.replicas,
+                restart: role.restart,
+                memoryBytes: role.memoryBytes,
+                cpus: role.cpus,
+                // The image's HEALTHCHECK is web's: a role has its own or none (then staying up the monitor window is the test).
+                healthcheck: role.healthcheck,
+                noHealthcheck: role.healthcheck === undefined,
+                stopTimeoutSeconds: role.stopTimeoutSeconds,
+                updateOrder: "start-first",
+                monitorSeconds: roleMonitor,
+                convergeTimeoutSeconds: role.replicas * (app.healthTimeoutSeconds + roleMonitor) + 60,
+            }, { parent: this, dependsOn: [web] })] as const;
+        });
+        const proxy = args.proxyImage ? new SwarmService(`${name}-proxy`, {
+            ...common,
+            name: dockerName(args.stack, "proxy"),
+            image: args.proxyImage,
+            command: PROXY_COMMAND,
+            envSecret: "",
+            plainEnv: { BERTH_APP_CONF: swarmProxyConf(dockerName(args.stack, app.name), app.containerPort, app.edge) },
+            labels: berthLabels(args.stack, "proxy"),
+            aliases: ["proxy"],
+            mode: "global",
+            replicas: 0,
+            // Each node's proxy owns its host port: the old one must let go of it before the new one starts.
+            ports: [{ target: 80, published: app.hostPort }],
+            restart: "unless-stopped",
+            memoryBytes: 128 * 1024 ** 2,
+            cpus: 0,
+            stopTimeoutSeconds: 30,
+            updateOrder: "stop-first",
+            monitorSeconds: 10,
+            convergeTimeoutSeconds: 180,
+            logDriver: "",
+            logOptions: effectiveLogOptions({ logDriver: "", logOptions: {}, logRotation: args.logRotation }, "json-file"),
+        }, { parent: this, dependsOn: [web] }) : undefined;
+        this.serviceName = web.name;
+        this.runningImage = web.runningImage;
+        this.roleServices = Object.fromEntries(roles.map(([role, service]) => [role, service.name]));
+        this.deployed = [web, ...roles.map(([, service]) => service), ...(proxy ? [proxy] : [])];
+        this.registerOutputs({ serviceName: this.serviceName, runningImage: this.runningImage });
+    }
+}

@@ -1,0 +1,164 @@
+import * as crypto from "crypto";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLoad } from "../load";
+import { appCopy, cleanHosts, dockerAt, http, projectRoot, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+
+const hostsScript = path.join(projectRoot, "scripts/hosts.sh");
+
+/** The running tasks of a service: id → node. */
+function runningTasks(manager: string, service: string): Record<string, string> {
+    const out = dockerAt(manager, "service", "ps", service, "--filter", "desired-state=running", "--format", "{{.ID}} {{.Node}} {{.CurrentState}}");
+    return Object.fromEntries(out.split("\n").filter((line) => / Running /.test(line)).map((line) => line.split(" ").slice(0, 2)));
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, seconds = 120): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`not within ${seconds}s: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+}
+
+/**
+ * berth:orchestrator swarm on three test hosts that start as bare engines: berth forms the cluster, runs the app as a
+ * service with rolling start-first updates behind a global proxy, and its services pinned to their volume's node.
+ */
+describe("a stack on Docker Swarm", () => {
+    let env: ThrowawayStack;
+    let engines: string[];
+    let urls: string[];
+    let goodVersion: string;
+    let appService: string;
+    const context = appCopy();
+    // Web's healthcheck asks for `/` (not /healthz, which needs Redis and Postgres): the app keeps serving while the
+    // node holding them is down. The never-healthy release replaces this file.
+    const live = path.join(context, "live.js");
+    const liveProbe = "require('http').get({ host: '127.0.0.1', port: process.env.PORT, path: '/', timeout: 2000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1));\n";
+    const redisPassword = crypto.randomBytes(12).toString("hex");
+
+    async function upUnderLoad(url = urls[0]) {
+        const load = startLoad(`${url}/`);
+        const error = await env.stack.up({ color: "never" }).then(() => undefined, (err: Error) => err);
+        return { error, load: await load.stop() };
+    }
+
+    beforeAll(async () => {
+        engines = await testHosts(3, { swarm: true });
+        fs.writeFileSync(live, liveProbe);
+        env = await throwawayStack({
+            hosts: engines,
+            orchestrator: "swarm",
+            appContext: context,
+            replicas: "2",
+            healthcheck: { command: "node live.js", intervalSeconds: 1, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 2 },
+            swarmMonitorSeconds: "3",
+            // Both services on the third node, with their volumes.
+            services: {
+                redis: { kind: "redis", image: `${testRegistry}/berth/redis:7`, host: engines[2] },
+                postgres: { kind: "postgres", image: `${testRegistry}/berth/postgres:15`, host: engines[2] },
+            },
+        }, { redisPassword });
+        const { outputs } = await env.stack.up({ color: "never" });
+        urls = outputs.urls.value;
+        goodVersion = outputs.version.value;
+        appService = outputs.containers.value[0];
+    });
+    afterAll(async () => {
+        await env?.remove();
+        if (engines) cleanHosts(engines, env.name);
+        fs.rmSync(context, { recursive: true, force: true });
+    });
+
+    it("forms the cluster from bare hosts and serves the app from every node; its credentials are in no spec; a second up changes nothing", async () => {
+        expect(dockerAt(engines[0], "node", "ls", "--format", "{{.Hostname}} {{.Status}}").split("\n").sort()).toEqual(["h1 Ready", "h2 Ready", "h3 Ready"]);
+        expect(urls).toHaveLength(3);
+        for (const url of urls) {
+            const { status, json } = await http("GET", `${url}/`);
+            expect([status, json.version]).toEqual([200, goodVersion]);
+        }
+        // The app's environment reached it: Redis (with its password) and Postgres answer through it.
+        expect((await http("POST", `${urls[1]}/hits`)).status).toBe(200);
+        expect((await http("GET", `${urls[2]}/healthz`)).json).toEqual({ status: "ok" });
+        expect(Object.keys(runningTasks(engines[0], appService))).toHaveLength(2);
+        const spec = dockerAt(engines[0], "service", "inspect", appService, `berth-${env.name}-redis`);
+        expect(spec).not.toContain(redisPassword);
+        expect(spec).not.toMatch(/"Env"/);
+        expect(spec).toMatch(/"SecretName": "berth-it-[0-9a-f]+-shop-env-[0-9a-f]{12}"/);
+        // The pinned services run on the node that holds their volumes.
+        expect(Object.values(runningTasks(engines[0], `berth-${env.name}-redis`))).toEqual(["h3"]);
+        expect(dockerAt(engines[2], "volume", "ls", "--format", "{{.Name}}")).toContain(`berth-${env.name}-redis-data`);
+        const again = await env.stack.up({ color: "never", expectNoChanges: true });
+        expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    });
+
+    it("rolls a code change out under load with no failed request", async () => {
+        fs.appendFileSync(path.join(context, "server.js"), "\n// release 2\n");
+        const { error, load } = await upUnderLoad();
+        expect(error).toBeUndefined();
+        expect(load.failures).toEqual({});
+        expect(load.total).toBeGreaterThan(300);
+        const version = (await env.stack.outputs()).version.value;
+        expect(version).not.toBe(goodVersion);
+        expect(new Set(load.answers.slice(-50).map((a) => a.version))).toEqual(new Set([version]));
+        goodVersion = version;
+    });
+
+    it("a release that never gets healthy fails up; Swarm rolls it back and the old version serves throughout", async () => {
+        const before = runningTasks(engines[0], appService);
+        fs.writeFileSync(live, "process.exit(1); // never healthy\n");
+        const { error, load } = await upUnderLoad();
+        expect(error?.message).toMatch(/Swarm rolled the update back/);
+        expect(load.failures).toEqual({});
+        expect(new Set(load.answers.map((a) => a.version))).toEqual(new Set([goodVersion]));
+        expect(runningTasks(engines[0], appService)).toEqual(before);
+        // refresh shows Swarm's real spec: the old image.
+        fs.writeFileSync(live, liveProbe);
+        const again = await env.stack.up({ color: "never" });
+        expect(again.outputs.version.value).toBe(goodVersion);
+        expect((await http("GET", `${urls[0]}/`)).json.version).toBe(goodVersion);
+    });
+
+    it("scales 2 → 6 → 2 by config in place: the running tasks stay", async () => {
+        const before = runningTasks(engines[0], appService);
+        await env.stack.setConfig("berth:replicas", { value: "6" });
+        const up = await env.stack.up({ color: "never" });
+        expect(up.summary.resourceChanges).toMatchObject({ update: 1 });
+        const scaled = runningTasks(engines[0], appService);
+        expect(Object.keys(scaled)).toHaveLength(6);
+        expect(scaled).toMatchObject(before);
+        expect(new Set(Object.values(scaled)).size).toBe(3);
+        await env.stack.setConfig("berth:replicas", { value: "2" });
+        await env.stack.up({ color: "never" });
+        const after = runningTasks(engines[0], appService);
+        expect(Object.keys(after)).toHaveLength(2);
+        expect(Object.keys(after).every((id) => id in scaled)).toBe(true);
+    });
+
+    it("a drained node's tasks move and a stopped node's are rescheduled; the app keeps answering; a pinned service's data survives", async () => {
+        const drain = startLoad(`${urls[0]}/`);
+        dockerAt(engines[0], "node", "update", "--availability", "drain", "h2");
+        await until("no task on the drained node", () => !Object.values(runningTasks(engines[0], appService)).includes("h2") && Object.keys(runningTasks(engines[0], appService)).length === 2);
+        const drained = await drain.stop();
+        expect(drained.failures).toEqual({});
+        dockerAt(engines[0], "node", "update", "--availability", "active", "h2");
+
+        const hits = (await http("POST", `${urls[0]}/hits`)).json.hits;
+        const outage = startLoad(`${urls[0]}/`);
+        execFileSync("bash", [hostsScript, "stop", "h3"]);
+        await until("the app's tasks rescheduled off the stopped node", () => {
+            const tasks = runningTasks(engines[0], appService);
+            return Object.keys(tasks).length === 2 && !Object.values(tasks).includes("h3");
+        }, 180);
+        const during = await outage.stop();
+        expect(during.total).toBeGreaterThan(100);
+        expect(during.failures).toEqual({});
+        execFileSync("bash", [hostsScript, "start", "h3"]);
+        await until("Redis back on its node", async () => (await http("POST", `${urls[0]}/hits`).catch(() => ({ status: 0, json: {} }))).status === 200, 180);
+        expect((await http("GET", `${urls[0]}/hits`)).json.hits).toBeGreaterThan(hits);
+        const again = await env.stack.up({ color: "never", expectNoChanges: true });
+        expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    });
+});
