@@ -57,7 +57,7 @@ async function withStack<T>(hosts: string[], replicas: number, run: (s: Awaited<
 }
 
 /** Load on every URL until `done` settles and at least `minimum` requests were sent in all. */
-async function spreadLoad(urls: string[], minimum: number, done: Promise<unknown>): Promise<LoadResult> {
+export async function spreadLoad(urls: string[], minimum: number, done: Promise<unknown>): Promise<LoadResult> {
     const loads = urls.map((url) => startLoad(`${url}/`, 4, 600));
     await done;
     await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -11,6 +11,7 @@ import * as nodeHttp from "http";
 import * as os from "os";
 import * as path from "path";
 import { hostsBench } from "./hosts";
+import { swarmBench } from "./swarm";
 import { startLoad, LoadResult } from "../test/load";
 import { appCopy, docker, dockerObjects, freePort, projectRoot, setObjectConfig, ThrowawayStack, throwawayStack } from "../test/integration/harness";
 
@@ -269,6 +270,8 @@ async function main() {
         console.log("failures by kind — berth:", berthDeploy.load.failures, "careful:", carefulDeploy.load.failures, "stop/rm/run:", scriptDeploy.load.failures);
         const hostsTable = await hostsBench();
         console.log(`\n${hostsTable}\n`);
+        const swarmTable = await swarmBench();
+        console.log(`\n${swarmTable}\n`);
         const record = [
             `## ${new Date().toISOString().slice(0, 10)} — \`npm run bench\``,
             "",
@@ -282,6 +285,10 @@ async function main() {
             "",
             hostsTable,
             "",
+            SWARM_NOTE,
+            "",
+            swarmTable,
+            "",
         ].join("\n");
         recordSection(record);
     } finally {
@@ -292,6 +299,8 @@ async function main() {
 
 const HOSTS_NOTE = "On real hosts: 3 test hosts (network namespaces, each with its own dockerd and sshd, scripts/hosts.sh), the app built here and pulled by digest from the hosts' TLS registry; load: 4 keep-alive clients per host's proxy.";
 
+const SWARM_NOTE = "On a swarm: the same 3 test hosts as one cluster formed by berth (dockerd without live-restore), Redis and Postgres pinned to the third; the same load, 4 keep-alive clients per node's proxy, kept on until at least 10,000 requests.";
+
 /** Adds a run's section at the top of docs/BENCHMARKS.md. */
 function recordSection(record: string): void {
     const file = path.join(projectRoot, "docs", "BENCHMARKS.md");
@@ -301,14 +310,14 @@ function recordSection(record: string): void {
     fs.writeFileSync(file, header + record + "\n" + previous);
 }
 
-/** `BENCH_ONLY=hosts npm run bench`: the rows on real hosts alone. */
-async function hostsOnly(): Promise<void> {
-    const table = await hostsBench();
+/** `BENCH_ONLY=hosts|swarm npm run bench`: the rows on test hosts, or on a swarm of them, alone. */
+async function onlyOnHosts(kind: "hosts" | "swarm"): Promise<void> {
+    const table = kind === "hosts" ? await hostsBench() : await swarmBench();
     console.log(`\n${table}\n`);
-    recordSection([`## ${new Date().toISOString().slice(0, 10)} — \`BENCH_ONLY=hosts npm run bench\``, "", `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB. ${HOSTS_NOTE}`, "", table, ""].join("\n"));
+    recordSection([`## ${new Date().toISOString().slice(0, 10)} — \`BENCH_ONLY=${kind} npm run bench\``, "", `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB. ${kind === "hosts" ? HOSTS_NOTE : SWARM_NOTE}`, "", table, ""].join("\n"));
 }
 
-(process.env.BENCH_ONLY === "hosts" ? hostsOnly() : main()).catch((err) => {
+(process.env.BENCH_ONLY === "hosts" || process.env.BENCH_ONLY === "swarm" ? onlyOnHosts(process.env.BENCH_ONLY) : main()).catch((err) => {
     console.error(err);
     process.exit(1);
 });

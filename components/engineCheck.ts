@@ -61,11 +61,13 @@ function freeBytesOf(dir: string): number | undefined {
  * would hurt the app later: no live-restore, a poor storage driver, a nearly full disk. An engine that does not
  * answer is left to the host checks, which fail the run naming it.
  */
-export async function warnAboutEngines(hosts: DockerHost[], resource: pulumi.Resource): Promise<string[]> {
+export async function warnAboutEngines(hosts: DockerHost[], resource: pulumi.Resource, forSwarm = false): Promise<string[]> {
     const all = await Promise.all(hosts.map(async (host) => {
         try {
             const info = JSON.parse(await docker(host, ["info", "--format", "{{json .}}"], { timeoutMs: 30_000 }));
-            return engineWarnings(host, engineFacts(info, isRemoteEngine(host) ? undefined : freeBytesOf(info.DockerRootDir)));
+            const facts = engineFacts(info, isRemoteEngine(host) ? undefined : freeBytesOf(info.DockerRootDir));
+            // A host about to join a swarm cannot have live-restore: not a thing to warn about.
+            return engineWarnings(host, { ...facts, swarm: facts.swarm || forSwarm });
         } catch {
             return [];
         }

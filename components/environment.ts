@@ -27,7 +27,7 @@ export interface EnvironmentArgs {
     /** The app's secret variables (berth:secretEnv), delivered like the services' passwords. */
     secretEnv?: pulumi.Input<Record<string, string>>;
     /** Looks at the engines and warns about what would hurt later (default: warnAboutEngines; unit tests pass none). */
-    checkEngines?: (hosts: string[], resource: pulumi.Resource) => Promise<string[]>;
+    checkEngines?: (hosts: string[], resource: pulumi.Resource, forSwarm: boolean) => Promise<string[]>;
 }
 
 const SQL_KINDS = ["postgres", "mysql"];
@@ -83,7 +83,7 @@ export class Environment extends pulumi.ComponentResource {
         const { hosts, app } = settings;
         // Before any ssh: the stack's own host keys are what its hosts' keys are checked against, with the user's.
         trustStackHostKeys(`${pulumi.getProject()}.${stack}`, settings.knownHosts);
-        const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this);
+        const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this, settings.orchestrator === "swarm");
         const secrets = requiredSecrets(settings);
         const remote = hosts.some(isRemoteEngine);
         const registryLogin = pulumi.secret(pulumi.output({

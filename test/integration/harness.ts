@@ -68,7 +68,8 @@ export function dockerAt(engine: string, ...args: string[]): string {
 export function cleanHosts(engines: string[], stack: string): void {
     for (const engine of engines) {
         for (const kind of ["container", "network", "volume"] as const) {
-            const ids = dockerAt(engine, kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=berth.stack=${stack}`).split("\n").filter(Boolean);
+            // A swarm's overlay networks (scope swarm) go with their services, through a manager.
+            const ids = dockerAt(engine, kind, "ls", ...(kind === "container" ? ["-a"] : []), ...(kind === "network" ? ["--filter", "scope=local"] : []), "-q", "--filter", `label=berth.stack=${stack}`).split("\n").filter(Boolean);
             if (ids.length > 0) dockerAt(engine, kind, "rm", ...(kind === "container" ? ["-f"] : []), ...ids);
         }
     }
