@@ -14,7 +14,7 @@ const valid: Record<string, string> = {
     env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}",
     services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres" } }),
     dependsOn: JSON.stringify(["redis", "postgres"]),
-    ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "", registryUser: "berth", knownHosts: "[]",
+    ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", registry: "", registryUser: "berth", knownHosts: "[]",
     testCommand: "", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
 };
 const settingsWith = (overrides: Record<string, string | undefined>) =>

@@ -39,7 +39,7 @@ describe("the proxy's edge", () => {
         const settings = parseSettings((key) => ({
             app: "shop", branch: "main", image: "registry.internal:5000/shop:1", replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080",
             restart: "no", memory: "0", cpus: "0", healthTimeoutSeconds: "60", stopTimeoutSeconds: "10", keepReleases: "3", releaseCommandTimeoutSeconds: "600",
-            rolloutBatchSize: "1", rolloutPauseSeconds: "0", logMaxSize: "10m", logMaxFiles: "3", ephemeral: "false", registryUser: "ci",
+            rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", logMaxSize: "10m", logMaxFiles: "3", ephemeral: "false", registryUser: "ci",
             httpsPort: "443", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
         } as Record<string, string>)[key]);
         expect(requiredSecrets(settings)).toEqual(["tlsCertificate", "tlsPrivateKey"]);

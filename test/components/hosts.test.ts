@@ -95,7 +95,7 @@ describe("berth:hosts", () => {
             replicas: "2", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
             env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}",
             services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres", host: h2 } }), dependsOn: JSON.stringify(["redis", "postgres"]),
-            ephemeral: "false", hosts: JSON.stringify([h1, h2]), rolloutBatchSize: "1", rolloutPauseSeconds: "0", registry: "registry.internal:5000", registryUser: "ci",
+            ephemeral: "false", hosts: JSON.stringify([h1, h2]), rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", registry: "registry.internal:5000", registryUser: "ci",
             testCommand: "", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
         };
         const settings = parseSettings((key) => base[key]);

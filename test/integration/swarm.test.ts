@@ -107,14 +107,22 @@ describe("a stack on Docker Swarm", () => {
     });
 
     it("a release that never gets healthy fails up; Swarm rolls it back and the old version serves throughout", async () => {
-        const before = runningTasks(engines[0], appService);
+        const imageBefore = dockerAt(engines[0], "service", "inspect", appService, "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}");
         fs.writeFileSync(live, "process.exit(1); // never healthy\n");
         const { error, load } = await upUnderLoad();
         expect(error?.message).toMatch(/Swarm rolled the update back/);
         expect(load.failures).toEqual({});
         expect(new Set(load.answers.map((a) => a.version))).toEqual(new Set([goodVersion]));
-        expect(runningTasks(engines[0], appService)).toEqual(before);
-        // refresh shows Swarm's real spec: the old image.
+        // Swarm's spec is the old one again, and so are all its running tasks (the rollback may have moved one).
+        expect(dockerAt(engines[0], "service", "inspect", appService, "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}")).toBe(imageBefore);
+        await until("two tasks of the old release", () => {
+            const images = dockerAt(engines[0], "service", "ps", appService, "--filter", "desired-state=running", "--format", "{{.Image}} {{.CurrentState}}").split("\n");
+            return images.length === 2 && images.every((line) => line.startsWith(`${imageBefore} Running`));
+        });
+        // refresh records what Swarm runs: the old release.
+        await env.stack.refresh({ color: "never" });
+        const web = (await env.stack.exportStack()).deployment.resources.find((r: any) => r.urn.endsWith(`::${env.name}-app-web`));
+        expect(web.outputs.runningImage).toBe(imageBefore);
         fs.writeFileSync(live, liveProbe);
         const again = await env.stack.up({ color: "never" });
         expect(again.outputs.version.value).toBe(goodVersion);

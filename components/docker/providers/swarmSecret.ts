@@ -21,14 +21,19 @@ export function secretName(namePrefix: string, content: string): string {
     return `${namePrefix}-${crypto.createHmac("sha256", namePrefix).update(content).digest("hex").slice(0, 12)}`;
 }
 
+async function secretExists(host: DockerHost, name: string): Promise<boolean> {
+    // The filter matches name prefixes: the exact name is checked here.
+    const names = await docker(host, ["secret", "ls", "--filter", `name=${name}`, "--format", "{{.Name}}"]);
+    return names.split("\n").includes(name);
+}
+
 const replaceKeys = ["host", "namePrefix", "content", "labels"] as const;
 
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: SwarmSecretInputs) {
         const name = secretName(inputs.namePrefix, inputs.content);
         // Made again with the same content after an interrupted run: it already exists, which is as good.
-        const existing = await docker(inputs.host, ["secret", "ls", "--quiet", "--filter", `name=${name}`]);
-        if (!existing.trim()) {
+        if (!(await secretExists(inputs.host, name))) {
             await docker(inputs.host, ["secret", "create", ...labelFlags(inputs.labels), name, "-"], { stdin: inputs.content });
         }
         const { content, ...rest } = inputs;
@@ -39,6 +44,10 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const replaces = changedKeys(recorded, { ...news, content: undefined }, replaceKeys);
         if (secretName(news.namePrefix, news.content) !== olds.name) replaces.push("content");
         return { changes: replaces.length > 0, replaces };
+    },
+    async read(id: string, props: SwarmSecretInputs & { name: string }) {
+        // Removed by hand: the next `up` makes it again (same content, same name).
+        return (await secretExists(props.host, id)) ? { id, props } : { id: "", props: {} };
     },
     async delete(id: string, props: SwarmSecretInputs) {
         await docker(props.host, ["secret", "rm", id]).catch(ignoreMissing);
