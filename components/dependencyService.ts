@@ -103,6 +103,8 @@ export function connectionUrl(preset: Preset, host: string, password: string, po
 interface SwarmServiceArgs {
     manager: pulumi.Input<string>;
     nodeId: pulumi.Input<string>;
+    /** The node's engine, where the volume is. */
+    node: string;
     stack: string;
     service: ServiceSettings;
     image: string;
@@ -142,6 +144,7 @@ function swarmService(name: string, parent: pulumi.Resource, args: SwarmServiceA
         endpointMode: "dnsrr",
         ports: [],
         mounts: args.mounts,
+        volumeHost: args.node,
         constraints: pulumi.output(args.nodeId).apply((id) => [`node.id==${id}`]),
         restart: "unless-stopped",
         memoryBytes: args.memoryBytes,
@@ -200,7 +203,7 @@ export class DependencyService extends pulumi.ComponentResource {
         const memoryBytes = service.memoryBytes ?? preset.memoryBytes;
         const mounts = data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]);
         const container = args.swarm ? swarmService(`${name}-service`, this, {
-            manager: args.swarm.manager, nodeId: args.swarm.nodeId, stack: args.stack, service, image: service.image || preset.image, env, labels,
+            manager: args.swarm.manager, nodeId: args.swarm.nodeId, node: args.dockerHost, stack: args.stack, service, image: service.image || preset.image, env, labels,
             network: args.network, mounts, healthcheck, memoryBytes, logRotation: args.logRotation, pullLogin: args.pullLogin,
         }) : new DockerContainer(`${name}-container`, {
             host: args.dockerHost,

@@ -130,6 +130,7 @@ export class SwarmApp extends pulumi.ComponentResource {
             memoryBytes: app.memoryBytes,
             cpus: app.cpus,
             healthcheck: app.healthcheck,
+            requireHealthcheck: true,
             stopTimeoutSeconds: app.stopTimeoutSeconds,
             updateOrder: "start-first",
             monitorSeconds,

@@ -11,6 +11,7 @@ export const types = {
     pulledImage: "pulumi-nodejs:dynamic/berth:PulledImage",
     volume: "pulumi-nodejs:dynamic/berth:DockerVolume",
     releaseGate: "pulumi-nodejs:dynamic/berth:ReleaseGate",
+    swarmService: "pulumi-nodejs:dynamic/berth:SwarmService",
     dockerContainer: "docker:index/container:Container",
     dockerRemoteImage: "docker:index/remoteImage:RemoteImage",
 } as const;
@@ -29,8 +30,8 @@ export function stackOf(urn: string): string {
 
 const digestPinned = (reference: unknown) => typeof reference === "string" && /@sha256:[0-9a-f]{64}$/.test(reference);
 const nameOf = (r: ResourceView) => r.urn.split("::").pop();
-/** The app's processes: web replicas and the containers of its other roles (berth:roles). */
-const isAppContainer = (r: ResourceView) => r.type === types.container && ["app", "worker"].includes(r.props.labels?.["berth.role"]);
+/** The app's processes: web replicas and the containers of its other roles (berth:roles), or their Swarm services. */
+const isAppContainer = (r: ResourceView) => (r.type === types.container || r.type === types.swarmService) && ["app", "worker"].includes(r.props.labels?.["berth.role"]);
 
 const PROMOTE = "promote the digest staging built: set berth:image to staging's `imageRef` output (repo@sha256:…)";
 
@@ -46,6 +47,7 @@ export function productionImageFindings(r: ResourceView, productionStacks: strin
             return r.props.registry === undefined ? [] // built on the host for berth itself (the proxy), never pushed
                 : [`${nameOf(r)} builds and pushes ${r.props.repository}:${r.props.tag} in production stack ${stackOf(r.urn)}: ${PROMOTE}`];
         case types.container:
+        case types.swarmService:
             return isAppContainer(r) ? pinned("image", r.props.image) : [];
         case types.dockerContainer:
             return pinned("image", r.props.image);
@@ -63,8 +65,9 @@ export function appContainerFindings(r: ResourceView): string[] {
     if (!r.props.restart || r.props.restart === "no") {
         findings.push(`app container ${nameOf(r)} has no restart policy: set berth:restart to unless-stopped, always or on-failure[:N]`);
     }
-    // A role without a healthcheck is gated by staying up (upSeconds) instead.
-    if (!r.props.healthcheck && r.props.requireHealthcheck !== true && !(r.props.upSeconds > 0)) {
+    // A role without a healthcheck is gated by staying up (upSeconds, or on a swarm the update's monitor window) instead.
+    const gatedByUptime = r.props.upSeconds > 0 || (r.type === types.swarmService && r.props.noHealthcheck === true && r.props.monitorSeconds > 0);
+    if (!r.props.healthcheck && r.props.requireHealthcheck !== true && !gatedByUptime) {
         findings.push(`app container ${nameOf(r)} has no healthcheck: give the image a HEALTHCHECK or set berth:healthcheck`);
     }
     if (!(r.props.memoryBytes > 0)) {
@@ -123,6 +126,8 @@ export function credentialFindings(r: ResourceView): string[] {
         // berth's containers run the image berth resolved (a digest): only what the user wrote can hold credentials.
         [types.container]: ["labels", "command"],
         [types.releaseGate]: ["labels", "command"],
+        // A Swarm service's spec is readable by anyone with access to a manager: only plainEnv is meant to be plain.
+        [types.swarmService]: ["labels", "command", "plainEnv"],
         [types.image]: ["buildArgs", "labels", "repository"],
         [types.pulledImage]: ["reference"],
         [types.dockerContainer]: ["labels", "command", "image"],

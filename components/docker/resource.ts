@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DockerError } from "./cli";
+import { docker, DockerError, DockerHost } from "./cli";
 
 /** The Pulumi inputs of a resource whose plain inputs are T. */
 export type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -40,6 +40,21 @@ export function ignoreMissing(err: unknown): void {
     if (!(err instanceof DockerError && /no such|not found/i.test(err.stderr))) {
         throw err;
     }
+}
+
+/** The running containers on `host` that have `volume` mounted: their names, and the swarm service of each task. */
+export async function volumeUsers(host: DockerHost, volume: string): Promise<{ name: string; service: string }[]> {
+    const out = await docker(host, ["ps", "--filter", `volume=${volume}`, "--format", '{{.Names}}\t{{.Label "com.docker.swarm.service.name"}}']);
+    return out.split("\n").filter(Boolean).map((line) => {
+        const [name, service = ""] = line.split("\t");
+        return { name, service };
+    });
+}
+
+/** Refusal to start a second server on a data volume another running container holds. */
+export function volumeInUse(volume: string, host: DockerHost, users: { name: string }[]): Error {
+    return new Error(`data volume ${volume} on ${host || "the local engine"} is in use by ${users.map((u) => u.name).join(", ")}: two servers must never share one data directory, so berth started no second one and changed nothing there. `
+        + "If the stack is moving between berth:orchestrator hosts and swarm, remove its old containers first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (README: Swarm).");
 }
 
 /** What state keeps of an environment that may hold secrets: a hash, so any change shows and no value leaks. */

@@ -10,6 +10,7 @@ import { secretName } from "../../components/docker/providers/swarmSecret";
 import {
     ENV_WRAPPER, environmentFile, restartFlags, serviceCreateArgs, serviceUpdateArgs, shellWord, SwarmServiceInputs, SwarmServiceState, taskProcess,
 } from "../../components/docker/providers/swarmService";
+import { volumeInUse } from "../../components/docker/resource";
 import { monitorWindow, swarmProxyConf } from "../../components/swarmApp";
 import { configWithDefaults, recordResources, Registered } from "./mocks";
 
@@ -147,6 +148,11 @@ describe("service commands", () => {
         expect(conf).toContain("resolver 127.0.0.11 valid=1s");
         expect(conf).toContain("set $berth_app tasks.berth-prod-shop;");
         expect(conf).toContain("proxy_pass http://$berth_app:8080;");
+    });
+
+    it("refuses a second server on a data volume, naming who holds it and how a stack moves between orchestrators", () => {
+        expect(volumeInUse("berth-prod-redis-data", h3, [{ name: "berth-prod-redis.1.abc" }]).message)
+            .toMatch(/data volume berth-prod-redis-data on ssh:\/\/deploy@10\.1\.0\.13 is in use by berth-prod-redis\.1\.abc: two servers must never share one data directory[^]*destroy --stack <stack> --exclude-protected/);
     });
 
     it("joins only nodes that are in no other cluster", () => {

@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags } from "../cli";
-import { changedKeys, envHash, ignoreMissing, withEnvironment } from "../resource";
+import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
 export interface PortMapping {
@@ -268,6 +268,10 @@ export function engineLogDriver(host: DockerHost): Promise<string> {
 /** Creates and starts a new container `<namePrefix>-<random>`, and returns once it is healthy (if asked to wait). */
 async function createContainer(inputs: DockerContainerInputs): Promise<RecordedState> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
+    for (const volume of inputs.volumes) {
+        const users = await volumeUsers(inputs.host, volume.source);
+        if (users.length > 0) throw volumeInUse(volume.source, inputs.host, users);
+    }
     if (!(await inspect(inputs.host, "image", inputs.image))) {
         await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
     }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, labelFlags, mapFlags } from "../cli";
-import { changedKeys, ignoreMissing } from "../resource";
+import { changedKeys, ignoreMissing, volumeInUse, volumeUsers } from "../resource";
 import type { Healthcheck, VolumeMount } from "./container";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -29,6 +29,8 @@ export interface SwarmServiceInputs {
     /** Published in host mode on every node running a task (no routing mesh: it needs IPVS). */
     ports: { target: number; published: number }[];
     mounts: VolumeMount[];
+    /** The node (its engine) where the mounted volumes are: checked to be free before the service starts there. */
+    volumeHost?: DockerHost;
     /** Placement constraints, e.g. `node.id==…` for a service whose data volume lives on one node. */
     constraints: string[];
     restart: string;
@@ -37,6 +39,8 @@ export interface SwarmServiceInputs {
     /** Absent: the image's own HEALTHCHECK, if any (unless noHealthcheck). */
     healthcheck?: Healthcheck;
     noHealthcheck?: boolean;
+    /** Refuse to deploy an image with no healthcheck at all (none given, none in the image): nothing would gate its tasks. */
+    requireHealthcheck?: boolean;
     stopTimeoutSeconds: number;
     /** start-first: a new task is healthy before its predecessor stops; stop-first where two must never run at once. */
     updateOrder: "start-first" | "stop-first";
@@ -184,15 +188,24 @@ const updateKeys = [
     "noHealthcheck", "stopTimeoutSeconds", "updateOrder", "monitorSeconds",
 ] as const;
 
-/** The image's own ENTRYPOINT and CMD, from the manager's engine (pulled there first when it lacks it). */
+/** The image's own ENTRYPOINT and CMD (its healthcheck checked when one is required). */
 async function imageConfig(inputs: SwarmServiceInputs): Promise<{ entrypoint: string[]; cmd: string[] }> {
+    const config = await imageJson(inputs);
+    const test: string[] = config.Healthcheck?.Test ?? [];
+    if (inputs.requireHealthcheck && !inputs.healthcheck && (test.length === 0 || test[0] === "NONE")) {
+        throw new Error(`image ${inputs.image} declares no HEALTHCHECK and none was configured (set berth:healthcheck): Swarm would send traffic to its tasks before they are ready`);
+    }
+    return { entrypoint: config.Entrypoint ?? [], cmd: config.Cmd ?? [] };
+}
+
+/** The image's config, from the manager's engine (pulled there first when it lacks it). */
+async function imageJson(inputs: SwarmServiceInputs): Promise<any> {
     const read = async () => JSON.parse(await docker(inputs.host, ["image", "inspect", "--format", "{{json .Config}}", inputs.image]));
-    const config = await read().catch(async (err) => {
+    return read().catch(async (err) => {
         if (!(err instanceof DockerError && /no such/i.test(err.stderr))) throw err;
         await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
         return read();
     });
-    return { entrypoint: config.Entrypoint ?? [], cmd: config.Cmd ?? [] };
 }
 
 const POLL_MS = 500;
@@ -267,7 +280,25 @@ async function record(inputs: SwarmServiceInputs): Promise<SwarmServiceState> {
     return { ...rest, serviceId: "", runningImage: "", runningReplicas: 0, ...observedSpec(service) };
 }
 
+/**
+ * Waits until no running container holds the service's volumes: tasks of this same service (a replacement's
+ * predecessor) may still be stopping; any other user is refused at once.
+ */
+async function awaitFreeVolumes(inputs: SwarmServiceInputs): Promise<void> {
+    if (inputs.volumeHost === undefined) return;
+    const deadline = Date.now() + (inputs.stopTimeoutSeconds + 30) * 1000;
+    for (const volume of inputs.mounts) {
+        for (;;) {
+            const users = await volumeUsers(inputs.volumeHost, volume.source);
+            if (users.length === 0) break;
+            if (users.some((user) => user.service !== inputs.name) || Date.now() > deadline) throw volumeInUse(volume.source, inputs.volumeHost, users);
+            await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        }
+    }
+}
+
 async function createService(inputs: SwarmServiceInputs): Promise<SwarmServiceState> {
+    await awaitFreeVolumes(inputs);
     const image = await imageConfig(inputs);
     await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(serviceCreateArgs(inputs, image)));
     try {
