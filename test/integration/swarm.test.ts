@@ -94,8 +94,11 @@ describe("a stack on Docker Swarm", () => {
         expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
     });
 
-    it("rolls a code change out under load with no failed request", async () => {
+    it("rolls a code change and a new secret variable out under load with no failed request; the old secret goes", async () => {
+        const secrets = () => dockerAt(engines[0], "secret", "ls", "--format", "{{.Name}}", "--filter", `label=berth.stack=${env.name}`).split("\n").filter((n) => n.includes("-shop-env-"));
+        const [before] = secrets();
         fs.appendFileSync(path.join(context, "server.js"), "\n// release 2\n");
+        await env.stack.setAllConfig({ "berth:secretEnv.API_TOKEN": { value: crypto.randomBytes(12).toString("hex"), secret: true } }, true);
         const { error, load } = await upUnderLoad();
         expect(error).toBeUndefined();
         expect(load.failures).toEqual({});
@@ -103,6 +106,9 @@ describe("a stack on Docker Swarm", () => {
         const version = (await env.stack.outputs()).version.value;
         expect(version).not.toBe(goodVersion);
         expect(new Set(load.answers.slice(-50).map((a) => a.version))).toEqual(new Set([version]));
+        // Secrets cannot change: a new one was added, the service moved to it, the old one removed.
+        expect(secrets()).toHaveLength(1);
+        expect(secrets()[0]).not.toBe(before);
         goodVersion = version;
     });
 

@@ -17,7 +17,7 @@ async function ensureNetwork(inputs: DockerNetworkInputs) {
     const existing = await inspect(inputs.host, "network", inputs.name);
     const driver = inputs.driver ?? "bridge";
     if (existing && existing.Driver !== driver) {
-        throw new Error(`network ${inputs.name} on ${inputs.host || "the local engine"} is a ${existing.Driver} network, not the ${driver} one this stack needs: `
+        throw new Error(`network ${inputs.name} on ${inputs.host || "the local engine"} is ${/^[aeiou]/.test(existing.Driver) ? "an" : "a"} ${existing.Driver} network, not the ${driver} one this stack needs: `
             + "if the stack is moving between berth:orchestrator hosts and swarm, remove the old deployment first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (README: Swarm)");
     }
     const networkId = existing?.Id ?? (await docker(inputs.host, ["network", "create", ...(inputs.driver === "overlay" ? ["--driver", "overlay", "--attachable"] : ["--driver", "bridge"]), ...labelFlags(inputs.labels), inputs.name])).trim();
