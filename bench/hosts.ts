@@ -19,14 +19,18 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const sshLogins = (host: string) =>
     (fs.readFileSync(path.join(os.homedir(), ".cache", "berth", "hosts", host, "log", "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
 
-/** A stack on `hosts` (none: the local engine) with its own copy of the app; `release()` changes its code and deploys. */
-async function benchStack(hosts: string[], replicas: number) {
+/**
+ * A stack on `hosts` (none: the local engine) with its own copy of the app and `config` on top; `release()` changes
+ * its code and deploys.
+ */
+async function benchStack(hosts: string[], replicas: number, config: Record<string, string | object> = {}) {
     const context = appCopy();
     const stack = await throwawayStack({
         appContext: context,
         registry: testRegistry,
         replicas: String(replicas),
         ...(hosts.length > 0 ? { hosts, bindAddress: "0.0.0.0", services: hostServices } : { services: devServices }),
+        ...config,
     }, { redisPassword: crypto.randomBytes(12).toString("hex") });
     const urls: string[] = (await stack.stack.up({ color: "never" })).outputs.urls.value;
     let n = 0;
@@ -47,8 +51,8 @@ async function benchStack(hosts: string[], replicas: number) {
     };
 }
 
-async function withStack<T>(hosts: string[], replicas: number, run: (s: Awaited<ReturnType<typeof benchStack>>) => Promise<T>): Promise<T> {
-    const s = await benchStack(hosts, replicas);
+export async function withStack<T>(hosts: string[], replicas: number, run: (s: Awaited<ReturnType<typeof benchStack>>) => Promise<T>, config: Record<string, string | object> = {}): Promise<T> {
+    const s = await benchStack(hosts, replicas, config);
     try {
         return await run(s);
     } finally {

@@ -41,6 +41,14 @@ export function monitorWindow(configured: number, healthcheck: HealthcheckSettin
 }
 
 /**
+ * Tasks a rolling update replaces at once: a third of them (at least one). Start-first keeps every old task serving
+ * until its successor is healthy, so a batch costs no capacity, and a failing release stops after its first batch.
+ */
+export function updateBatch(replicas: number): number {
+    return Math.max(1, Math.ceil(replicas / 3));
+}
+
+/**
  * The proxy's site on a swarm: the app's tasks, asked of Swarm's DNS (`tasks.<service>`) at most a second ago, so
  * tasks that start, move or stop are followed without a reload; a task that refuses a connection is skipped.
  */
@@ -133,6 +141,7 @@ export class SwarmApp extends pulumi.ComponentResource {
             requireHealthcheck: true,
             stopTimeoutSeconds: app.stopTimeoutSeconds,
             updateOrder: "start-first",
+            updateParallelism: updateBatch(app.replicas),
             monitorSeconds,
             convergeTimeoutSeconds: app.replicas * (app.healthTimeoutSeconds + monitorSeconds) + 60,
         }, { parent: this, dependsOn: [...args.dependsOn, ...release.steps] });
@@ -154,6 +163,7 @@ export class SwarmApp extends pulumi.ComponentResource {
                 noHealthcheck: role.healthcheck === undefined,
                 stopTimeoutSeconds: role.stopTimeoutSeconds,
                 updateOrder: "start-first",
+                updateParallelism: updateBatch(role.replicas),
                 monitorSeconds: roleMonitor,
                 convergeTimeoutSeconds: role.replicas * (app.healthTimeoutSeconds + roleMonitor) + 60,
             }, { parent: this, dependsOn: [web] })] as const;

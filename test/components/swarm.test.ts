@@ -11,7 +11,7 @@ import {
     ENV_WRAPPER, environmentFile, restartFlags, serviceCreateArgs, serviceUpdateArgs, shellWord, SwarmServiceInputs, SwarmServiceState, taskProcess,
 } from "../../components/docker/providers/swarmService";
 import { volumeInUse } from "../../components/docker/resource";
-import { monitorWindow, swarmProxyConf } from "../../components/swarmApp";
+import { monitorWindow, swarmProxyConf, updateBatch } from "../../components/swarmApp";
 import { configWithDefaults, recordResources, Registered } from "./mocks";
 
 const h1 = "ssh://deploy@10.1.0.11";
@@ -50,6 +50,10 @@ describe("swarm settings", () => {
         expect(parseSettings(configWithDefaults({ hosts: [h1, h2, h3], registry: "registry.internal:5000", orchestrator: "swarm", replicas: 2 })).app.replicas).toBe(2);
         expect(() => parseSettings(configWithDefaults({ hosts: [h1, h2, h3], registry: "registry.internal:5000", replicas: 2 }))).toThrow(/at least one per host/);
         expect(() => parseSettings(configWithDefaults({ hosts: [h1, h2], registry: "registry.internal:5000", orchestrator: "swarm", swarmManagers: 3 }))).toThrow(/berth:swarmManagers/);
+    });
+
+    it("replaces a third of the tasks at a time, at least one", () => {
+        expect([1, 2, 3, 4, 6, 12, 20].map(updateBatch)).toEqual([1, 1, 1, 2, 2, 4, 7]);
     });
 
     it("watches each updated task past the time its healthcheck needs to fail it", () => {
@@ -198,7 +202,7 @@ describe("Environment on a swarm", () => {
         const services: Record<string, any> = Object.fromEntries(byType("SwarmService").map((s) => [s.inputs.name, s.inputs]));
         expect(Object.keys(services).sort()).toEqual(["berth-prod-proxy", "berth-prod-redis", "berth-prod-shop", "berth-prod-shop-worker"]);
         expect(Object.values(services).every((s) => s.host === h1)).toBe(true);
-        expect(services["berth-prod-shop"]).toMatchObject({ replicas: 2, mode: "replicated", updateOrder: "start-first", endpointMode: "dnsrr" });
+        expect(services["berth-prod-shop"]).toMatchObject({ replicas: 2, mode: "replicated", updateOrder: "start-first", updateParallelism: 1, endpointMode: "dnsrr" });
         expect(services["berth-prod-shop-worker"]).toMatchObject({ replicas: 3, command: ["/bin/sh", "-c", "exec node worker.js"], noHealthcheck: true });
         expect(services["berth-prod-proxy"]).toMatchObject({ mode: "global", ports: [{ target: 80, published: 80 }], updateOrder: "stop-first" });
         expect(services["berth-prod-redis"]).toMatchObject({ constraints: ["node.id==n3"], updateOrder: "stop-first", mounts: [{ source: "berth-prod-redis-data", target: "/data", readOnly: false }] });

@@ -44,6 +44,8 @@ export interface SwarmServiceInputs {
     stopTimeoutSeconds: number;
     /** start-first: a new task is healthy before its predecessor stops; stop-first where two must never run at once. */
     updateOrder: "start-first" | "stop-first";
+    /** Tasks replaced at once (absent: 1); the next batch starts once this one runs healthy. */
+    updateParallelism?: number;
     /** How long Swarm watches each updated task for failure before it counts the update as done. */
     monitorSeconds: number;
     /** How long `up` waits for the service to converge (all tasks running and healthy). */
@@ -108,13 +110,13 @@ function settingFlags(inputs: SwarmServiceInputs): string[] {
         "--stop-grace-period", `${inputs.stopTimeoutSeconds}s`,
         ...healthFlags(inputs),
         "--update-order", inputs.updateOrder,
-        "--update-parallelism", "1",
+        "--update-parallelism", String(inputs.updateParallelism ?? 1),
         "--update-delay", "0s",
         "--update-failure-action", "rollback",
         "--update-max-failure-ratio", "0",
         "--update-monitor", `${inputs.monitorSeconds}s`,
         "--rollback-order", inputs.updateOrder,
-        "--rollback-parallelism", "1",
+        "--rollback-parallelism", String(inputs.updateParallelism ?? 1),
         "--rollback-monitor", `${inputs.monitorSeconds}s`,
         "--with-registry-auth",
         "--detach",
@@ -185,7 +187,7 @@ export function serviceUpdateArgs(olds: SwarmServiceState, news: SwarmServiceInp
 const replaceKeys = ["host", "name", "network", "aliases", "mode", "endpointMode", "ports", "mounts", "constraints", "logDriver", "logOptions"] as const;
 const updateKeys = [
     "image", "command", "envSecret", "plainEnv", "labels", "replicas", "restart", "memoryBytes", "cpus", "healthcheck",
-    "noHealthcheck", "stopTimeoutSeconds", "updateOrder", "monitorSeconds",
+    "noHealthcheck", "stopTimeoutSeconds", "updateOrder", "updateParallelism", "monitorSeconds",
 ] as const;
 
 /** The image's own ENTRYPOINT and CMD (its healthcheck checked when one is required). */
