@@ -173,7 +173,7 @@ function engineSocket(host: DockerHost): Promise<string> {
 }
 
 /** `docker inspect` of one object, or undefined when it does not exist. */
-export async function inspect<T = any>(host: DockerHost, kind: "container" | "image" | "network" | "volume", id: string): Promise<T | undefined> {
+export async function inspect<T = any>(host: DockerHost, kind: "container" | "image" | "network" | "volume" | "service", id: string): Promise<T | undefined> {
     try {
         const out = await docker(host, [kind, "inspect", id]);
         return (JSON.parse(out) as T[])[0];

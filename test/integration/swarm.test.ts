@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -159,6 +159,12 @@ describe("a stack on Docker Swarm", () => {
         expect(drained.failures).toEqual({});
         dockerAt(engines[0], "node", "update", "--availability", "active", "h2");
 
+        // Swarm does not move tasks back after a drain: if the app's tasks all ended up on the node about to stop, spread
+        // them again first, as an operator does after a drain (the test is about a node lost, not the app's last replica).
+        const onlyOnH3 = () => Object.values(runningTasks(engines[0], appService)).every((node) => node === "h3");
+        if (onlyOnH3()) dockerAt(engines[0], "service", "update", "--force", "--quiet", appService);
+        await until("an app task off the node about to stop", () => Object.keys(runningTasks(engines[0], appService)).length === 2 && !onlyOnH3());
+        console.log("app tasks before h3 stops:", JSON.stringify(runningTasks(engines[0], appService)));
         const hits = (await http("POST", `${urls[0]}/hits`)).json.hits;
         const outage = startLoad(`${urls[0]}/`);
         execFileSync("bash", [hostsScript, "stop", "h3"]);
@@ -167,7 +173,11 @@ describe("a stack on Docker Swarm", () => {
             return Object.keys(tasks).length === 2 && !Object.values(tasks).includes("h3");
         }, 180);
         const during = await outage.stop();
-        if (during.failed > 0) console.log(dockerAt(engines[0], "service", "logs", "--timestamps", "--tail", "40", `berth-${env.name}-proxy`), JSON.stringify(during.failures), dockerAt(engines[0], "service", "ps", appService));
+        if (during.failed > 0) {
+            // What the proxy on h1 tried (its log can be incomplete while a node is down), and where the tasks were.
+            const proxyLog = spawnSync("docker", ["--host", engines[0], "service", "logs", "--timestamps", "--tail", "40", `berth-${env.name}-proxy`], { encoding: "utf8" });
+            console.log(proxyLog.stdout, proxyLog.stderr, JSON.stringify(during.failures), dockerAt(engines[0], "service", "ps", appService));
+        }
         expect(during.total).toBeGreaterThan(100);
         expect(during.failures).toEqual({});
         execFileSync("bash", [hostsScript, "start", "h3"]);

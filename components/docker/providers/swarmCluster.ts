@@ -104,7 +104,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     },
     async read(id: string, props: SwarmClusterState) {
         const swarm = await engineApi(props.hosts[0], "GET", "/swarm").catch(() => undefined);
-        return { id, props: { ...props, clusterId: swarm?.ID ?? props.clusterId, nodeIds: props.nodeIds } };
+        return { id, props: { ...props, clusterId: swarm?.ID ?? props.clusterId } };
     },
     async delete() {
         // The cluster outlives the stack, like its data: leaving it would stop every service on it, other stacks' too.

@@ -27,7 +27,8 @@ async function secretExists(host: DockerHost, name: string): Promise<boolean> {
     return names.split("\n").includes(name);
 }
 
-const replaceKeys = ["host", "namePrefix", "content", "labels"] as const;
+/** The content is compared through the name (state keeps no value). */
+const replaceKeys = ["host", "namePrefix", "labels"] as const;
 
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: SwarmSecretInputs) {
@@ -40,8 +41,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         return { id: name, outs: { ...rest, name } };
     },
     async diff(_id: string, olds: SwarmSecretInputs & { name: string }, news: SwarmSecretInputs) {
-        const recorded = { ...olds, content: undefined };
-        const replaces = changedKeys(recorded, { ...news, content: undefined }, replaceKeys);
+        const replaces = changedKeys(olds, news, replaceKeys);
         if (secretName(news.namePrefix, news.content) !== olds.name) replaces.push("content");
         return { changes: replaces.length > 0, replaces };
     },

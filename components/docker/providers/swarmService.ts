@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, labelFlags, mapFlags } from "../cli";
+import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags } from "../cli";
 import { changedKeys, ignoreMissing, volumeInUse, volumeUsers } from "../resource";
 import type { Healthcheck, VolumeMount } from "./container";
 import { RegistryLogin, withRegistryLogin } from "./image";
@@ -235,8 +235,9 @@ async function taskErrors(host: DockerHost, name: string): Promise<string> {
 async function converge(inputs: SwarmServiceInputs, previousUpdate: string | undefined, expectUpdate: boolean): Promise<void> {
     const deadline = Date.now() + inputs.convergeTimeoutSeconds * 1000;
     for (;;) {
-        const spec = JSON.parse(await docker(inputs.host, ["service", "inspect", "--format", "{{json .}}", inputs.name]));
-        const status = spec.UpdateStatus;
+        const service = await inspect(inputs.host, "service", inputs.name);
+        if (!service) throw new Error(`service ${inputs.name} disappeared while berth waited for it to converge`);
+        const status = service.UpdateStatus;
         const ours = status && JSON.stringify(status.StartedAt) !== previousUpdate;
         if (ours && /rollback_completed|paused/.test(status.State)) {
             throw new Error(`service ${inputs.name}: Swarm ${status.State === "rollback_completed" ? "rolled the update back" : `paused the update (${status.State})`}: ${status.Message}\n${await taskErrors(inputs.host, inputs.name)}`);
@@ -255,15 +256,6 @@ async function converge(inputs: SwarmServiceInputs, previousUpdate: string | und
     }
 }
 
-async function observe(host: DockerHost, name: string): Promise<any | undefined> {
-    try {
-        return JSON.parse(await docker(host, ["service", "inspect", "--format", "{{json .}}", name]));
-    } catch (err) {
-        ignoreMissing(err);
-        return undefined;
-    }
-}
-
 /** The settings `docker service inspect` reports, as state records them (what a refresh shows). */
 export function observedSpec(service: any): Partial<SwarmServiceState> {
     const spec = service.Spec ?? {};
@@ -278,7 +270,7 @@ export function observedSpec(service: any): Partial<SwarmServiceState> {
 
 async function record(inputs: SwarmServiceInputs): Promise<SwarmServiceState> {
     const { registry, ...rest } = inputs;
-    const service = await observe(inputs.host, inputs.name);
+    const service = await inspect(inputs.host, "service", inputs.name);
     return { ...rest, serviceId: "", runningImage: "", runningReplicas: 0, ...observedSpec(service) };
 }
 
@@ -334,25 +326,25 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         const replaces = changedKeys(olds, news, replaceKeys);
         const updates = changedKeys(olds, news, updateKeys);
         // Removed by hand, or scaled by hand: the next `up` puts it back as declared.
-        const service = olds.host === news.host ? await observe(news.host, olds.name ?? id) : {};
+        const service = olds.host === news.host ? await inspect(news.host, "service", olds.name ?? id) : {};
         const observed = service?.Spec ? observedSpec(service) : undefined;
         const drifted = service === undefined || (observed !== undefined && ((news.mode === "replicated" && observed.runningReplicas !== news.replicas)
             || (olds.runningImage !== "" && observed.runningImage !== olds.runningImage)));
         return { changes: replaces.length + updates.length > 0 || drifted, replaces, deleteBeforeReplace: true };
     },
     async update(id: string, olds: SwarmServiceState, news: SwarmServiceInputs) {
-        const service = await observe(news.host, olds.name ?? id);
+        const service = await inspect(news.host, "service", olds.name ?? id);
         if (!service) return { outs: await createService(news) };
         const previousUpdate = JSON.stringify(service.UpdateStatus?.StartedAt);
         const image = await imageConfig(news);
         await withRegistryLogin(news.host, news.registry, (loggedIn) => loggedIn(serviceUpdateArgs(olds, news, image)));
         // Only a change of what tasks run starts a rolling update (a new replica count does not): Swarm's own verdict.
-        const updated = await observe(news.host, news.name);
+        const updated = await inspect(news.host, "service", news.name);
         await converge(news, previousUpdate, changedKeys(updated?.PreviousSpec ?? {}, updated?.Spec ?? {}, ["TaskTemplate"]).length > 0);
         return { outs: await record(news) };
     },
     async read(id: string, props: SwarmServiceState) {
-        const service = await observe(props.host, props.name ?? id);
+        const service = await inspect(props.host, "service", props.name ?? id);
         return service ? { id, props: { ...props, ...observedSpec(service) } } : { id: "", props: {} };
     },
     async delete(id: string, props: SwarmServiceState) {
