@@ -5,7 +5,7 @@
  * of stacks of 10, 25 and 50 containers, and docker CLI processes per release. Prints a table of ratios and records
  * it in docs/BENCHMARKS.md.
  */
-import { execFileSync } from "child_process";
+import { execFile, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as nodeHttp from "http";
 import * as os from "os";
@@ -42,15 +42,33 @@ async function waitForVersion(url: string, version: string): Promise<void> {
     }
 }
 
-/** Runs `deploy` under steady load; keeps the load on until `url` answers `version`, then 2 s more. */
-async function deployUnderLoad(url: string, deploy: () => Promise<string>): Promise<{ ms: number; load: LoadResult }> {
+/** Runs `deploy` under steady load; keeps the load on until `url` answers the version it deployed, then 2 s more. */
+async function deployUnderLoad(url: string, deploy: () => Promise<void>, deployed: () => Promise<string>): Promise<{ ms: number; load: LoadResult }> {
     const load = startLoad(url);
     const started = Date.now();
-    const version = await deploy();
+    await deploy();
     const ms = Date.now() - started;
-    await waitForVersion(url, version);
+    await waitForVersion(url, await deployed());
     await new Promise((r) => setTimeout(r, 2000));
     return { ms, load: await load.stop() };
+}
+
+async function timedAsync(run: () => Promise<unknown>): Promise<number> {
+    const started = Date.now();
+    await run();
+    return Date.now() - started;
+}
+
+/**
+ * One of the hand-written deploys in bench/, run beside the load generator (in this process), never blocking it:
+ * a deploy measured "under load" must really have the load on while it runs.
+ */
+function script(file: string, ...args: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("bash", [path.join(projectRoot, file), ...args], { stdio: "inherit" });
+        child.on("error", reject);
+        child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited with ${code}`))));
+    });
 }
 
 function timed(run: () => void): number {
@@ -66,6 +84,12 @@ function pulumi(stack: ThrowawayStack, cwd: string, ...args: string[]): void {
         env: { ...process.env, ...stack.envVars },
         stdio: "ignore",
     });
+}
+
+/** `pulumi up --yes --skip-preview` as users run it (`npm start` does; so does a CI deploy), without blocking the load generator. */
+function release(stack: ThrowawayStack, extraEnv: Record<string, string> = {}): Promise<void> {
+    return new Promise<void>((resolve, reject) => execFile("pulumi", ["up", "--yes", "--skip-preview", "--stack", stack.name, "--non-interactive", "--suppress-progress"],
+        { cwd: projectRoot, env: { ...process.env, ...stack.envVars, ...extraEnv } }, (error, _stdout, stderr) => (error ? reject(new Error(`pulumi up failed: ${stderr}`)) : resolve())));
 }
 
 /** Median wall time of a no-op `up` (`--yes --skip-preview`, what `npm start` runs) and of a `preview`, 3 runs each. */
@@ -176,42 +200,41 @@ async function main() {
         const carefulPort = await freePort();
         docker("run", "-d", "--name", carefulName, "--network", network, "-p", `127.0.0.1:${carefulPort}:80`, proxyImage);
         const carefulUrl = `http://127.0.0.1:${carefulPort}/`;
-        const runCareful = (tag: string) => {
-            execFileSync("bash", [path.join(projectRoot, "bench/careful.sh"), carefulContext, `${repository}:careful-${tag}`, carefulName, network, carefulName, envFile, String(REPLICAS)], { stdio: "inherit" });
+        const runCareful = async (tag: string) => {
+            await script("bench/careful.sh", carefulContext, `${repository}:careful-${tag}`, carefulName, network, carefulName, envFile, String(REPLICAS));
             return `careful-${tag}`;
         };
-        await waitForVersion(carefulUrl, runCareful("0"));
+        await waitForVersion(carefulUrl, await runCareful("0"));
 
         const scriptPort = await freePort();
         const scriptUrl = `http://127.0.0.1:${scriptPort}/`;
-        const runScript = (tag: string) => {
-            execFileSync("bash", [path.join(projectRoot, "bench/stop-rm-run.sh"), scriptContext, `${repository}:script-${tag}`, scriptName, network, String(scriptPort), envFile], { stdio: "inherit" });
+        const runScript = async (tag: string) => {
+            await script("bench/stop-rm-run.sh", scriptContext, `${repository}:script-${tag}`, scriptName, network, String(scriptPort), envFile);
             return `script-${tag}`;
         };
-        await waitForVersion(scriptUrl, runScript("0"));
+        await waitForVersion(scriptUrl, await runScript("0"));
 
         // 1. A code-only change, deployed under load by each.
         const change = (dir: string, note: string) => fs.appendFileSync(path.join(dir, "server.js"), `\n// ${note}\n`);
         change(context, "bench release");
-        env.stack.workspace.envVars.PATH = `${counter.dir}:${process.env.PATH}`;
         counter.count();
-        const berthDeploy = await deployUnderLoad(berthUrl, async () => (await env.stack.up({ color: "never" })).outputs.version.value);
+        const berthVersion = async () => (await env.stack.outputs()).version.value;
+        const berthDeploy = await deployUnderLoad(berthUrl, () => release(env, { PATH: `${counter.dir}:${process.env.PATH}` }), berthVersion);
         const dockerCalls = counter.count();
-        delete env.stack.workspace.envVars.PATH;
         change(carefulContext, "bench release");
-        const carefulDeploy = await deployUnderLoad(carefulUrl, async () => runCareful("1"));
+        const carefulDeploy = await deployUnderLoad(carefulUrl, async () => void (await runCareful("1")), async () => "careful-1");
         change(scriptContext, "bench release");
-        const scriptDeploy = await deployUnderLoad(scriptUrl, async () => runScript("1"));
+        const scriptDeploy = await deployUnderLoad(scriptUrl, async () => void (await runScript("1")), async () => "script-1");
 
         // The same change once more, without load: the wall time of the deploy alone.
         change(context, "bench release, quiet");
         const berthQuietStarted = Date.now();
-        await env.stack.up({ color: "never" });
+        await release(env);
         const berthQuietMs = Date.now() - berthQuietStarted;
         change(carefulContext, "bench release, quiet");
-        const carefulQuietMs = timed(() => runCareful("2"));
+        const carefulQuietMs = await timedAsync(() => runCareful("2"));
         change(scriptContext, "bench release, quiet");
-        const scriptQuietMs = timed(() => runScript("2"));
+        const scriptQuietMs = await timedAsync(() => runScript("2"));
 
         // 2. Runs with nothing to do, against the engine's floor: the same CLI on an empty program.
         const floor = await floorTimes("module.exports = {};\n");
@@ -268,12 +291,13 @@ async function main() {
         ].join("\n");
         console.log(`\n${table}\n`);
         console.log("failures by kind — berth:", berthDeploy.load.failures, "careful:", carefulDeploy.load.failures, "stop/rm/run:", scriptDeploy.load.failures);
-        const hostsTable = await hostsBench();
-        console.log(`\n${hostsTable}\n`);
-        const swarmTable = await swarmBench();
-        console.log(`\n${swarmTable}\n`);
+        // `BENCH_ONLY=local`: the rows on this machine's engine alone, without the test hosts' and the swarm's.
+        const localOnly = process.env.BENCH_ONLY === "local";
+        const hostsTable = localOnly ? "" : await hostsBench();
+        const swarmTable = localOnly ? "" : await swarmBench();
+        console.log(`\n${hostsTable}\n\n${swarmTable}\n`);
         const record = [
-            `## ${new Date().toISOString().slice(0, 10)} — \`npm run bench\``,
+            `## ${new Date().toISOString().slice(0, 10)} — \`${localOnly ? "BENCH_ONLY=local " : ""}npm run bench\``,
             "",
             `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Docker ${docker("version", "--format", "{{.Server.Version}}")}; ${REPLICAS} replicas behind berth's proxy vs ${REPLICAS} behind the careful script's nginx vs one container published directly; load: 8 concurrent keep-alive clients on loopback.`,
             "",
@@ -281,14 +305,7 @@ async function main() {
             "",
             `Failures by kind: careful ${JSON.stringify(carefulDeploy.load.failures)}, stop/rm/run ${JSON.stringify(scriptDeploy.load.failures)}.`,
             "",
-            HOSTS_NOTE,
-            "",
-            hostsTable,
-            "",
-            SWARM_NOTE,
-            "",
-            swarmTable,
-            "",
+            ...(localOnly ? [] : [HOSTS_NOTE, "", hostsTable, "", SWARM_NOTE, "", swarmTable, ""]),
         ].join("\n");
         recordSection(record);
     } finally {
@@ -310,7 +327,7 @@ function recordSection(record: string): void {
     fs.writeFileSync(file, header + record + "\n" + previous);
 }
 
-/** `BENCH_ONLY=hosts|swarm npm run bench`: the rows on test hosts, or on a swarm of them, alone. */
+/** `BENCH_ONLY=hosts|swarm npm run bench`: the rows on test hosts, or on a swarm of them, alone (`local`: see main). */
 async function onlyOnHosts(kind: "hosts" | "swarm"): Promise<void> {
     const table = kind === "hosts" ? await hostsBench() : await swarmBench();
     console.log(`\n${table}\n`);

@@ -37,8 +37,8 @@ export function engineHint(stderr: string, host: DockerHost): string | undefined
         [/ssh: connect to host .*(Connection refused|timed out|No route to host|Network is unreachable)|Connection closed by remote host/i,
             `${where}: no SSH connection. Check that the machine is up, that sshd runs, and the address and port in berth:hosts.`],
         [/docker: (command )?not found|sh: .*docker.*not found/i, `${where}: no docker CLI on the host. Install Docker there (Debian: apt-get install docker.io) and add the SSH user to the docker group.`],
-        [/permission denied while trying to connect to the Docker daemon/i, `${where}: the SSH user may not use Docker. Add it to the docker group on the host.`],
-        [/Cannot connect to the Docker daemon|Is the docker daemon running/i, `${where}: its Docker engine does not answer. Start dockerd there (systemctl start docker).`],
+        [/permission denied while trying to connect to the Docker daemon|connect EACCES .*\.sock/i, `${where}: the SSH user may not use Docker. Add it to the docker group on the host.`],
+        [/Cannot connect to the Docker daemon|Is the docker daemon running|connect (ENOENT|ECONNREFUSED) .*\.sock/i, `${where}: its Docker engine does not answer. Start dockerd there (systemctl start docker).`],
         [/no space left on device/i, `${where}: its disk is full. Free space (docker system prune removes unused images and stopped containers) or grow the disk, then run up again.`],
         [/x509|certificate signed by unknown authority|certificate is not valid/i,
             `${where} does not trust ${registry}'s certificate. Put the CA that signed it in /etc/docker/certs.d/${registry}/ca.crt on the host (no insecure-registries needed).`],
@@ -115,15 +115,33 @@ function run(target: string, host: DockerHost, args: string[], options: DockerRu
 }
 
 /**
- * One Engine API request (JSON in and out), for the few calls whose input must not appear on a command line (a
- * swarm join token). Over the same transports as `docker`: the local socket, a unix:// one, or an ssh:// engine's
- * forwarded socket.
+ * One Engine API request (JSON in and out), over the same transports as `docker`: the local socket, a unix:// one,
+ * or an ssh:// engine's forwarded socket. Used where no input may appear on a command line (a swarm join token) and
+ * for inspects, which are most of a run's engine calls: a request on an open socket instead of a CLI process each.
  */
 export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown): Promise<any> {
-    const socketPath = host.startsWith("ssh://") ? await engineSocket(host)
-        : host === "" ? (process.env.DOCKER_HOST?.startsWith("unix://") ? process.env.DOCKER_HOST.slice(7) : "/var/run/docker.sock")
-        : host.startsWith("unix://") ? host.slice(7) : undefined;
-    if (!socketPath) throw new Error(`${host}: berth calls this engine's API only over a unix socket or ssh://`);
+    const socketPath = await apiSocket(host);
+    if (!socketPath) throw new Error(`${host || process.env.DOCKER_HOST}: berth calls this engine's API only over a unix socket or ssh://`);
+    try {
+        return await apiRequest(socketPath, host, method, apiPath, body);
+    } catch (err) {
+        // As in `docker`: the SSH connection behind a forwarded socket ended; open it again once.
+        if (!(host.startsWith("ssh://") && err instanceof DockerError && err.exitCode === null)) throw err;
+        forwards.delete(host);
+        return apiRequest(await engineSocket(host), host, method, apiPath, body);
+    }
+}
+
+/** The unix socket an engine's API answers on, or undefined where only the CLI reaches it (tcp://, another context). */
+async function apiSocket(host: DockerHost, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+    if (host.startsWith("ssh://")) return engineSocket(host);
+    if (host.startsWith("unix://")) return host.slice("unix://".length);
+    if (host !== "") return undefined;
+    if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith("unix://") ? env.DOCKER_HOST.slice("unix://".length) : undefined;
+    return env.DOCKER_CONTEXT && env.DOCKER_CONTEXT !== "default" ? undefined : "/var/run/docker.sock";
+}
+
+function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body?: unknown): Promise<any> {
     const payload = body === undefined ? "" : JSON.stringify(body);
     return new Promise((resolve, reject) => {
         const request = http.request({ socketPath, path: `/v1.41${apiPath}`, method, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } }, (response) => {
@@ -172,9 +190,21 @@ function engineSocket(host: DockerHost): Promise<string> {
     return forwards.get(host)!;
 }
 
+type InspectKind = "container" | "image" | "network" | "volume" | "service";
+
+/** Where the Engine API answers `docker <kind> inspect` (the CLI prints that answer as it is). */
+const INSPECT_PATHS: Partial<Record<InspectKind, (id: string) => string>> = {
+    container: (id) => `/containers/${id}/json`,
+    image: (id) => `/images/${id}/json`,
+    network: (id) => `/networks/${id}`,
+    volume: (id) => `/volumes/${id}`,
+};
+
 /** `docker inspect` of one object, or undefined when it does not exist. */
-export async function inspect<T = any>(host: DockerHost, kind: "container" | "image" | "network" | "volume" | "service", id: string): Promise<T | undefined> {
+export async function inspect<T = any>(host: DockerHost, kind: InspectKind, id: string): Promise<T | undefined> {
+    const apiPath = INSPECT_PATHS[kind];
     try {
+        if (apiPath && (await apiSocket(host))) return (await engineApi(host, "GET", apiPath(id))) as T;
         const out = await docker(host, [kind, "inspect", id]);
         return (JSON.parse(out) as T[])[0];
     } catch (err) {

@@ -130,6 +130,9 @@ describe("berth:hosts", () => {
             ["write /var/lib/docker/tmp/x: no space left on device", /its disk is full/],
             ['Get "https://10.0.0.2:5000/v2/": x509: certificate signed by unknown authority', /does not trust 10.0.0.2:5000's certificate[^]*\/etc\/docker\/certs.d\/10.0.0.2:5000\/ca.crt/],
             ['Get "https://10.0.0.2:5000/v2/": dial tcp 10.0.0.2:5000: connect: connection refused', /cannot reach 10.0.0.2:5000/],
+            // The same failures met by an Engine API request (inspects) rather than by the CLI.
+            ["connect ENOENT /var/run/docker.sock", /its Docker engine does not answer/],
+            ["connect EACCES /var/run/docker.sock", /may not use Docker/],
         ];
         for (const [stderr, hint] of cases) expect(engineHint(stderr, h1)).toMatch(hint);
         expect(engineHint("Error: No such container: x", h1)).toBeUndefined();
