@@ -119,18 +119,40 @@ function run(target: string, host: DockerHost, args: string[], options: DockerRu
  * or an ssh:// engine's forwarded socket. Used where no input may appear on a command line (a swarm join token) and
  * for inspects, which are most of a run's engine calls: a request on an open socket instead of a CLI process each.
  */
-export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown): Promise<any> {
+export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown, timeoutMs = 0): Promise<any> {
     const socketPath = await apiSocket(host);
     if (!socketPath) throw new Error(`${host || process.env.DOCKER_HOST}: berth calls this engine's API only over a unix socket or ssh://`);
     try {
-        return await apiRequest(socketPath, host, method, apiPath, body);
+        return await apiRequest(socketPath, host, method, apiPath, body, timeoutMs);
     } catch (err) {
         // As in `docker`: the SSH connection behind a forwarded socket ended; open it again once.
-        if (!(host.startsWith("ssh://") && err instanceof DockerError && err.exitCode === null)) throw err;
+        if (!(host.startsWith("ssh://") && err instanceof DockerError && /ECONNREFUSED|ENOENT/.test(err.stderr))) throw err;
         forwards.delete(host);
-        return apiRequest(await engineSocket(host), host, method, apiPath, body);
+        return apiRequest(await engineSocket(host), host, method, apiPath, body, timeoutMs);
     }
 }
+
+/**
+ * Runs `command` in a running container, as `docker exec` does, and returns its exit code (undefined if it did not
+ * end within `timeoutMs`). Through the Engine API where it answers on a socket: three requests instead of a CLI
+ * process, which counts for health probes repeated every quarter second while a release starts.
+ */
+export async function execIn(host: DockerHost, container: string, command: string[], timeoutMs: number): Promise<number | undefined> {
+    if (!(await apiSocket(host))) {
+        return docker(host, ["exec", container, ...command], { timeoutMs }).then(() => 0, (err) => (err instanceof DockerError && typeof err.exitCode === "number" ? err.exitCode : undefined));
+    }
+    const exec = await engineApi(host, "POST", `/containers/${container}/exec`, { Cmd: command, AttachStdout: true, AttachStderr: true });
+    try {
+        // Not detached: the engine answers once the command has ended (its output, discarded, is the body).
+        await engineApi(host, "POST", `/exec/${exec.Id}/start`, { Detach: false, Tty: false }, timeoutMs);
+    } catch (err) {
+        if (err instanceof DockerError && err.stderr === TIMED_OUT) return undefined;
+        throw err;
+    }
+    return (await engineApi(host, "GET", `/exec/${exec.Id}/json`)).ExitCode ?? undefined;
+}
+
+const TIMED_OUT = "timed out";
 
 /** The unix socket an engine's API answers on, or undefined where only the CLI reaches it (tcp://, another context). */
 async function apiSocket(host: DockerHost, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
@@ -141,7 +163,7 @@ async function apiSocket(host: DockerHost, env: NodeJS.ProcessEnv = process.env)
     return env.DOCKER_CONTEXT && env.DOCKER_CONTEXT !== "default" ? undefined : "/var/run/docker.sock";
 }
 
-function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body?: unknown): Promise<any> {
+function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body: unknown, timeoutMs: number): Promise<any> {
     const payload = body === undefined ? "" : JSON.stringify(body);
     return new Promise((resolve, reject) => {
         const request = http.request({ socketPath, path: `/v1.41${apiPath}`, method, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } }, (response) => {
@@ -158,6 +180,7 @@ function apiRequest(socketPath: string, host: DockerHost, method: string, apiPat
             });
         });
         request.on("error", (err) => reject(new DockerError([method, apiPath], err.message, null, host)));
+        if (timeoutMs > 0) request.setTimeout(timeoutMs, () => request.destroy(new Error(TIMED_OUT)));
         request.end(payload);
     });
 }

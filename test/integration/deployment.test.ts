@@ -100,6 +100,13 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
     it("a second `up` with nothing changed changes nothing", async () => {
         const result = await env.stack.up({ color: "never", expectNoChanges: true });
         expect(Object.keys(result.summary.resourceChanges ?? {})).toEqual(["same"]);
+        // The provider the program asks for before it loads (program.js) is the one every resource uses: one in state.
+        const resources: { type: string; urn: string; provider?: string }[] = (await env.stack.exportStack()).deployment.resources;
+        const providers = resources.filter((r) => r.type.startsWith("pulumi:providers:"));
+        expect(providers.map((p) => p.type)).toEqual(["pulumi:providers:pulumi-nodejs"]);
+        const custom = resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"));
+        expect(custom.length).toBeGreaterThan(5);
+        for (const r of custom) expect(r.provider?.startsWith(`${providers[0].urn}::`)).toBe(true);
     });
 
     it("restart policy and limits change in place: same containers, updated settings", async () => {

@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags } from "../cli";
+import { docker, DockerError, DockerHost, execIn, inspect, labelFlags, mapFlags } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -191,27 +191,51 @@ export function createArgs(name: string, inputs: DockerContainerInputs, engineDe
 }
 
 /**
- * The `docker exec` arguments that run a container's healthcheck (`Config.Healthcheck.Test`) once, or undefined
- * when it has none. berth probes with it itself because the engine runs the first check only after a full
- * interval (and engines before API 1.44 have no faster start interval): polling the same command is the same
- * verdict, seconds earlier.
+ * The command that runs a container's healthcheck (`Config.Healthcheck.Test`) once inside it, or undefined when it
+ * has none. berth probes with it itself because the engine runs the first check only after a full interval (and
+ * engines before API 1.44 have no faster start interval): polling the same command is the same verdict, seconds
+ * earlier.
  */
-export function healthProbeArgs(name: string, test: string[] | undefined): string[] | undefined {
+export function healthProbeCommand(test: string[] | undefined): string[] | undefined {
     const [kind, ...rest] = test ?? [];
-    if (kind === "CMD" && rest.length > 0) return ["exec", name, ...rest];
-    if (kind === "CMD-SHELL" && rest.length > 0) return ["exec", name, "/bin/sh", "-c", rest.join(" ")];
+    if (kind === "CMD" && rest.length > 0) return rest;
+    if (kind === "CMD-SHELL" && rest.length > 0) return ["/bin/sh", "-c", rest.join(" ")];
     return undefined; // no test, or NONE
 }
 
 const PROBE_PAUSE_MS = 250;
 
+/**
+ * Health probes in flight at once on one engine. Each starts a process inside a container; twenty at once on a
+ * two-core host (a stack's first `up`) slow every container's start until the engine's own checks fail them.
+ */
+const PROBES_PER_ENGINE = 4;
+const probeSlots = new Map<DockerHost, { running: number; waiting: (() => void)[] }>();
+
+async function withProbeSlot<T>(host: DockerHost, run: () => Promise<T>): Promise<T> {
+    const slots = probeSlots.get(host) ?? { running: 0, waiting: [] };
+    probeSlots.set(host, slots);
+    if (slots.running >= PROBES_PER_ENGINE) await new Promise<void>((resolve) => slots.waiting.push(resolve));
+    else slots.running++;
+    try {
+        return await run();
+    } finally {
+        // The slot passes straight to the next waiting probe, if any.
+        const next = slots.waiting.shift();
+        if (next) next();
+        else slots.running--;
+    }
+}
+
 /** True once the container's own healthcheck passes, run by berth or by the engine. */
 async function probeHealthy(host: DockerHost, container: any): Promise<boolean> {
     if (container.State?.Health?.Status === "healthy") return true;
-    const probe = healthProbeArgs(container.Name.replace(/^\//, ""), container.Config?.Healthcheck?.Test);
+    const probe = healthProbeCommand(container.Config?.Healthcheck?.Test);
     if (!probe) return false;
     const timeoutNs: number = container.Config.Healthcheck.Timeout || 30e9;
-    return docker(host, probe, { timeoutMs: timeoutNs / 1e6 }).then(() => true, () => false);
+    // Not running (any more), or the engine refused: not healthy yet; the caller looks at the state again.
+    const name = container.Name.replace(/^\//, "");
+    return (await withProbeSlot(host, () => execIn(host, name, probe, timeoutNs / 1e6)).catch(() => undefined)) === 0;
 }
 
 /** A container without a healthcheck is taken as healthy once it has run `seconds` without exiting or restarting. */

@@ -70,13 +70,21 @@ async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutpu
     const cache = buildCacheReference(inputs.repository);
     let cacheFrom: string | undefined;
     if (inputs.registry) {
-        // The first push of a repository has no cache yet; a build without one is still correct.
-        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", cache])).catch(() => undefined);
-        cacheFrom = (await inspect(inputs.host, "image", cache)) ? cache : undefined;
+        // An engine that built this repository before has its cache already (it tagged it after its last push); a
+        // fresh one (a new CI runner) pulls it. The first push of a repository has no cache yet; a build without one
+        // is still correct, as is one from a cache another machine has moved on since.
+        let cached = await inspect(inputs.host, "image", cache);
+        if (!cached) {
+            await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", cache])).catch(() => undefined);
+            cached = await inspect(inputs.host, "image", cache);
+        }
+        cacheFrom = cached ? cache : undefined;
     }
     await docker(inputs.host, buildArgs(inputs, cacheFrom));
     if (inputs.registry) {
         await docker(inputs.host, ["tag", reference, cache]);
+        // One after the other: two pushes of the same new layers at once can leave the registry without a blob the
+        // other's manifest names ("manifest blob unknown"); the second push then only uploads a manifest.
         await withRegistryLogin(inputs.host, inputs.registry, async (loggedIn) => {
             await loggedIn(["push", reference]);
             await loggedIn(["push", cache]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerDiff, createArgs, effectiveLogOptions, DockerContainerInputs, healthProbeArgs, needsRecovery, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
+import { containerDiff, createArgs, effectiveLogOptions, DockerContainerInputs, healthProbeCommand, needsRecovery, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
 import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
@@ -72,16 +72,16 @@ describe("diffing", () => {
     });
 });
 
-describe("healthProbeArgs", () => {
+describe("healthProbeCommand", () => {
     it("runs the container's own healthcheck the way the engine would", () => {
-        expect(healthProbeArgs("web-1", ["CMD", "node", "healthcheck.js"])).toEqual(["exec", "web-1", "node", "healthcheck.js"]);
-        expect(healthProbeArgs("web-1", ["CMD-SHELL", "curl -f localhost || exit 1"])).toEqual(["exec", "web-1", "/bin/sh", "-c", "curl -f localhost || exit 1"]);
+        expect(healthProbeCommand(["CMD", "node", "healthcheck.js"])).toEqual(["node", "healthcheck.js"]);
+        expect(healthProbeCommand(["CMD-SHELL", "curl -f localhost || exit 1"])).toEqual(["/bin/sh", "-c", "curl -f localhost || exit 1"]);
     });
 
     it("has nothing to run without a healthcheck", () => {
-        expect(healthProbeArgs("web-1", undefined)).toBeUndefined();
-        expect(healthProbeArgs("web-1", ["NONE"])).toBeUndefined();
-        expect(healthProbeArgs("web-1", ["CMD"])).toBeUndefined();
+        expect(healthProbeCommand(undefined)).toBeUndefined();
+        expect(healthProbeCommand(["NONE"])).toBeUndefined();
+        expect(healthProbeCommand(["CMD"])).toBeUndefined();
     });
 });
 
