@@ -222,13 +222,14 @@ export function withPolicies(productionStacks: string[]): { policyPacks: string[
 /**
  * The engine's own health verdict on a container, once it has one. berth counts a container as created when its
  * healthcheck command passes, run by berth; the engine runs the same check only after its interval, so right
- * after `up` it may still say "starting". Tests check that the engine agrees.
+ * after `up` it may still say "starting". Tests check that the engine agrees. `waitFor`: the verdicts to wait out
+ * (a replica the engine marked unhealthy while a service was gone turns healthy again at its next passing check).
  */
-export async function engineHealth(container: string, timeoutMs = 60_000): Promise<string> {
+export async function engineHealth(container: string, timeoutMs = 60_000, waitFor: string[] = ["starting"]): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const status: string = JSON.parse(docker("inspect", container))[0].State.Health?.Status ?? "none";
-        if (status !== "starting" || Date.now() > deadline) return status;
+        if (!waitFor.includes(status) || Date.now() > deadline) return status;
         await new Promise((resolve) => setTimeout(resolve, 250));
     }
 }
