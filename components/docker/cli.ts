@@ -155,12 +155,13 @@ export async function execIn(host: DockerHost, container: string, command: strin
 const TIMED_OUT = "timed out";
 
 /** The unix socket an engine's API answers on, or undefined where only the CLI reaches it (tcp://, another context). */
-async function apiSocket(host: DockerHost, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+async function apiSocket(host: DockerHost): Promise<string | undefined> {
     if (host.startsWith("ssh://")) return engineSocket(host);
     if (host.startsWith("unix://")) return host.slice("unix://".length);
     if (host !== "") return undefined;
-    if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith("unix://") ? env.DOCKER_HOST.slice("unix://".length) : undefined;
-    return env.DOCKER_CONTEXT && env.DOCKER_CONTEXT !== "default" ? undefined : "/var/run/docker.sock";
+    const { DOCKER_HOST, DOCKER_CONTEXT } = process.env;
+    if (DOCKER_HOST) return DOCKER_HOST.startsWith("unix://") ? DOCKER_HOST.slice("unix://".length) : undefined;
+    return DOCKER_CONTEXT && DOCKER_CONTEXT !== "default" ? undefined : "/var/run/docker.sock";
 }
 
 function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body: unknown, timeoutMs: number): Promise<any> {
