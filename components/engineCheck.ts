@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { isRemoteEngine } from "./config";
-import { docker, DockerHost } from "./docker/cli";
+import { DockerHost, engineInfo } from "./docker/cli";
 
 /** What berth checks of an engine it deploys to (from `docker info`, and the data root's free space where known). */
 export interface EngineFacts {
@@ -64,7 +64,7 @@ function freeBytesOf(dir: string): number | undefined {
 export async function warnAboutEngines(hosts: DockerHost[], resource: pulumi.Resource, forSwarm = false): Promise<string[]> {
     const all = await Promise.all(hosts.map(async (host) => {
         try {
-            const info = JSON.parse(await docker(host, ["info", "--format", "{{json .}}"], { timeoutMs: 30_000 }));
+            const info = await engineInfo(host, 30_000);
             const facts = engineFacts(info, isRemoteEngine(host) ? undefined : freeBytesOf(info.DockerRootDir));
             // A host about to join a swarm cannot have live-restore: not a thing to warn about.
             return engineWarnings(host, { ...facts, swarm: facts.swarm || forSwarm });

@@ -239,6 +239,25 @@ export async function inspect<T = any>(host: DockerHost, kind: InspectKind, id: 
     }
 }
 
+/**
+ * The engine's `GET apiPath` answer, or where only the CLI reaches the engine, the same document printed by
+ * `docker <cliArgs> --format '{{json …}}'`.
+ */
+async function engineDocument(host: DockerHost, apiPath: string, cliArgs: string[], timeoutMs = 0): Promise<any> {
+    if (await apiSocket(host)) return engineApi(host, "GET", apiPath, undefined, timeoutMs);
+    return JSON.parse(await docker(host, cliArgs, { timeoutMs }));
+}
+
+/** What `docker info` reports (swarm state, log driver, storage, data root…). */
+export function engineInfo(host: DockerHost, timeoutMs = 0): Promise<any> {
+    return engineDocument(host, "/info", ["info", "--format", "{{json .}}"], timeoutMs);
+}
+
+/** The engine's own version (`docker version`'s Server part): asking it proves the host and its engine answer. */
+export async function engineVersion(host: DockerHost, timeoutMs = 0): Promise<string> {
+    return (await engineDocument(host, "/version", ["version", "--format", "{{json .Server}}"], timeoutMs)).Version;
+}
+
 /** `<flag> k=v` for each entry, in a stable order, so identical maps always produce identical commands. */
 export function mapFlags(flag: string, values: Record<string, string> = {}): string[] {
     return Object.keys(values)

@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, execIn, inspect, labelFlags, mapFlags } from "../cli";
+import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -284,7 +284,7 @@ const engineLogDrivers = new Map<DockerHost, Promise<string>>();
 /** The log driver an engine gives containers that name none (asked once per engine and run). */
 export function engineLogDriver(host: DockerHost): Promise<string> {
     if (!engineLogDrivers.has(host)) {
-        engineLogDrivers.set(host, docker(host, ["info", "--format", "{{.LoggingDriver}}"]).then((out) => out.trim()));
+        engineLogDrivers.set(host, engineInfo(host).then((info) => String(info.LoggingDriver)));
     }
     return engineLogDrivers.get(host)!;
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerHost } from "../cli";
+import { DockerHost, engineVersion } from "../cli";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
 export interface HostCheckInputs {
@@ -14,7 +14,7 @@ export interface HostCheckInputs {
  * fix (DockerError's hints).
  */
 async function check(inputs: HostCheckInputs): Promise<{ serverVersion: string }> {
-    const serverVersion = (await docker(inputs.host, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 60_000 })).trim();
+    const serverVersion = await engineVersion(inputs.host, 60_000);
     // `docker login` is answered by the host's engine, which contacts the registry itself: reach, TLS trust, password.
     if (inputs.registry) await withRegistryLogin(inputs.host, inputs.registry, async () => undefined);
     return { serverVersion };

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerHost, engineApi } from "../cli";
+import { docker, DockerHost, engineApi, engineInfo } from "../cli";
 import { changedKeys } from "../resource";
 
 export interface SwarmClusterInputs {
@@ -28,7 +28,7 @@ interface NodeState {
 }
 
 async function nodeState(host: DockerHost): Promise<NodeState> {
-    const swarm = JSON.parse(await docker(host, ["info", "--format", "{{json .Swarm}}"]));
+    const swarm = (await engineInfo(host)).Swarm;
     return { state: swarm.LocalNodeState || "inactive", nodeId: swarm.NodeID ?? "", isManager: swarm.ControlAvailable === true };
 }
 
@@ -59,7 +59,7 @@ async function ensureCluster(inputs: SwarmClusterInputs): Promise<SwarmClusterSt
         throw new Error(`${first || "the local engine"} must manage the swarm (the first of berth:hosts is its manager), but it is ${leader.state === "active" ? "a worker node" : `in swarm state "${leader.state}"`}`);
     }
     const swarm = await engineApi(first, "GET", "/swarm");
-    const managerAddress = (await docker(first, ["info", "--format", "{{.Swarm.NodeAddr}}"])).trim();
+    const managerAddress: string = (await engineInfo(first)).Swarm.NodeAddr;
     let members = await clusterNodes(first);
     const nodeIds = [leader.nodeId];
     for (const [i, host] of others.entries()) {
