@@ -117,6 +117,8 @@ async function floorTimes(program: string): Promise<{ upMs: number; previewMs: n
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: floor\nruntime: nodejs\nmain: index.js\n");
         fs.writeFileSync(path.join(dir, "index.js"), program);
         fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
+        // The same toolchain help as berth's runs (tools/defer-modules.js, found by the language host and the plugin shim).
+        fs.symlinkSync(path.join(projectRoot, "tools"), path.join(dir, "tools"));
         const floor = await throwawayStack({}, {}, { workDir: dir });
         try {
             return noOpTimes(floor, dir);

@@ -49,6 +49,15 @@ export function buildCacheReference(repository: string): string {
     return `${repository}:buildcache`;
 }
 
+/**
+ * The image to name with `--cache-from`, if any: the build cache tag only when it was pulled (a pulled image has no
+ * parent). One built on this engine is in its local cache already, and naming it would only narrow the legacy
+ * builder's choice to layers of that one chain.
+ */
+export function buildCacheSource(cache: string, cached: { Parent?: string } | undefined): string | undefined {
+    return cached && !cached.Parent ? cache : undefined;
+}
+
 /** The `docker build` arguments (berth's labels, build args in a stable order, cache source when there is one). */
 export function buildArgs(inputs: DockerImageInputs, cacheFrom: string | undefined): string[] {
     const allBuildArgs = { ...inputs.buildEnvironment, ...inputs.buildArgs };
@@ -78,7 +87,7 @@ async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutpu
             await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", cache])).catch(() => undefined);
             cached = await inspect(inputs.host, "image", cache);
         }
-        cacheFrom = cached ? cache : undefined;
+        cacheFrom = buildCacheSource(cache, cached);
     }
     await docker(inputs.host, buildArgs(inputs, cacheFrom));
     if (inputs.registry) {

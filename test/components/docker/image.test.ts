@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildArgs, buildCacheReference, DockerImageInputs } from "../../../components/docker/providers/image";
+import { buildArgs, buildCacheReference, buildCacheSource, DockerImageInputs } from "../../../components/docker/providers/image";
 
 const inputs: DockerImageInputs = {
     host: "",
@@ -32,5 +32,13 @@ describe("docker build arguments", () => {
     it("build with the local cache alone when the registry has none yet", () => {
         expect(buildArgs({ ...inputs, target: "" }, undefined)).not.toContain("--cache-from");
         expect(buildArgs({ ...inputs, target: "" }, undefined)).not.toContain("--target");
+    });
+
+    it("names the build cache only when it was pulled: one built here is in the engine's local cache already", () => {
+        const cache = buildCacheReference(inputs.repository);
+        expect(buildCacheSource(cache, { Parent: "" })).toBe(cache);
+        expect(buildCacheSource(cache, {})).toBe(cache);
+        expect(buildCacheSource(cache, { Parent: "sha256:0a1b" })).toBeUndefined();
+        expect(buildCacheSource(cache, undefined)).toBeUndefined();
     });
 });
