@@ -10,7 +10,6 @@ function withDeferral(script: string): any {
     return JSON.parse(out);
 }
 
-
 describe("tools/defer-modules.js", () => {
     it("loading @pulumi/pulumi loads neither npm's package tree reader, the package data normaliser nor TypeScript", () => {
         const result = withDeferral(`
