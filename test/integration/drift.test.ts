@@ -108,6 +108,30 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
         expect(containerOf("proxy")).toEqual([proxy]);
     });
 
+    it("a replica the engine started again on another address (as after a reboot) gets its route back", async () => {
+        const network = `berth-${env.name}-net`;
+        const [moved] = containerOf("shop");
+        const addressOf = (name: string) => inspect(name).NetworkSettings.Networks[network].IPAddress as string;
+        const before = addressOf(moved);
+        docker("stop", moved);
+        // Another container takes the freed address, as the engine's start order does after a reboot.
+        const squatter = `${env.name}-squatter`;
+        docker("run", "--detach", "--name", squatter, "--network", network, "--entrypoint", "sleep", inspect(moved).Config.Image, "300");
+        try {
+            docker("start", moved);
+            const after = addressOf(moved);
+            expect(after).not.toBe(before);
+            const [proxy] = containerOf("proxy");
+            const routes = () => docker("exec", proxy, "cat", "/etc/nginx/berth/upstream.conf");
+            expect(routes()).toContain(`${before}:8080`);
+            expect((await upThenNothing()).update).toBeGreaterThanOrEqual(2); // the replica's address, the routes
+            expect(routes()).toContain(`${after}:8080`);
+            expect(routes()).not.toContain(`${before}:8080`);
+        } finally {
+            docker("rm", "--force", squatter);
+        }
+    });
+
     it("a removed network is created again; containers that lost it are replaced, a stopped one that cannot start too", async () => {
         const network = `berth-${env.name}-net`;
         const [redis] = containerOf("redis");

@@ -365,9 +365,10 @@ async function applyInPlace(inputs: DockerContainerInputs, name: string): Promis
 
 /**
  * What `up` does to a container as it is now (`current`: recorded, then observed) to make it as declared:
- * replace it, update it in place (`docker update`), recover it (update: start again or replace), or nothing.
+ * replace it, update it in place (`docker update`), recover it (update: start again or replace), record the
+ * address it runs on now (update), or nothing.
  */
-export function containerDiff(current: RecordedState, news: DockerContainerInputs): { changes: boolean; replaces: string[] } {
+export function containerDiff(recorded: RecordedState, current: RecordedState, news: DockerContainerInputs): { changes: boolean; replaces: string[] } {
     const desired = { ...news, envHash: envHash(news.env) };
     const replaces = [
         ...changedKeys<RecordedState>(current, desired, replaceKeys),
@@ -375,7 +376,10 @@ export function containerDiff(current: RecordedState, news: DockerContainerInput
         ...(["memoryBytes", "cpus"] as const).filter((key) => current[key] > 0 && news[key] === 0),
     ];
     const updates = changedKeys<RecordedState>(current, desired, inPlaceKeys);
-    return { changes: replaces.length + updates.length > 0 || needsRecovery(current), replaces };
+    // Started again by the engine on another address (its restart policy, after a reboot): the proxy routes by
+    // address, so the new one must reach state. (State from before addresses were recorded has none.)
+    const moved = recorded.address !== undefined && current.running && current.address !== recorded.address;
+    return { changes: replaces.length + updates.length > 0 || needsRecovery(current) || moved, replaces };
 }
 
 /**
@@ -394,7 +398,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(id: string, olds: RecordedState, news: DockerContainerInputs) {
         // On another engine it is a new container anyway; the old engine may not even answer any more.
-        return containerDiff(olds.host === news.host ? await observe(id, olds) : olds, news);
+        return containerDiff(olds, olds.host === news.host ? await observe(id, olds) : olds, news);
     },
     async update(id: string, olds: RecordedState, news: DockerContainerInputs) {
         const current = await observe(id, olds);

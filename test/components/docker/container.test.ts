@@ -136,7 +136,7 @@ describe("drift: what `up` does about it", () => {
         ...rest, envHash: envHash(env), name: "berth-dev-shop-abc123", containerId: "f".repeat(64), running: true, unhealthy: false, address: "172.18.0.5",
     };
     const diff = async (current: Partial<RecordedState>, news: Partial<DockerContainerInputs> = {}) =>
-        containerDiff({ ...recorded, ...current }, { ...inputs, ...news });
+        containerDiff(recorded, { ...recorded, ...current }, { ...inputs, ...news });
 
     it("changes nothing when the engine matches", async () => {
         expect(await diff({})).toEqual({ changes: false, replaces: [] });
@@ -146,6 +146,13 @@ describe("drift: what `up` does about it", () => {
         expect(await diff({ running: false })).toEqual({ changes: true, replaces: [] });
         expect(await diff({ unhealthy: true })).toEqual({ changes: true, replaces: [] });
         expect(await diff({ restart: "no", memoryBytes: 64 * 1024 ** 2 })).toEqual({ changes: true, replaces: [] });
+    });
+
+    it("records the address a container the engine started again runs on now, so the proxy's routes follow", async () => {
+        expect(await diff({ address: "172.18.0.9" })).toEqual({ changes: true, replaces: [] });
+        expect(containerDiff({ ...recorded, running: false, address: "" }, recorded, inputs)).toEqual({ changes: true, replaces: [] });
+        const { address, ...beforeAddresses } = recorded;
+        expect(containerDiff(beforeAddresses as RecordedState, recorded, inputs)).toEqual({ changes: false, replaces: [] });
     });
 
     it("replaces a container detached from its network, running another image, or with a limit to lift", async () => {
