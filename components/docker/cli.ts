@@ -119,16 +119,16 @@ function run(target: string, host: DockerHost, args: string[], options: DockerRu
  * or an ssh:// engine's forwarded socket. Used where no input may appear on a command line (a swarm join token) and
  * for inspects, which are most of a run's engine calls: a request on an open socket instead of a CLI process each.
  */
-export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown, timeoutMs = 0): Promise<any> {
+export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown, timeoutMs = 0, answer: "json" | "raw" = "json"): Promise<any> {
     const socketPath = await apiSocket(host);
     if (!socketPath) throw new Error(`${host || process.env.DOCKER_HOST}: berth calls this engine's API only over a unix socket or ssh://`);
     try {
-        return await apiRequest(socketPath, host, method, apiPath, body, timeoutMs);
+        return await apiRequest(socketPath, host, method, apiPath, body, timeoutMs, answer);
     } catch (err) {
         // As in `docker`: the SSH connection behind a forwarded socket ended; open it again once.
         if (!(host.startsWith("ssh://") && err instanceof DockerError && /ECONNREFUSED|ENOENT/.test(err.stderr))) throw err;
         forwards.delete(host);
-        return apiRequest(await engineSocket(host), host, method, apiPath, body, timeoutMs);
+        return apiRequest(await engineSocket(host), host, method, apiPath, body, timeoutMs, answer);
     }
 }
 
@@ -141,15 +141,50 @@ export async function execIn(host: DockerHost, container: string, command: strin
     if (!(await apiSocket(host))) {
         return docker(host, ["exec", container, ...command], { timeoutMs }).then(() => 0, (err) => (err instanceof DockerError && typeof err.exitCode === "number" ? err.exitCode : undefined));
     }
-    const exec = await engineApi(host, "POST", `/containers/${container}/exec`, { Cmd: command, AttachStdout: true, AttachStderr: true });
+    return (await apiExec(host, container, command, {}, timeoutMs))?.exitCode;
+}
+
+/**
+ * Runs `command` in a running container with `env` added, and returns its standard output; fails as `docker exec`
+ * would (a missing or stopped container, a non-zero exit). Through the Engine API where it answers on a socket.
+ */
+export async function execOutput(host: DockerHost, container: string, command: string[], env: Record<string, string> = {}): Promise<string> {
+    if (!(await apiSocket(host))) {
+        return docker(host, ["exec", ...Object.entries(env).flatMap(([key, value]) => ["--env", `${key}=${value}`]), container, ...command]);
+    }
+    const result = (await apiExec(host, container, command, env, 0))!;
+    if (result.exitCode !== 0) throw new DockerError(["exec", container, ...command], result.stderr, result.exitCode ?? null, host, result.stdout);
+    return result.stdout;
+}
+
+/** An exec through the Engine API: its exit code and output, or undefined if it did not end within `timeoutMs`. */
+async function apiExec(host: DockerHost, container: string, command: string[], env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number | undefined; stdout: string; stderr: string } | undefined> {
+    const Env = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+    const exec = await engineApi(host, "POST", `/containers/${container}/exec`, { Cmd: command, Env, AttachStdout: true, AttachStderr: true });
+    let output: Buffer;
     try {
-        // Not detached: the engine answers once the command has ended (its output, discarded, is the body).
-        await engineApi(host, "POST", `/exec/${exec.Id}/start`, { Detach: false, Tty: false }, timeoutMs);
+        // Not detached: the engine answers once the command has ended, its output multiplexed in the body.
+        output = await engineApi(host, "POST", `/exec/${exec.Id}/start`, { Detach: false, Tty: false }, timeoutMs, "raw");
     } catch (err) {
         if (err instanceof DockerError && err.stderr === TIMED_OUT) return undefined;
         throw err;
     }
-    return (await engineApi(host, "GET", `/exec/${exec.Id}/json`)).ExitCode ?? undefined;
+    const exitCode = (await engineApi(host, "GET", `/exec/${exec.Id}/json`)).ExitCode ?? undefined;
+    return { exitCode, ...demultiplex(output) };
+}
+
+/**
+ * The standard output and error of an exec without a terminal: the engine sends them as frames, each an 8-byte
+ * header (stream: 1 stdout, 2 stderr; then the length, big-endian, in its last 4 bytes) and that many bytes.
+ */
+export function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
+    const streams: Record<number, Buffer[]> = { 1: [], 2: [] };
+    for (let offset = 0; offset + 8 <= raw.length;) {
+        const length = raw.readUInt32BE(offset + 4);
+        streams[raw[offset]]?.push(raw.subarray(offset + 8, offset + 8 + length));
+        offset += 8 + length;
+    }
+    return { stdout: Buffer.concat(streams[1]).toString("utf8"), stderr: Buffer.concat(streams[2]).toString("utf8") };
 }
 
 const TIMED_OUT = "timed out";
@@ -164,19 +199,20 @@ async function apiSocket(host: DockerHost): Promise<string | undefined> {
     return DOCKER_CONTEXT && DOCKER_CONTEXT !== "default" ? undefined : "/var/run/docker.sock";
 }
 
-function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body: unknown, timeoutMs: number): Promise<any> {
+/** One request; the answer parsed as JSON (or text), or its raw bytes (an exec's multiplexed output). */
+function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body: unknown, timeoutMs: number, answer: "json" | "raw"): Promise<any> {
     const payload = body === undefined ? "" : JSON.stringify(body);
     return new Promise((resolve, reject) => {
         const request = http.request({ socketPath, path: `/v1.41${apiPath}`, method, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } }, (response) => {
-            let text = "";
-            response.setEncoding("utf8");
-            response.on("data", (chunk) => (text += chunk));
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
             response.on("end", () => {
-                const parsed = jsonOrText(text);
+                const raw = Buffer.concat(chunks);
                 if ((response.statusCode ?? 500) >= 300) {
-                    reject(new DockerError([method, apiPath], parsed?.message ?? text, response.statusCode ?? null, host));
+                    const text = raw.toString("utf8");
+                    reject(new DockerError([method, apiPath], jsonOrText(text)?.message ?? text, response.statusCode ?? null, host));
                 } else {
-                    resolve(parsed);
+                    resolve(answer === "raw" ? raw : jsonOrText(raw.toString("utf8")));
                 }
             });
         });

@@ -11,14 +11,21 @@ function withDeferral(script: string): any {
 }
 
 describe("tools/defer-modules.js", () => {
-    it("loading @pulumi/pulumi loads neither npm's package tree reader, the package data normaliser nor TypeScript", () => {
+    it("loading @pulumi/pulumi loads neither npm's package tree reader, the package data normaliser, TypeScript nor the Automation API", () => {
         const result = withDeferral(`
             const pulumi = require("@pulumi/pulumi");
             const files = Object.keys(require.cache);
             const count = (name) => files.filter((f) => f.includes("/node_modules/" + name + "/")).length;
-            console.log(JSON.stringify({ runtime: typeof pulumi.runtime.computeCodePaths, arborist: count("@npmcli/arborist"), normalize: count("normalize-package-data"), typescript: count("typescript") }));`);
+            console.log(JSON.stringify({ runtime: typeof pulumi.runtime.computeCodePaths, arborist: count("@npmcli/arborist"), normalize: count("normalize-package-data"), typescript: count("typescript"), automation: count("@pulumi/pulumi/automation") }));`);
         // One cache entry each: the stand-in, never the package's own modules.
-        expect(result).toEqual({ runtime: "function", arborist: 1, normalize: 1, typescript: 1 });
+        expect(result).toEqual({ runtime: "function", arborist: 1, normalize: 1, typescript: 1, automation: 1 });
+    });
+
+    it("the Automation API works once used, through @pulumi/pulumi and on its own", () => {
+        const result = withDeferral(`
+            const pulumi = require("@pulumi/pulumi");
+            console.log(JSON.stringify({ viaPulumi: typeof pulumi.automation.LocalWorkspace.create, direct: typeof require("@pulumi/pulumi/automation").fullyQualifiedStackName }));`);
+        expect(result).toEqual({ viaPulumi: "function", direct: "function" });
     });
 
     it("a deferred module works as the real one once used, through the import helpers TypeScript emits", () => {

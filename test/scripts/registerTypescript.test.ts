@@ -35,4 +35,25 @@ describe("tools/register-typescript.js", () => {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
+
+    it("points an error's stack at the TypeScript line and column, in a fresh file and one served from the cache", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-ts-stack-"));
+        const file = path.join(dir, "fails.ts");
+        const before = new Set(fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []);
+        try {
+            // Types and comments above the throw: esbuild's output has the throw on another line.
+            fs.writeFileSync(file, [
+                "// a comment", "interface Unused { a: number }", "type Alias = string;", "",
+                "export function fails(): never {", "    const value: Alias = 'x';", "    throw new Error(`failed ${value}`);", "}", "",
+            ].join("\n"));
+            const script = `require(${JSON.stringify(path.join(projectRoot, "tools", "register-typescript.js"))}).register();
+                try { require(${JSON.stringify(file)}).fails(); } catch (err) { console.log(err.stack.split("\\n").slice(0, 2).join(" | ")); }`;
+            for (let run = 0; run < 2; run++) {
+                expect(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }).trim()).toBe(`Error: failed x |     at Object.fails (${file}:7:11)`);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+            for (const entry of fs.readdirSync(cacheDir)) if (!before.has(entry)) fs.rmSync(path.join(cacheDir, entry));
+        }
+    });
 });

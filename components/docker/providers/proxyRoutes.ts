@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost } from "../cli";
+import { DockerError, DockerHost, execOutput } from "../cli";
 import { changedKeys } from "../resource";
 import { BERTH_DIR, fetchScript, replaceAndReload } from "./nginx";
 
@@ -34,7 +34,7 @@ const FETCH_ROUTES = fetchScript("/__berth/routes");
 /** The shell script run in the proxy: write, check (rolling back a config nginx rejects), reload, confirm. */
 export function applyScript(id: string): string {
     return replaceAndReload([`${BERTH_DIR}/upstream.conf`, `${BERTH_DIR}/routes.conf`], [
-        `cat > ${BERTH_DIR}/upstream.conf`,
+        `printf '%s' "$BERTH_UPSTREAMS" > ${BERTH_DIR}/upstream.conf`,
         `printf 'location = /__berth/routes {\\n    return 200 "${id}\\n";\\n}\\n' > ${BERTH_DIR}/routes.conf`,
     ], "/__berth/routes", id);
 }
@@ -45,7 +45,8 @@ export function applyScript(id: string): string {
  */
 async function apply(inputs: ProxyRoutesInputs): Promise<void> {
     const script = applyScript(routesId(inputs.upstreams));
-    await docker(inputs.host, ["exec", "-i", inputs.proxy, "bash", "-c", `set -e\n${script}`], { stdin: upstreamConfig(inputs.upstreams) });
+    // The upstreams (addresses, no secrets) travel in the exec's environment: the Engine API takes no input otherwise.
+    await execOutput(inputs.host, inputs.proxy, ["bash", "-c", `set -e\n${script}`], { BERTH_UPSTREAMS: upstreamConfig(inputs.upstreams) });
 }
 
 /**
@@ -56,7 +57,7 @@ async function apply(inputs: ProxyRoutesInputs): Promise<void> {
 async function servedUpstreams(props: ProxyRoutesInputs): Promise<string[]> {
     let output: string;
     try {
-        output = await docker(props.host, ["exec", props.proxy, "bash", "-c", `cat ${BERTH_DIR}/upstream.conf; echo '#served'; (${FETCH_ROUTES}) || true`]);
+        output = await execOutput(props.host, props.proxy, ["bash", "-c", `cat ${BERTH_DIR}/upstream.conf; echo '#served'; (${FETCH_ROUTES}) || true`]);
     } catch (err) {
         if (err instanceof DockerError && /no such container|is not running|is restarting/i.test(err.stderr)) return [...props.upstreams].sort();
         throw err;
