@@ -107,27 +107,82 @@ new pulumi.CustomResource("pulumi-nodejs:dynamic/bench:Noop", "noop", { __provid
 `;
 
 /**
- * The engine's floor on this machine: the same CLI runs for a Node.js program that declares nothing, and for one
- * whose single resource is served by the dynamic-provider plugin (what every berth resource needs: that plugin's
- * start, which loads @pulumi/pulumi, is on the critical path of any run).
+ * A program with berth's stack's resource graph and nothing else: the same resources (type, name, parent and
+ * dependencies, in the same order), each dynamic one served by a provider that does nothing, each component empty.
+ * What the engine and the Node.js SDK cost for that graph, whatever the resources do.
  */
-async function floorTimes(program: string): Promise<{ upMs: number; previewMs: number }> {
+function graphOnlyProgram(resources: { urn: string; type: string; custom: boolean; parent?: string; dependencies?: string[] }[]): string {
+    const shape = resources
+        .filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"))
+        .map(({ urn, type, custom, parent, dependencies }) => ({ urn, type, custom, parent, dependencies: dependencies ?? [] }));
+    return `const pulumi = require("@pulumi/pulumi");
+const provider = 'exports.handler = () => ({ create: async () => ({ id: "noop", outs: {} }), diff: async () => ({ changes: false }) });';
+const made = new Map();
+for (const r of ${JSON.stringify(shape)}) {
+    const name = r.urn.split("::").pop();
+    const opts = { parent: made.get(r.parent), dependsOn: r.dependencies.map((u) => made.get(u)).filter(Boolean) };
+    if (r.custom) {
+        made.set(r.urn, new pulumi.CustomResource(r.type, name, { __provider: provider }, opts));
+    } else {
+        const component = new pulumi.ComponentResource(r.type, name, {}, opts);
+        component.registerOutputs({});
+        made.set(r.urn, component);
+    }
+}
+`;
+}
+
+/** A program whose one dynamic resource runs the careful script (its arguments from BENCH_CAREFUL_ARGS) when they change. */
+const CAREFUL_SCRIPT_RESOURCE = `const pulumi = require("@pulumi/pulumi");
+const provider = \`const run = (args) => require("child_process").execFileSync("bash", args, { stdio: "ignore" });
+exports.handler = () => ({
+    create: async (inputs) => (run(inputs.args), { id: "careful", outs: inputs }),
+    diff: async (_id, olds, news) => ({ changes: JSON.stringify(olds.args) !== JSON.stringify(news.args) }),
+    update: async (_id, _olds, news) => (run(news.args), { outs: news }),
+});\`;
+new pulumi.CustomResource("pulumi-nodejs:dynamic/bench:CarefulScript", "careful", { __provider: provider, args: JSON.parse(process.env.BENCH_CAREFUL_ARGS) });
+`;
+
+/** A Pulumi project of its own for `program`, with the same node_modules and toolchain help as berth's runs. */
+async function withFloorStack<T>(program: string, use: (stack: ThrowawayStack, dir: string) => Promise<T> | T): Promise<T> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-floor-"));
     try {
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: floor\nruntime: nodejs\nmain: index.js\n");
         fs.writeFileSync(path.join(dir, "index.js"), program);
         fs.symlinkSync(path.join(projectRoot, "node_modules"), path.join(dir, "node_modules"));
-        // The same toolchain help as berth's runs (tools/defer-modules.js, found by the language host and the plugin shim).
+        // tools/defer-modules.js, found by the language host and the plugin shim beside the program.
         fs.symlinkSync(path.join(projectRoot, "tools"), path.join(dir, "tools"));
         const floor = await throwawayStack({}, {}, { workDir: dir });
         try {
-            return noOpTimes(floor, dir);
+            return await use(floor, dir);
         } finally {
             await floor.remove();
         }
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/**
+ * The engine's floor on this machine: the same CLI runs for a Node.js program that declares nothing, for one whose
+ * single resource is served by the dynamic-provider plugin (what every berth resource needs: that plugin's start,
+ * which loads @pulumi/pulumi, is on the critical path of any run), and for berth's own resource graph (above).
+ */
+function floorTimes(program: string): Promise<{ upMs: number; previewMs: number }> {
+    return withFloorStack(program, (floor, dir) => noOpTimes(floor, dir));
+}
+
+/** The careful script's release run by Pulumi (CAREFUL_SCRIPT_RESOURCE): created with `first`, timed updating to `next`. */
+function carefulScriptInPulumi(first: string[], next: string[], change: () => void): Promise<number> {
+    return withFloorStack(CAREFUL_SCRIPT_RESOURCE, (floor, dir) => {
+        const up = (args: string[]) => {
+            process.env.BENCH_CAREFUL_ARGS = JSON.stringify(args);
+            return timed(() => pulumi(floor, dir, "up", "--yes", "--skip-preview"));
+        };
+        up(first);
+        change();
+        return up(next);
+    });
 }
 
 /** A `docker` on PATH that counts its calls, then runs the real CLI. */
@@ -224,8 +279,9 @@ async function main() {
         const carefulPort = await freePort();
         docker("run", "-d", "--name", carefulName, "--network", network, "-p", `127.0.0.1:${carefulPort}:80`, proxyImage);
         const carefulUrl = `http://127.0.0.1:${carefulPort}/`;
+        const carefulArgs = (tag: string) => [carefulContext, `${repository}:careful-${tag}`, carefulName, network, carefulName, envFile, String(REPLICAS)];
         const runCareful = async (tag: string) => {
-            await script("bench/careful.sh", carefulContext, `${repository}:careful-${tag}`, carefulName, network, carefulName, envFile, String(REPLICAS));
+            await script("bench/careful.sh", ...carefulArgs(tag));
             return `careful-${tag}`;
         };
         await waitForVersion(carefulUrl, await runCareful("0"));
@@ -257,10 +313,16 @@ async function main() {
         const carefulQuietMs = await timedAsync(() => runCareful("2"));
         change(scriptContext, "bench release, quiet");
         const scriptQuietMs = await timedAsync(() => runScript("2"));
+        // The careful script's release again, run by a Pulumi program as its one resource: the engine's floor for it.
+        const carefulScript = path.join(projectRoot, "bench", "careful.sh");
+        const carefulInPulumiMs = await carefulScriptInPulumi([carefulScript, ...carefulArgs("3")], [carefulScript, ...carefulArgs("4")],
+            () => change(carefulContext, "bench release, in a Pulumi program"));
 
         // 2. Runs with nothing to do, against the engine's floor: the same CLI on an empty program.
         const floor = await floorTimes("module.exports = {};\n");
         const dynamicFloor = await floorTimes(ONE_DYNAMIC_RESOURCE);
+        const berthResources = (await env.stack.exportStack()).deployment.resources;
+        const graphFloor = await floorTimes(graphOnlyProgram(berthResources));
         const noOp = noOpTimes(env, projectRoot);
 
         // 3. Rollback: the previous digest back into config.
@@ -296,6 +358,8 @@ async function main() {
             ["code-only release (build + push + replace 2 replicas), under the load", `${seconds(berthDeploy.ms)} s`, `${seconds(carefulDeploy.ms)} s`, ratio(berthDeploy.ms, carefulDeploy.ms), `${seconds(scriptDeploy.ms)} s`],
             ["code-only release, no load", `${seconds(berthQuietMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs, carefulQuietMs), `${seconds(scriptQuietMs)} s`],
             ["code-only release, no load, less the engine's floor for berth's resources (one no-op dynamic resource, measured below)", `${seconds(berthQuietMs - dynamicFloor.upMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs - dynamicFloor.upMs, carefulQuietMs), ""],
+            ["the careful script's release run by Pulumi (a program whose one dynamic resource runs it): the engine's floor for that release", `${seconds(carefulInPulumiMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(carefulInPulumiMs, carefulQuietMs), ""],
+            ["berth's release, no load, against that floor", `${seconds(berthQuietMs)} s`, `${seconds(carefulInPulumiMs)} s (the careful script in Pulumi)`, ratio(berthQuietMs, carefulInPulumiMs), ""],
             ["docker CLI processes per release", String(dockerCalls), "", "", ""],
             ["rollback to the previous release", `${seconds(rollbackMs)} s`, "", "", "n/a"],
             [`app images left after ${RELEASES} more releases (keepReleases 3)`, String(imagesLeft), "", "", "every build"],
@@ -306,6 +370,8 @@ async function main() {
             ["`preview`, nothing to change", `${seconds(noOp.previewMs)} s`, `${seconds(floor.previewMs)} s`, ratio(noOp.previewMs, floor.previewMs)],
             ["the floor with berth's resource mechanism: one no-op dynamic resource, `up` / `preview`", `${seconds(dynamicFloor.upMs)} s / ${seconds(dynamicFloor.previewMs)} s`, `${seconds(floor.upMs)} s / ${seconds(floor.previewMs)} s`, `${ratio(dynamicFloor.upMs, floor.upMs)} / ${ratio(dynamicFloor.previewMs, floor.previewMs)}`],
             ["berth's no-op `up` / `preview` against that floor", `${seconds(noOp.upMs)} s / ${seconds(noOp.previewMs)} s`, `${seconds(dynamicFloor.upMs)} s / ${seconds(dynamicFloor.previewMs)} s (one dynamic resource)`, `${ratio(noOp.upMs, dynamicFloor.upMs)} / ${ratio(noOp.previewMs, dynamicFloor.previewMs)}`],
+            [`the floor of berth's resource graph: the same ${berthResources.length - 1} resources, each doing nothing, \`up\` / \`preview\``, `${seconds(graphFloor.upMs)} s / ${seconds(graphFloor.previewMs)} s`, `${seconds(floor.upMs)} s / ${seconds(floor.previewMs)} s`, `${ratio(graphFloor.upMs, floor.upMs)} / ${ratio(graphFloor.previewMs, floor.previewMs)}`],
+            ["berth's no-op `up` / `preview` against its graph's floor", `${seconds(noOp.upMs)} s / ${seconds(noOp.previewMs)} s`, `${seconds(graphFloor.upMs)} s / ${seconds(graphFloor.previewMs)} s (the graph alone)`, `${ratio(noOp.upMs, graphFloor.upMs)} / ${ratio(noOp.previewMs, graphFloor.previewMs)}`],
             ["`npm start`, nothing to change (setup check, config, up, answer check)", npmStart, "", ""],
         ];
         const table = [
