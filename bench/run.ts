@@ -232,13 +232,15 @@ async function scaleRow(containers: number): Promise<string[]> {
  * failure is recorded with its last words, not the end of the run.
  */
 function npmStartRow(): string {
-    const npmStart = () => execFileSync("npm", ["start"], { cwd: projectRoot, stdio: "pipe", encoding: "utf8" });
+    const npmStart = () => execFileSync("npm", ["start"], { cwd: projectRoot, stdio: "pipe", encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     try {
         npmStart();
         return `${seconds(timed(npmStart))} s`;
     } catch (err) {
-        const output = `${(err as { stderr?: string }).stderr ?? ""}${(err as Error).message}`;
-        return `failed: ${output.split("\n").filter((l) => /error|berth:/i.test(l)).slice(-2).join(" ").slice(0, 300)}`;
+        const { stdout = "", stderr = "" } = err as { stdout?: string; stderr?: string };
+        const lines = `${stdout}\n${stderr}\n${(err as Error).message}`.split("\n").map((l) => l.trim()).filter(Boolean);
+        const said = lines.filter((l) => /error|berth:/i.test(l));
+        return `failed: ${(said.length > 0 ? said : lines).slice(-2).join(" ").replace(/\|/g, "/").slice(0, 300)}`;
     }
 }
 
