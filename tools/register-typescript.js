@@ -20,7 +20,7 @@ function register() {
         return esbuild.transformSync(source, { loader: "ts", format: "cjs", target: "node20", sourcefile: filename, sourcemap: "inline" }).code;
     };
     const esbuildVersion = JSON.parse(fs.readFileSync(require.resolve("esbuild/package.json", { paths: [projectRoot] }), "utf8")).version;
-    if (!process.env.NOSM) mapStackTracesToTypeScript();
+    mapStackTracesToTypeScript();
     require.extensions[".ts"] = (module, filename) => {
         const source = fs.readFileSync(filename, "utf8");
         const key = crypto.createHash("sha256").update(`${esbuildVersion}\0${filename}\0${source}`).digest("hex");
