@@ -100,9 +100,12 @@ function noOpTimes(stack: ThrowawayStack, cwd: string): { upMs: number; previewM
     return { upMs: median(up), previewMs: median(preview) };
 }
 
+/** A dynamic provider (its module's text) whose resources do nothing. */
+const NOOP_PROVIDER = `'exports.handler = () => ({ create: async () => ({ id: "noop", outs: {} }), diff: async () => ({ changes: false }) });'`;
+
 /** A program whose one resource is served by the Node.js dynamic-provider plugin, doing nothing. */
 const ONE_DYNAMIC_RESOURCE = `const pulumi = require("@pulumi/pulumi");
-const provider = 'exports.handler = () => ({ create: async () => ({ id: "noop", outs: {} }), diff: async () => ({ changes: false }) });';
+const provider = ${NOOP_PROVIDER};
 new pulumi.CustomResource("pulumi-nodejs:dynamic/bench:Noop", "noop", { __provider: provider });
 `;
 
@@ -116,7 +119,7 @@ function graphOnlyProgram(resources: { urn: string; type: string; custom: boolea
         .filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"))
         .map(({ urn, type, custom, parent, dependencies }) => ({ urn, type, custom, parent, dependencies: dependencies ?? [] }));
     return `const pulumi = require("@pulumi/pulumi");
-const provider = 'exports.handler = () => ({ create: async () => ({ id: "noop", outs: {} }), diff: async () => ({ changes: false }) });';
+const provider = ${NOOP_PROVIDER};
 const made = new Map();
 for (const r of ${JSON.stringify(shape)}) {
     const name = r.urn.split("::").pop();
