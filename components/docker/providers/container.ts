@@ -206,16 +206,22 @@ export function healthProbeCommand(test: string[] | undefined): string[] | undef
 const PROBE_PAUSE_MS = 250;
 
 /**
- * Health probes in flight at once on one engine. Each starts a process inside a container; twenty at once on a
- * two-core host (a stack's first `up`) slow every container's start until the engine's own checks fail them.
+ * Health probes in flight at once on an engine with `cores` cores: one per two. Each starts a process inside a
+ * container that is booting (the sample app's `node healthcheck.js` takes ~0.5 s of a core), so more at once slow
+ * the very boots they wait for: two replicas probed together on two cores were healthy after 2.2 s (median of 6),
+ * one probe at a time 1.7 s; twenty at once (a stack's first `up`) slowed every start until the engine failed them.
  */
-const PROBES_PER_ENGINE = 4;
+export function probesPerEngine(cores: number): number {
+    return Math.max(1, Math.floor(cores / 2));
+}
+
 const probeSlots = new Map<DockerHost, { running: number; waiting: (() => void)[] }>();
 
 async function withProbeSlot<T>(host: DockerHost, run: () => Promise<T>): Promise<T> {
+    const limit = probesPerEngine(Number((await engineFacts(host)).NCPU) || 1);
     const slots = probeSlots.get(host) ?? { running: 0, waiting: [] };
     probeSlots.set(host, slots);
-    if (slots.running >= PROBES_PER_ENGINE) await new Promise<void>((resolve) => slots.waiting.push(resolve));
+    if (slots.running >= limit) await new Promise<void>((resolve) => slots.waiting.push(resolve));
     else slots.running++;
     try {
         return await run();
@@ -279,14 +285,17 @@ async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: 
     }
 }
 
-const engineLogDrivers = new Map<DockerHost, Promise<string>>();
+const engineFactsByHost = new Map<DockerHost, Promise<any>>();
 
-/** The log driver an engine gives containers that name none (asked once per engine and run). */
-export function engineLogDriver(host: DockerHost): Promise<string> {
-    if (!engineLogDrivers.has(host)) {
-        engineLogDrivers.set(host, engineInfo(host).then((info) => String(info.LoggingDriver)));
-    }
-    return engineLogDrivers.get(host)!;
+/** The engine's `docker info`, asked once per engine and run: what berth reads of it does not change during a run. */
+function engineFacts(host: DockerHost): Promise<any> {
+    if (!engineFactsByHost.has(host)) engineFactsByHost.set(host, engineInfo(host));
+    return engineFactsByHost.get(host)!;
+}
+
+/** The log driver an engine gives containers that name none. */
+export async function engineLogDriver(host: DockerHost): Promise<string> {
+    return String((await engineFacts(host)).LoggingDriver);
 }
 
 /** Creates and starts a new container `<namePrefix>-<random>`, and returns once it is healthy (if asked to wait). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerDiff, createArgs, effectiveLogOptions, DockerContainerInputs, healthProbeCommand, needsRecovery, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
+import { containerDiff, createArgs, effectiveLogOptions, DockerContainerInputs, healthProbeCommand, needsRecovery, probesPerEngine, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
 import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
@@ -82,6 +82,11 @@ describe("healthProbeCommand", () => {
         expect(healthProbeCommand(undefined)).toBeUndefined();
         expect(healthProbeCommand(["NONE"])).toBeUndefined();
         expect(healthProbeCommand(["CMD"])).toBeUndefined();
+    });
+
+    it("runs one probe at a time per two cores of the engine, at least one", () => {
+        expect([1, 2, 3, 4, 8, 64].map(probesPerEngine)).toEqual([1, 1, 1, 2, 4, 32]);
+        expect(probesPerEngine(0)).toBe(1);
     });
 });
 
