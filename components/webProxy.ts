@@ -92,9 +92,9 @@ export class WebProxy extends pulumi.ComponentResource {
             healthyTimeoutSeconds: 60,
             registry: args.pullLogin,
         }, { parent: this, deleteBeforeReplace: true });
-        const routes = new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });
-        // After the first routes: a new proxy serves the app before it starts redirecting to HTTPS.
-        new ProxySite(`${name}-site`, { host: args.dockerHost, proxy: proxy.name, edge: args.edge, tls: args.tls }, { parent: this, dependsOn: [routes] });
+        // Side by side: each writes its own files under the proxy's lock, and neither needs the other's to be served.
+        new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });
+        new ProxySite(`${name}-site`, { host: args.dockerHost, proxy: proxy.name, edge: args.edge, tls: args.tls }, { parent: this });
         this.url = args.edge.httpsPort > 0
             ? hostUrl(args.dockerHost, args.bindAddress, args.edge.httpsPort).replace(/^http:/, "https:")
             : hostUrl(args.dockerHost, args.bindAddress, args.hostPort);
