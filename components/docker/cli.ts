@@ -133,6 +133,20 @@ export async function engineApi(host: DockerHost, method: string, apiPath: strin
 }
 
 /**
+ * `docker start`: through the Engine API where it answers on a socket (a request instead of a CLI process, which
+ * counts while two replicas start at once on a busy host), else the CLI. Starting a running container is no error.
+ */
+export async function startContainer(host: DockerHost, name: string): Promise<void> {
+    if (!(await apiSocket(host))) {
+        await docker(host, ["start", name]);
+        return;
+    }
+    await engineApi(host, "POST", `/containers/${encodeURIComponent(name)}/start`).catch((err) => {
+        if (!(err instanceof DockerError && err.exitCode === 304)) throw err; // 304: already started
+    });
+}
+
+/**
  * Runs `command` in a running container, as `docker exec` does, and returns its exit code (undefined if it did not
  * end within `timeoutMs`). Through the Engine API where it answers on a socket: three requests instead of a CLI
  * process, which counts for health probes repeated every quarter second while a release starts.

@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags } from "../cli";
+import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, startContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -317,7 +317,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         for (const extra of inputs.networks.slice(1)) {
             await docker(inputs.host, ["network", "connect", ...extra.aliases.flatMap((a) => ["--alias", a]), extra.name, name]);
         }
-        await docker(inputs.host, ["start", name]);
+        await startContainer(inputs.host, name);
         if (inputs.healthyTimeoutSeconds > 0) {
             await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds);
         }
@@ -347,7 +347,7 @@ async function removeContainer(host: DockerHost, name: string, stopTimeoutSecond
 async function recover(recorded: RecordedState, inputs: DockerContainerInputs): Promise<RecordedState> {
     const gate = () => waitUntilHealthy(inputs.host, recorded.name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds);
     if (recorded.running === false) {
-        const restarted = await docker(inputs.host, ["start", recorded.name])
+        const restarted = await startContainer(inputs.host, recorded.name)
             .then(() => (inputs.healthyTimeoutSeconds > 0 ? gate() : undefined))
             .then(() => true, () => false);
         if (restarted) {

@@ -89,15 +89,18 @@ async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutpu
         }
         cacheFrom = buildCacheSource(cache, cached);
     }
-    await docker(inputs.host, buildArgs(inputs, cacheFrom));
     if (inputs.registry) {
-        await docker(inputs.host, ["tag", reference, cache]);
-        // One after the other: two pushes of the same new layers at once can leave the registry without a blob the
-        // other's manifest names ("manifest blob unknown"); the second push then only uploads a manifest.
+        // The login runs beside the build, which needs none.
         await withRegistryLogin(inputs.host, inputs.registry, async (loggedIn) => {
+            await docker(inputs.host, buildArgs(inputs, cacheFrom));
+            await docker(inputs.host, ["tag", reference, cache]);
+            // One after the other: two pushes of the same new layers at once can leave the registry without a blob
+            // the other's manifest names ("manifest blob unknown"); the second push then only uploads a manifest.
             await loggedIn(["push", reference]);
             await loggedIn(["push", cache]);
         });
+    } else {
+        await docker(inputs.host, buildArgs(inputs, cacheFrom));
     }
     const image = await inspect(inputs.host, "image", reference);
     if (!image) {
@@ -117,13 +120,22 @@ export async function withRegistryLogin<T>(
     run: (docker: (args: string[]) => Promise<string>) => Promise<T>,
 ): Promise<T> {
     const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), "berth-docker-config-"));
+    const env = { DOCKER_CONFIG: dockerConfig };
+    // Started at once; only the calls made through `loggedIn` wait for it, so `run` may do other work first.
+    const loggingIn = login
+        ? docker(host, ["login", login.server, "--username", login.username, "--password-stdin"], { stdin: login.password, env })
+        : Promise.resolve("");
+    loggingIn.catch(() => undefined); // handled where it is awaited, later; until then not an unhandled rejection
     try {
-        const env = { DOCKER_CONFIG: dockerConfig };
-        if (login) {
-            await docker(host, ["login", login.server, "--username", login.username, "--password-stdin"], { stdin: login.password, env });
-        }
-        return await run((args) => docker(host, args, { env }));
+        const result = await run(async (args) => {
+            await loggingIn;
+            return docker(host, args, { env });
+        });
+        await loggingIn; // a refused login fails the call even where `run` needed none (a host check asks just that)
+        return result;
     } finally {
+        // The credentials file goes only once the login has ended, so none is written after it.
+        await loggingIn.catch(() => undefined);
         fs.rmSync(dockerConfig, { recursive: true, force: true });
     }
 }
