@@ -17,6 +17,8 @@ import { appCopy, docker, dockerObjects, freePort, projectRoot, ThrowawayStack, 
 
 const RELEASES = Number(process.env.BENCH_RELEASES ?? 20);
 const REPLICAS = 2;
+/** Each release is measured this many times, berth and the scripts in turn; the tables give medians. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -42,8 +44,21 @@ async function waitForVersion(url: string, version: string): Promise<void> {
     }
 }
 
+interface Deploy {
+    ms: number;
+    load: LoadResult;
+}
+
+/** Rounds of one deploy under load: the median time, and every request of every round. */
+function summarize(rounds: Deploy[]): Deploy {
+    const failures: Record<string, number> = {};
+    for (const { load } of rounds) for (const [kind, n] of Object.entries(load.failures)) failures[kind] = (failures[kind] ?? 0) + n;
+    const sum = (pick: (load: LoadResult) => number) => rounds.reduce((total, round) => total + pick(round.load), 0);
+    return { ms: median(rounds.map((round) => round.ms)), load: { total: sum((l) => l.total), failed: sum((l) => l.failed), failures, answers: [] } };
+}
+
 /** Runs `deploy` under steady load; keeps the load on until `url` answers the version it deployed, then 2 s more. */
-async function deployUnderLoad(url: string, deploy: () => Promise<unknown>, deployed: () => Promise<string>): Promise<{ ms: number; load: LoadResult }> {
+async function deployUnderLoad(url: string, deploy: () => Promise<unknown>, deployed: () => Promise<string>): Promise<Deploy> {
     const load = startLoad(url);
     const started = Date.now();
     await deploy();
@@ -175,16 +190,15 @@ function floorTimes(program: string): Promise<{ upMs: number; previewMs: number 
     return withFloorStack(program, (floor, dir) => noOpTimes(floor, dir));
 }
 
-/** The careful script's release run by Pulumi (CAREFUL_SCRIPT_RESOURCE): created with `first`, timed updating to `next`. */
-function carefulScriptInPulumi(first: string[], next: string[], change: () => void): Promise<number> {
+/** The careful script's release run by Pulumi (CAREFUL_SCRIPT_RESOURCE): created once, then the median of ROUNDS updates. */
+function carefulScriptInPulumi(args: (round: number) => string[], change: (round: number) => void): Promise<number> {
     return withFloorStack(CAREFUL_SCRIPT_RESOURCE, (floor, dir) => {
-        const up = (args: string[]) => {
-            process.env.BENCH_CAREFUL_ARGS = JSON.stringify(args);
+        const up = (round: number) => {
+            process.env.BENCH_CAREFUL_ARGS = JSON.stringify(args(round));
             return timed(() => pulumi(floor, dir, "up", "--yes", "--skip-preview"));
         };
-        up(first);
-        change();
-        return up(next);
+        up(0);
+        return median(Array.from({ length: ROUNDS }, (_, i) => (change(i + 1), up(i + 1))));
     });
 }
 
@@ -299,29 +313,39 @@ async function main() {
         };
         await waitForVersion(scriptUrl, await runScript("0"));
 
-        // 1. A code-only change, deployed under load by each.
+        // 1. A code-only change, deployed by each in turn, ROUNDS times: under load, then quiet (one run of each is
+        // too noisy on a small machine to compare; the medians are). Releases and failed requests are counted in all.
         const change = (dir: string, note: string) => fs.appendFileSync(path.join(dir, "server.js"), `\n// ${note}\n`);
-        change(context, "bench release");
-        counter.count();
         const berthVersion = async () => (await env.stack.outputs()).version.value;
-        const berthDeploy = await deployUnderLoad(berthUrl, () => release(env, { PATH: `${counter.dir}:${process.env.PATH}` }), berthVersion);
-        const dockerCalls = counter.count();
-        change(carefulContext, "bench release");
-        const carefulDeploy = await deployUnderLoad(carefulUrl, () => runCareful("1"), async () => "careful-1");
-        change(scriptContext, "bench release");
-        const scriptDeploy = await deployUnderLoad(scriptUrl, () => runScript("1"), async () => "script-1");
-
-        // The same change once more, without load: the wall time of the deploy alone.
-        change(context, "bench release, quiet");
-        const berthQuietMs = await timedAsync(() => release(env));
-        change(carefulContext, "bench release, quiet");
-        const carefulQuietMs = await timedAsync(() => runCareful("2"));
-        change(scriptContext, "bench release, quiet");
-        const scriptQuietMs = await timedAsync(() => runScript("2"));
+        const underLoad = { berth: [] as Deploy[], careful: [] as Deploy[], script: [] as Deploy[] };
+        const quiet = { berth: [] as number[], careful: [] as number[], script: [] as number[] };
+        let dockerCalls = 0;
+        for (let round = 1; round <= ROUNDS; round++) {
+            change(context, `bench release ${round}`);
+            counter.count();
+            underLoad.berth.push(await deployUnderLoad(berthUrl, () => release(env, { PATH: `${counter.dir}:${process.env.PATH}` }), berthVersion));
+            dockerCalls = counter.count();
+            change(carefulContext, `bench release ${round}`);
+            underLoad.careful.push(await deployUnderLoad(carefulUrl, () => runCareful(`${round}-load`), async () => `careful-${round}-load`));
+            change(scriptContext, `bench release ${round}`);
+            underLoad.script.push(await deployUnderLoad(scriptUrl, () => runScript(`${round}-load`), async () => `script-${round}-load`));
+        }
+        for (let round = 1; round <= ROUNDS; round++) {
+            change(context, `bench release ${round}, quiet`);
+            quiet.berth.push(await timedAsync(() => release(env)));
+            change(carefulContext, `bench release ${round}, quiet`);
+            quiet.careful.push(await timedAsync(() => runCareful(`${round}-quiet`)));
+            change(scriptContext, `bench release ${round}, quiet`);
+            quiet.script.push(await timedAsync(() => runScript(`${round}-quiet`)));
+        }
+        const berthDeploy = summarize(underLoad.berth);
+        const carefulDeploy = summarize(underLoad.careful);
+        const scriptDeploy = summarize(underLoad.script);
+        const [berthQuietMs, carefulQuietMs, scriptQuietMs] = [quiet.berth, quiet.careful, quiet.script].map(median);
         // The careful script's release again, run by a Pulumi program as its one resource: the engine's floor for it.
         const carefulScript = path.join(projectRoot, "bench", "careful.sh");
-        const carefulInPulumiMs = await carefulScriptInPulumi([carefulScript, ...carefulArgs("3")], [carefulScript, ...carefulArgs("4")],
-            () => change(carefulContext, "bench release, in a Pulumi program"));
+        const carefulInPulumiMs = await carefulScriptInPulumi((round) => [carefulScript, ...carefulArgs(`pulumi-${round}`)],
+            (round) => change(carefulContext, `bench release ${round}, in a Pulumi program`));
 
         // 2. Runs with nothing to do, against the engine's floor: the same CLI on an empty program.
         const floor = await floorTimes("module.exports = {};\n");
@@ -359,11 +383,11 @@ async function main() {
         const npmStart = npmStartRow();
 
         const rows = [
-            ["failed requests during a deploy", `${berthDeploy.load.failed} of ${berthDeploy.load.total}`, `${carefulDeploy.load.failed} of ${carefulDeploy.load.total}`, "", `${scriptDeploy.load.failed} of ${scriptDeploy.load.total}`],
-            ["code-only release (build + push + replace 2 replicas), under the load", `${seconds(berthDeploy.ms)} s`, `${seconds(carefulDeploy.ms)} s`, ratio(berthDeploy.ms, carefulDeploy.ms), `${seconds(scriptDeploy.ms)} s`],
-            ["code-only release, no load", `${seconds(berthQuietMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs, carefulQuietMs), `${seconds(scriptQuietMs)} s`],
+            [`failed requests during ${ROUNDS} deploys under the load`, `${berthDeploy.load.failed} of ${berthDeploy.load.total}`, `${carefulDeploy.load.failed} of ${carefulDeploy.load.total}`, "", `${scriptDeploy.load.failed} of ${scriptDeploy.load.total}`],
+            [`code-only release (build + push + replace 2 replicas), under the load: median of ${ROUNDS}`, `${seconds(berthDeploy.ms)} s`, `${seconds(carefulDeploy.ms)} s`, ratio(berthDeploy.ms, carefulDeploy.ms), `${seconds(scriptDeploy.ms)} s`],
+            [`code-only release, no load: median of ${ROUNDS}, in turn with the scripts`, `${seconds(berthQuietMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs, carefulQuietMs), `${seconds(scriptQuietMs)} s`],
             ["code-only release, no load, less the engine's floor for berth's resources (one no-op dynamic resource, measured below)", `${seconds(berthQuietMs - dynamicFloor.upMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs - dynamicFloor.upMs, carefulQuietMs), ""],
-            ["the careful script's release run by Pulumi (a program whose one dynamic resource runs it): the engine's floor for that release", `${seconds(carefulInPulumiMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(carefulInPulumiMs, carefulQuietMs), ""],
+            [`the careful script's release run by Pulumi (a program whose one dynamic resource runs it): the engine's floor for that release, median of ${ROUNDS}`, `${seconds(carefulInPulumiMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(carefulInPulumiMs, carefulQuietMs), ""],
             ["berth's release, no load, against that floor", `${seconds(berthQuietMs)} s`, `${seconds(carefulInPulumiMs)} s (the careful script in Pulumi)`, ratio(berthQuietMs, carefulInPulumiMs), ""],
             ["docker CLI processes per release", String(dockerCalls), "", "", ""],
             ["rollback to the previous release", `${seconds(rollbackMs)} s`, "", "", "n/a"],
