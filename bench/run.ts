@@ -341,7 +341,9 @@ async function main() {
         const berthDeploy = summarize(underLoad.berth);
         const carefulDeploy = summarize(underLoad.careful);
         const scriptDeploy = summarize(underLoad.script);
-        const [berthQuietMs, carefulQuietMs, scriptQuietMs] = [quiet.berth, quiet.careful, quiet.script].map(median);
+        const [berthQuietMs, carefulQuietMs] = [quiet.berth, quiet.careful].map(median);
+        /** A median and, after it, every round it comes from. */
+        const rounds = (values: number[]) => `${seconds(median(values))} s (${values.map(seconds).join(" / ")})`;
         // The careful script's release again, run by a Pulumi program as its one resource: the engine's floor for it.
         const carefulScript = path.join(projectRoot, "bench", "careful.sh");
         const carefulInPulumiMs = await carefulScriptInPulumi((round) => [carefulScript, ...carefulArgs(`pulumi-${round}`)],
@@ -384,8 +386,8 @@ async function main() {
 
         const rows = [
             [`failed requests during ${ROUNDS} deploys under the load`, `${berthDeploy.load.failed} of ${berthDeploy.load.total}`, `${carefulDeploy.load.failed} of ${carefulDeploy.load.total}`, "", `${scriptDeploy.load.failed} of ${scriptDeploy.load.total}`],
-            [`code-only release (build + push + replace 2 replicas), under the load: median of ${ROUNDS}`, `${seconds(berthDeploy.ms)} s`, `${seconds(carefulDeploy.ms)} s`, ratio(berthDeploy.ms, carefulDeploy.ms), `${seconds(scriptDeploy.ms)} s`],
-            [`code-only release, no load: median of ${ROUNDS}, in turn with the scripts`, `${seconds(berthQuietMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs, carefulQuietMs), `${seconds(scriptQuietMs)} s`],
+            [`code-only release (build + push + replace 2 replicas), under the load: median of ${ROUNDS}`, rounds(underLoad.berth.map((d) => d.ms)), rounds(underLoad.careful.map((d) => d.ms)), ratio(berthDeploy.ms, carefulDeploy.ms), rounds(underLoad.script.map((d) => d.ms))],
+            [`code-only release, no load: median of ${ROUNDS}, in turn with the scripts`, rounds(quiet.berth), rounds(quiet.careful), ratio(berthQuietMs, carefulQuietMs), rounds(quiet.script)],
             ["code-only release, no load, less the engine's floor for berth's resources (one no-op dynamic resource, measured below)", `${seconds(berthQuietMs - dynamicFloor.upMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs - dynamicFloor.upMs, carefulQuietMs), ""],
             [`the careful script's release run by Pulumi (a program whose one dynamic resource runs it): the engine's floor for that release, median of ${ROUNDS}`, `${seconds(carefulInPulumiMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(carefulInPulumiMs, carefulQuietMs), ""],
             ["berth's release, no load, against that floor", `${seconds(berthQuietMs)} s`, `${seconds(carefulInPulumiMs)} s (the careful script in Pulumi)`, ratio(berthQuietMs, carefulInPulumiMs), ""],
