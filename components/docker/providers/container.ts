@@ -289,7 +289,11 @@ const engineFactsByHost = new Map<DockerHost, Promise<any>>();
 
 /** The engine's `docker info`, asked once per engine and run: what berth reads of it does not change during a run. */
 function engineFacts(host: DockerHost): Promise<any> {
-    if (!engineFactsByHost.has(host)) engineFactsByHost.set(host, engineInfo(host));
+    if (!engineFactsByHost.has(host)) {
+        const facts = engineInfo(host);
+        facts.catch(() => engineFactsByHost.delete(host)); // a failed answer is asked again, not kept for the run
+        engineFactsByHost.set(host, facts);
+    }
     return engineFactsByHost.get(host)!;
 }
 
