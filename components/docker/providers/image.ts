@@ -89,19 +89,16 @@ async function buildAndPush(inputs: DockerImageInputs): Promise<DockerImageOutpu
         }
         cacheFrom = buildCacheSource(cache, cached);
     }
-    if (inputs.registry) {
-        // The login runs beside the build, which needs none.
-        await withRegistryLogin(inputs.host, inputs.registry, async (loggedIn) => {
-            await docker(inputs.host, buildArgs(inputs, cacheFrom));
-            await docker(inputs.host, ["tag", reference, cache]);
-            // One after the other: two pushes of the same new layers at once can leave the registry without a blob
-            // the other's manifest names ("manifest blob unknown"); the second push then only uploads a manifest.
-            await loggedIn(["push", reference]);
-            await loggedIn(["push", cache]);
-        });
-    } else {
+    // The login (if any) runs beside the build, which needs none.
+    await withRegistryLogin(inputs.host, inputs.registry, async (loggedIn) => {
         await docker(inputs.host, buildArgs(inputs, cacheFrom));
-    }
+        if (!inputs.registry) return;
+        await docker(inputs.host, ["tag", reference, cache]);
+        // One after the other: two pushes of the same new layers at once can leave the registry without a blob the
+        // other's manifest names ("manifest blob unknown"); the second push then only uploads a manifest.
+        await loggedIn(["push", reference]);
+        await loggedIn(["push", cache]);
+    });
     const image = await inspect(inputs.host, "image", reference);
     if (!image) {
         throw new Error(`image ${reference} missing right after its build`);
