@@ -226,8 +226,16 @@ function dockerCounter(): { dir: string; count(): number } {
  */
 const LIGHT_HEALTHCHECK = { command: "bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080'", intervalSeconds: 30, startPeriodSeconds: 60 };
 
+interface ScalePoint {
+    label: string;
+    /** Containers running. */
+    containers: number;
+    upMs: number;
+    previewMs: number;
+}
+
 /** Preview and no-op `up` of a stack of `containers` containers: replicas behind the proxy, Redis, Postgres, more Redis. */
-async function scaleRow(containers: number): Promise<string[]> {
+async function scalePoint(containers: number): Promise<ScalePoint> {
     const replicas = Math.min(20, containers - 3);
     const extra = containers - 3 - replicas;
     const services: Record<string, object> = { redis: { kind: "redis", image: "berth/redis:7" }, postgres: { kind: "postgres", image: "berth/postgres:15" } };
@@ -236,12 +244,27 @@ async function scaleRow(containers: number): Promise<string[]> {
     try {
         await stack.stack.up({ color: "never" });
         const running = dockerObjects(stack.name).containers.length;
-        const { upMs, previewMs } = noOpTimes(stack, projectRoot);
-        return [`stack of ${running} containers (${replicas} replicas, ${2 + extra} services, proxy): no-op \`up\` / \`preview\``,
-            `${seconds(upMs)} s / ${seconds(previewMs)} s`, `${(upMs / running).toFixed(0)} ms / ${(previewMs / running).toFixed(0)} ms per container`, ""];
+        return { label: `stack of ${running} containers (${replicas} replicas, ${2 + extra} services, proxy): no-op \`up\` / \`preview\``, containers: running, ...noOpTimes(stack, projectRoot) };
     } finally {
         await stack.remove();
     }
+}
+
+/**
+ * The stack-size table's rows: each size's times, per container, and what each container beyond the size before it
+ * added (equal from size to size when the time grows linearly; the per-container figure also carries the fixed cost).
+ */
+function scaleRows(points: (ScalePoint | { label: string; failed: string })[]): string[][] {
+    let previous: ScalePoint | undefined;
+    return points.map((point) => {
+        if ("failed" in point) return [point.label, point.failed, "", ""];
+        const perContainer = `${(point.upMs / point.containers).toFixed(0)} ms / ${(point.previewMs / point.containers).toFixed(0)} ms per container`;
+        const added = previous
+            ? `${((point.upMs - previous.upMs) / (point.containers - previous.containers)).toFixed(0)} ms / ${((point.previewMs - previous.previewMs) / (point.containers - previous.containers)).toFixed(0)} ms each`
+            : "";
+        previous = point;
+        return [point.label, `${seconds(point.upMs)} s / ${seconds(point.previewMs)} s`, perContainer, added];
+    });
 }
 
 /**
@@ -375,11 +398,12 @@ async function main() {
         await removeOnce();
 
         // 5. Bigger stacks, one at a time.
-        const scale = [];
+        const points = [];
         for (const size of [10, 25, 50]) {
             // A size this machine cannot bring up is a result too: recorded, not the end of the run.
-            scale.push(await scaleRow(size).catch((err: Error) => [`stack of ${size} containers`, `first \`up\` failed: ${err.message.split("\n").find((l) => /error:/.test(l))?.trim() ?? err.message.slice(0, 200)}`, "", ""]));
+            points.push(await scalePoint(size).catch((err: Error) => ({ label: `stack of ${size} containers`, failed: `first \`up\` failed: ${err.message.split("\n").find((l) => /error:/.test(l))?.trim() ?? err.message.slice(0, 200)}` })));
         }
+        const scale = scaleRows(points);
 
         // 6. `npm start` with nothing to change, setup check included (the dev stack on this machine).
         const npmStart = npmStartRow();
@@ -408,7 +432,7 @@ async function main() {
         const table = [
             "| measure | berth | careful script | berth ÷ careful | stop/rm/run script |", "|---|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`),
             "", "| measure | berth | empty program (the engine's floor) | berth ÷ floor |", "|---|---|---|---|", ...floorRows.map((r) => `| ${r.join(" | ")} |`),
-            "", "| stack size | no-op up / preview | per container | |", "|---|---|---|---|", ...scale.map((r) => `| ${r.join(" | ")} |`),
+            "", "| stack size | no-op up / preview | per container | each container added since the size above |", "|---|---|---|---|", ...scale.map((r) => `| ${r.join(" | ")} |`),
         ].join("\n");
         console.log(`\n${table}\n`);
         console.log("failures by kind — berth:", berthDeploy.load.failures, "careful:", carefulDeploy.load.failures, "stop/rm/run:", scriptDeploy.load.failures);

@@ -1,8 +1,23 @@
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appCopy, docker, dockerObjects, http, ThrowawayStack, throwawayStack, withPolicies } from "./harness";
+
+/** Points `tag` at `imageRef` (built on this engine) in the registry, logged in through a throw-away client config. */
+function moveTag(imageRef: string, tag: string): void {
+    const env = { ...process.env, DOCKER_CONFIG: fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-docker-config-")) };
+    try {
+        execFileSync("docker", ["login", process.env.BERTH_REGISTRY!, "--username", process.env.BERTH_REGISTRY_USER!, "--password-stdin"],
+            { env, input: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!), stdio: ["pipe", "ignore", "pipe"] });
+        execFileSync("docker", ["tag", imageRef, tag], { env });
+        execFileSync("docker", ["push", "--quiet", tag], { env, stdio: "ignore" });
+    } finally {
+        fs.rmSync(env.DOCKER_CONFIG, { recursive: true, force: true });
+    }
+}
 
 describe("promotion and rollback are config edits", () => {
     let staging: ThrowawayStack;
@@ -91,14 +106,17 @@ describe("promotion and rollback are config edits", () => {
     });
 
     it("a moving tag redeploys when it moves (no `latest` that never updates)", async () => {
-        // Every staging push also moves the `buildcache` tag: a tag that changes under the same name.
-        const movingTag = builds[0].imageRef.replace(/@sha256:.*$/, ":buildcache");
+        // A tag CI moves to each new build, as teams do with `latest`.
+        const movingTag = builds[1].imageRef.replace(/@sha256:.*$/, ":latest");
+        moveTag(builds[1].imageRef, movingTag);
         tagged = await throwawayStack({ image: movingTag });
         const first = await tagged.stack.up({ color: "never" });
         expect((await http("GET", `${first.outputs.url.value}/`)).json.version).toBe(builds[1].version);
 
         fs.appendFileSync(path.join(context, "server.js"), "\n// release 3\n");
-        const release3 = (await staging.stack.up({ color: "never" })).outputs.version.value;
+        const release3Outputs = (await staging.stack.up({ color: "never" })).outputs;
+        const release3 = release3Outputs.version.value;
+        moveTag(release3Outputs.imageRef.value, movingTag);
 
         const preview = await tagged.stack.preview({ color: "never" });
         expect(preview.changeSummary).toMatchObject({ replace: 1 });

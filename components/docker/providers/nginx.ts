@@ -1,3 +1,5 @@
+import { DockerHost, execOutput } from "../cli";
+
 /** What berth's providers run inside its proxy container (images/proxy): config written, tested, reloaded, confirmed. */
 
 /** berth's config files in the proxy. */
@@ -25,4 +27,44 @@ export function replaceAndReload(files: string[], write: string[], path: string,
         `seen=0; for i in $(seq 1 200); do case "$(${fetchScript(path)})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && exit 0;; *) seen=0;; esac; sleep 0.05; done`,
         `echo "nginx did not start serving ${path} ${id} within 10s" >&2; exit 1`,
     ].join("\n");
+}
+
+/** What a running proxy serves, as read back in one exec: its upstream.conf and what nginx answers for routes and site. */
+export interface ProxyReadBack {
+    upstreamFile: string;
+    /** The answer at /__berth/routes; undefined when the output was cut short before it. */
+    routes?: string;
+    /** The answer at /__berth/site; undefined when the output was cut short before it. */
+    site?: string;
+}
+
+const READ_BACK = `cat ${BERTH_DIR}/upstream.conf; echo '#routes'; (${fetchScript("/__berth/routes")}) || true; echo '#site'; (${fetchScript("/__berth/site")}) || true`;
+
+export function parseReadBack(output: string): ProxyReadBack {
+    const [upstreamFile, afterFile] = output.split("#routes\n");
+    const [routes, site] = afterFile === undefined ? [] : afterFile.split("#site\n");
+    return { upstreamFile, routes, site };
+}
+
+/** Read-backs started for one of a proxy's two resources (routes, site) and not yet taken by the other. */
+const unclaimedReadBacks = new Map<string, { reading: Promise<ProxyReadBack>; unclaimedBy: ProxyPart }>();
+
+export type ProxyPart = "routes" | "site";
+
+/**
+ * What the running proxy serves, for the drift check of its routes or its site. Both are checked in every run, one
+ * after the other (the engine diffs one resource at a time): the first starts one exec that reads what both need,
+ * the other takes its answer. A part asking again reads afresh. Fails as the exec does (a stopped proxy).
+ */
+export function proxyReadBack(host: DockerHost, proxy: string, part: ProxyPart): Promise<ProxyReadBack> {
+    const key = `${host}\0${proxy}`;
+    const unclaimed = unclaimedReadBacks.get(key);
+    if (unclaimed?.unclaimedBy === part) {
+        unclaimedReadBacks.delete(key);
+        return unclaimed.reading;
+    }
+    const reading = execOutput(host, proxy, ["bash", "-c", READ_BACK]).then(parseReadBack);
+    reading.catch(() => undefined); // the other part may never ask; each caller handles its own failure
+    unclaimedReadBacks.set(key, { reading, unclaimedBy: part === "routes" ? "site" : "routes" });
+    return reading;
 }

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerError, DockerHost, execOutput } from "../cli";
 import { changedKeys } from "../resource";
-import { BERTH_DIR, fetchScript, replaceAndReload } from "./nginx";
+import { BERTH_DIR, ProxyReadBack, proxyReadBack, replaceAndReload } from "./nginx";
 
 export interface ProxyRoutesInputs {
     host: DockerHost;
@@ -28,9 +28,6 @@ export function parseUpstreamConfig(text: string): string[] {
     return [...text.matchAll(/^server (\S+) max_fails=/gm)].map((m) => m[1]).sort();
 }
 
-/** Asks the proxy's nginx, on a fresh connection, which routes it serves. */
-const FETCH_ROUTES = fetchScript("/__berth/routes");
-
 /** The shell script run in the proxy: write, check (rolling back a config nginx rejects), reload, confirm. */
 export function applyScript(id: string): string {
     return replaceAndReload([`${BERTH_DIR}/upstream.conf`, `${BERTH_DIR}/routes.conf`], [
@@ -55,17 +52,16 @@ async function apply(inputs: ProxyRoutesInputs): Promise<void> {
  * container's drift, repaired there: its routes are reported as recorded.
  */
 async function servedUpstreams(props: ProxyRoutesInputs): Promise<string[]> {
-    let output: string;
+    let served: ProxyReadBack;
     try {
-        output = await execOutput(props.host, props.proxy, ["bash", "-c", `cat ${BERTH_DIR}/upstream.conf; echo '#served'; (${FETCH_ROUTES}) || true`]);
+        served = await proxyReadBack(props.host, props.proxy, "routes");
     } catch (err) {
         if (err instanceof DockerError && /no such container|is not running|is restarting/i.test(err.stderr)) return [...props.upstreams].sort();
         throw err;
     }
-    const [file, served] = output.split("#served");
-    if (served === undefined) return [...props.upstreams].sort(); // the answer was cut short: nothing to go by
-    const upstreams = parseUpstreamConfig(file);
-    return served.includes(routesId(upstreams)) ? upstreams : [];
+    if (served.routes === undefined) return [...props.upstreams].sort(); // the answer was cut short: nothing to go by
+    const upstreams = parseUpstreamConfig(served.upstreamFile);
+    return served.routes.includes(routesId(upstreams)) ? upstreams : [];
 }
 
 /** Replica order carries no meaning (names are random): compare and record the set, sorted. */

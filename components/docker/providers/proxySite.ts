@@ -1,9 +1,9 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, execOutput } from "../cli";
+import { docker, DockerError, DockerHost } from "../cli";
 import type { EdgeSettings } from "../../config";
 import { changedKeys } from "../resource";
-import { BERTH_DIR, fetchScript, replaceAndReload } from "./nginx";
+import { BERTH_DIR, proxyReadBack, replaceAndReload } from "./nginx";
 
 export interface ProxySiteInputs {
     host: DockerHost;
@@ -93,7 +93,7 @@ function recorded(inputs: ProxySiteInputs): RecordedSite {
 /** The site id the running proxy answers; the recorded one when the proxy is not running (the container's drift). */
 async function servedSite(props: RecordedSite): Promise<string> {
     try {
-        return (await execOutput(props.host, props.proxy, ["bash", "-c", `(${fetchScript("/__berth/site")}) || true`])).trim().split("\n").pop() ?? "";
+        return (await proxyReadBack(props.host, props.proxy, "site")).site?.trim().split("\n").pop() ?? "";
     } catch (err) {
         if (err instanceof DockerError && /no such container|is not running|is restarting/i.test(err.stderr)) return siteId(props.edge, props.tlsHash);
         throw err;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildArgs, buildCacheReference, buildCacheSource, DockerImageInputs } from "../../../components/docker/providers/image";
+import { buildArgs, buildCacheSource, DockerImageInputs } from "../../../components/docker/providers/image";
 
 const inputs: DockerImageInputs = {
     host: "",
@@ -14,31 +14,31 @@ const inputs: DockerImageInputs = {
     tag: "0123456789ab",
 };
 
+const previous = "127.0.0.1:5000/shop/main@sha256:" + "0".repeat(64);
+
 describe("docker build arguments", () => {
     it("tag, label, build args, target and cache source", () => {
-        const args = buildArgs(inputs, buildCacheReference(inputs.repository));
+        const args = buildArgs(inputs, previous);
         expect(args.slice(0, 6)).toEqual(["build", "--force-rm", "--file", "/src/app/Dockerfile", "--tag", "127.0.0.1:5000/shop/main:0123456789ab"]);
-        expect(args).toContain(`berth.context-hash=${"f".repeat(64)}`);
-        expect(args).toContain("berth.version=0123456789ab");
-        expect(args).toContain("berth.built-by=staging");
+        // One legacy-builder step per label: the two something reads (pruning, promotion), no more.
+        expect(args.filter((_, i) => args[i - 1] === "--label")).toEqual(["berth.built-by=staging", "berth.version=0123456789ab"]);
         expect(args.filter((_, i) => args[i - 1] === "--build-arg")).toEqual([
             "APP_VERSION=0123456789ab", "EXTRA_CA_CERTS=-----BEGIN CERTIFICATE-----", "NODE_ENV=production",
         ]);
         expect(args[args.indexOf("--target") + 1]).toBe("runtime");
-        expect(args[args.indexOf("--cache-from") + 1]).toBe("127.0.0.1:5000/shop/main:buildcache");
+        expect(args[args.indexOf("--cache-from") + 1]).toBe(previous);
         expect(args.at(-1)).toBe("/src/app");
     });
 
-    it("build with the local cache alone when the registry has none yet", () => {
+    it("build with the local cache alone when there is no previous release to pull", () => {
         expect(buildArgs({ ...inputs, target: "" }, undefined)).not.toContain("--cache-from");
         expect(buildArgs({ ...inputs, target: "" }, undefined)).not.toContain("--target");
     });
 
-    it("names the build cache only when it was pulled: one built here is in the engine's local cache already", () => {
-        const cache = buildCacheReference(inputs.repository);
-        expect(buildCacheSource(cache, { Parent: "" })).toBe(cache);
-        expect(buildCacheSource(cache, {})).toBe(cache);
-        expect(buildCacheSource(cache, { Parent: "sha256:0a1b" })).toBeUndefined();
-        expect(buildCacheSource(cache, undefined)).toBeUndefined();
+    it("names the previous release only when it was pulled: one built here is in the engine's local cache already", () => {
+        expect(buildCacheSource(previous, { Parent: "" })).toBe(previous);
+        expect(buildCacheSource(previous, {})).toBe(previous);
+        expect(buildCacheSource(previous, { Parent: "sha256:0a1b" })).toBeUndefined();
+        expect(buildCacheSource(previous, undefined)).toBeUndefined();
     });
 });
