@@ -128,7 +128,13 @@ describe("a stack on the real engine: 2 app replicas, each on its own port, + Re
         const before = split(containerIds(env.name));
         const volumesBefore = docker("volume", "inspect", `berth-${env.name}-postgres-data`, "--format", "{{.CreatedAt}}");
         fs.appendFileSync(path.join(context, "server.js"), "\n// a code-only change\n");
+        // As on a fresh CI runner, the engine no longer knows the running release by its digest: berth pulls it back
+        // from the registry to build from its layers (here they are local anyway, so no --cache-from is needed).
+        docker("image", "rm", "--force", imageRef); // untags it; the running replicas keep their image
+        const digests = () => docker("image", "ls", "--digests", "--format", "{{.Repository}}@{{.Digest}}").split("\n");
+        expect(digests()).not.toContain(imageRef);
         const result = await env.stack.up({ color: "never" });
+        expect(digests()).toContain(imageRef);
         const after = split(containerIds(env.name));
         expect(after.redis).toEqual(before.redis);
         expect(after.postgres).toEqual(before.postgres);
