@@ -1,22 +1,17 @@
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withRegistryLogin } from "../../components/docker/providers/image";
 import { appCopy, docker, dockerObjects, http, ThrowawayStack, throwawayStack, withPolicies } from "./harness";
 
-/** Points `tag` at `imageRef` (built on this engine) in the registry, logged in through a throw-away client config. */
-function moveTag(imageRef: string, tag: string): void {
-    const env = { ...process.env, DOCKER_CONFIG: fs.mkdtempSync(path.join(os.tmpdir(), "berth-test-docker-config-")) };
-    try {
-        execFileSync("docker", ["login", process.env.BERTH_REGISTRY!, "--username", process.env.BERTH_REGISTRY_USER!, "--password-stdin"],
-            { env, input: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!), stdio: ["pipe", "ignore", "pipe"] });
-        execFileSync("docker", ["tag", imageRef, tag], { env });
-        execFileSync("docker", ["push", "--quiet", tag], { env, stdio: "ignore" });
-    } finally {
-        fs.rmSync(env.DOCKER_CONFIG, { recursive: true, force: true });
-    }
+/** Points `tag` at `imageRef` (built on this engine) in the registry, through berth's own throw-away login. */
+async function moveTag(imageRef: string, tag: string): Promise<void> {
+    const login = { server: process.env.BERTH_REGISTRY!, username: process.env.BERTH_REGISTRY_USER!, password: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim() };
+    await withRegistryLogin("", login, async (loggedIn) => {
+        docker("tag", imageRef, tag);
+        await loggedIn(["push", "--quiet", tag]);
+    });
 }
 
 describe("promotion and rollback are config edits", () => {
@@ -108,7 +103,7 @@ describe("promotion and rollback are config edits", () => {
     it("a moving tag redeploys when it moves (no `latest` that never updates)", async () => {
         // A tag CI moves to each new build, as teams do with `latest`.
         const movingTag = builds[1].imageRef.replace(/@sha256:.*$/, ":latest");
-        moveTag(builds[1].imageRef, movingTag);
+        await moveTag(builds[1].imageRef, movingTag);
         tagged = await throwawayStack({ image: movingTag });
         const first = await tagged.stack.up({ color: "never" });
         expect((await http("GET", `${first.outputs.url.value}/`)).json.version).toBe(builds[1].version);
@@ -116,7 +111,7 @@ describe("promotion and rollback are config edits", () => {
         fs.appendFileSync(path.join(context, "server.js"), "\n// release 3\n");
         const release3Outputs = (await staging.stack.up({ color: "never" })).outputs;
         const release3 = release3Outputs.version.value;
-        moveTag(release3Outputs.imageRef.value, movingTag);
+        await moveTag(release3Outputs.imageRef.value, movingTag);
 
         const preview = await tagged.stack.preview({ color: "never" });
         expect(preview.changeSummary).toMatchObject({ replace: 1 });

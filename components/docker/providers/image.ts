@@ -58,11 +58,11 @@ export function buildCacheSource(previous: string, found: { Parent?: string } | 
  * so its layers are reused. Never a moving tag pushed for the purpose: that cost a second push in every release.
  * Only from the registry this build pushes to (its login); a build without a cache is still correct.
  */
-async function previousReleaseAsCache(inputs: DockerImageInputs, previous: string | undefined): Promise<string | undefined> {
+async function previousReleaseAsCache(inputs: DockerImageInputs, previous: string | undefined, loggedIn: (args: string[]) => Promise<string>): Promise<string | undefined> {
     if (!previous || !inputs.registry || !previous.startsWith(`${inputs.registry.server}/`)) return undefined;
     let found = await inspect(inputs.host, "image", previous);
     if (!found) {
-        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", previous])).catch(() => undefined);
+        await loggedIn(["pull", "--quiet", previous]).catch(() => undefined);
         found = await inspect(inputs.host, "image", previous);
     }
     return buildCacheSource(previous, found);
@@ -87,9 +87,9 @@ export function buildArgs(inputs: DockerImageInputs, cacheFrom: string | undefin
 
 async function buildAndPush(inputs: DockerImageInputs, previousImageRef?: string): Promise<DockerImageOutputs> {
     const reference = `${inputs.repository}:${inputs.tag}`;
-    const cacheFrom = await previousReleaseAsCache(inputs, previousImageRef);
-    // The login (if any) runs beside the build, which needs none.
+    // The login (if any) runs beside the build, which needs none; a pull of the previous release waits for it.
     await withRegistryLogin(inputs.host, inputs.registry, async (loggedIn) => {
+        const cacheFrom = await previousReleaseAsCache(inputs, previousImageRef, loggedIn);
         await docker(inputs.host, buildArgs(inputs, cacheFrom));
         if (inputs.registry) await loggedIn(["push", reference]);
     });
