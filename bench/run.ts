@@ -18,7 +18,9 @@ import { appCopy, docker, dockerObjects, freePort, projectRoot, ThrowawayStack, 
 const RELEASES = Number(process.env.BENCH_RELEASES ?? 20);
 const REPLICAS = 2;
 /** Each release is measured this many times, berth and the scripts in turn; the tables give medians. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** After each deploy, until the next is timed: the new containers' boot and the old ones' stop are over by then. */
+const SETTLE_MS = 2000;
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -57,21 +59,25 @@ function summarize(rounds: Deploy[]): Deploy {
     return { ms: median(rounds.map((round) => round.ms)), load: { total: sum((l) => l.total), failed: sum((l) => l.failed), failures, answers: [] } };
 }
 
-/** Runs `deploy` under steady load; keeps the load on until `url` answers the version it deployed, then 2 s more. */
+/** Runs `deploy` under steady load; keeps the load on until `url` answers the version it deployed, and SETTLE_MS more. */
 async function deployUnderLoad(url: string, deploy: () => Promise<unknown>, deployed: () => Promise<string>): Promise<Deploy> {
     const load = startLoad(url);
+    const ms = await settledDeploy(url, deploy, deployed);
+    return { ms, load: await load.stop() };
+}
+
+/**
+ * Times `deploy` alone, then waits until `url` answers what it deployed and the machine settles: the next deploy
+ * timed must not share the two cores with this one's containers still booting (stop/rm/run returns before its app
+ * answers).
+ */
+async function settledDeploy(url: string, deploy: () => Promise<unknown>, deployed: () => Promise<string>): Promise<number> {
     const started = Date.now();
     await deploy();
     const ms = Date.now() - started;
     await waitForVersion(url, await deployed());
-    await new Promise((r) => setTimeout(r, 2000));
-    return { ms, load: await load.stop() };
-}
-
-async function timedAsync(run: () => Promise<unknown>): Promise<number> {
-    const started = Date.now();
-    await run();
-    return Date.now() - started;
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    return ms;
 }
 
 /**
@@ -355,11 +361,11 @@ async function main() {
         }
         for (let round = 1; round <= ROUNDS; round++) {
             change(context, `bench release ${round}, quiet`);
-            quiet.berth.push(await timedAsync(() => release(env)));
+            quiet.berth.push(await settledDeploy(berthUrl, () => release(env), berthVersion));
             change(carefulContext, `bench release ${round}, quiet`);
-            quiet.careful.push(await timedAsync(() => runCareful(`${round}-quiet`)));
+            quiet.careful.push(await settledDeploy(carefulUrl, () => runCareful(`${round}-quiet`), async () => `careful-${round}-quiet`));
             change(scriptContext, `bench release ${round}, quiet`);
-            quiet.script.push(await timedAsync(() => runScript(`${round}-quiet`)));
+            quiet.script.push(await settledDeploy(scriptUrl, () => runScript(`${round}-quiet`), async () => `script-${round}-quiet`));
         }
         const berthDeploy = summarize(underLoad.berth);
         const carefulDeploy = summarize(underLoad.careful);

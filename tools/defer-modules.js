@@ -2,11 +2,13 @@
 // Preloaded into the language host and the dynamic-provider plugin. @pulumi/pulumi requires, at load, modules that
 // only closure serialisation uses, which berth never does (its provider module is written by hand, its code
 // transpiled by esbuild): the TypeScript compiler (~0.2 s to load) and npm's package tree reader with the package
-// data normaliser (~0.4 s); and its Automation API (~0.1 s), which a program run by the engine does not drive. Each
-// process (program and plugin, at once on the same cores) loads them only if something really reads from them.
+// data normaliser (~0.4 s); its Automation API (~0.1 s), which a program run by the engine does not drive; semver
+// (~35 ms), read only to match resource packages' versions; OpenTelemetry's API (~35 ms), read only on calls to the
+// engine, which the plugin never makes. Each process (program and plugin, at once on the same cores) loads them only
+// if something really reads from them.
 const path = require("path");
 const Module = require("module");
-const DEFERRED = ["typescript", "@npmcli/arborist", "normalize-package-data", "@pulumi/pulumi/automation"];
+const DEFERRED = ["typescript", "@npmcli/arborist", "normalize-package-data", "@pulumi/pulumi/automation", "semver", "@opentelemetry/api"];
 
 for (const id of DEFERRED) {
     let resolved;

@@ -11,14 +11,14 @@ function withDeferral(script: string): any {
 }
 
 describe("tools/defer-modules.js", () => {
-    it("loading @pulumi/pulumi loads neither npm's package tree reader, the package data normaliser, TypeScript nor the Automation API", () => {
+    it("loading @pulumi/pulumi loads neither npm's package tree reader, the package data normaliser, TypeScript, the Automation API, semver nor OpenTelemetry", () => {
         const result = withDeferral(`
             const pulumi = require("@pulumi/pulumi");
             const files = Object.keys(require.cache);
             const count = (name) => files.filter((f) => f.includes("/node_modules/" + name + "/")).length;
-            console.log(JSON.stringify({ runtime: typeof pulumi.runtime.computeCodePaths, arborist: count("@npmcli/arborist"), normalize: count("normalize-package-data"), typescript: count("typescript"), automation: count("@pulumi/pulumi/automation") }));`);
+            console.log(JSON.stringify({ runtime: typeof pulumi.runtime.computeCodePaths, arborist: count("@npmcli/arborist"), normalize: count("normalize-package-data"), typescript: count("typescript"), automation: count("@pulumi/pulumi/automation"), semver: count("semver"), otel: count("@opentelemetry/api") }));`);
         // One cache entry each: the stand-in, never the package's own modules.
-        expect(result).toEqual({ runtime: "function", arborist: 1, normalize: 1, typescript: 1, automation: 1 });
+        expect(result).toEqual({ runtime: "function", arborist: 1, normalize: 1, typescript: 1, automation: 1, semver: 1, otel: 1 });
     });
 
     it("the Automation API works once used, through @pulumi/pulumi and on its own", () => {
@@ -37,12 +37,16 @@ describe("tools/defer-modules.js", () => {
             const data = { name: "x", version: "1.0.0" };
             normalize.default(data);
             const ts = require("typescript");
+            const semver = importStar(require("semver"));
+            const otel = importStar(require("@opentelemetry/api"));
             console.log(JSON.stringify({
+                semver: semver.gt("1.10.0", "1.9.0"),
+                otel: typeof otel.propagation.inject,
                 arborist: typeof new arborist.Arborist({ path: process.cwd() }).loadActual,
                 normalized: data._id,
                 direct: typeof require("normalize-package-data"),
                 typescript: ts.transpileModule("let a: number = 1", {}).outputText.trim(),
             }));`);
-        expect(result).toEqual({ arborist: "function", normalized: "x@1.0.0", direct: "function", typescript: "var a = 1;" });
+        expect(result).toEqual({ semver: true, otel: "function", arborist: "function", normalized: "x@1.0.0", direct: "function", typescript: "var a = 1;" });
     });
 });
