@@ -94,6 +94,16 @@ export class Environment extends pulumi.ComponentResource {
             .apply(([certificate, privateKey]) => ({ certificate, privateKey }))) : undefined;
         // Other machines pull what berth built; its own engine already has it.
         const pullLogin = remote ? registryLogin : undefined;
+        // First: a release's critical path starts with its build, and the engine checks resources in the order they come.
+        const image = new AppImage(`${name}-image`, {
+            dockerHost: buildEngine(hosts),
+            stack,
+            app: app.name,
+            branch: app.branch,
+            source: app.source,
+            projectDir: args.projectDir,
+            registry: { ...settings.registry, password: registryLogin.apply((login) => login.password) },
+        }, { parent: this });
         // Every remote host is checked (SSH, Docker, the registry) before anything changes on any of them.
         const checks = hosts.filter(isRemoteEngine).map((host) =>
             new HostCheck(hostScoped(`${name}-check`, hosts.indexOf(host)), { host, registry: registryLogin }, { parent: this }));
@@ -126,15 +136,6 @@ export class Environment extends pulumi.ComponentResource {
                 swarm: cluster ? { manager: manager!, nodeId: cluster.nodeIds.apply((ids) => ids[hosts.indexOf(host)]) } : undefined,
             }, { parent: this })];
         }));
-        const image = new AppImage(`${name}-image`, {
-            dockerHost: buildEngine(hosts),
-            stack,
-            app: app.name,
-            branch: app.branch,
-            source: app.source,
-            projectDir: args.projectDir,
-            registry: { ...settings.registry, password: registryLogin.apply((login) => login.password) },
-        }, { parent: this });
         const proxyImageRef = app.proxy && app.hostPort > 0
             ? proxyImage(`${name}-proxy-image`, { buildHost: buildEngine(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
                 parent: this,
