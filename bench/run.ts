@@ -348,12 +348,12 @@ async function main() {
         const berthVersion = async () => (await env.stack.outputs()).version.value;
         const underLoad = { berth: [] as Deploy[], careful: [] as Deploy[], script: [] as Deploy[] };
         const quiet = { berth: [] as number[], careful: [] as number[], script: [] as number[] };
-        let dockerCalls = 0;
+        const dockerCalls: number[] = [];
         for (let round = 1; round <= ROUNDS; round++) {
             change(context, `bench release ${round}`);
             counter.count();
             underLoad.berth.push(await deployUnderLoad(berthUrl, () => release(env, { PATH: `${counter.dir}:${process.env.PATH}` }), berthVersion));
-            dockerCalls = counter.count();
+            dockerCalls.push(counter.count());
             change(carefulContext, `bench release ${round}`);
             underLoad.careful.push(await deployUnderLoad(carefulUrl, () => runCareful(`${round}-load`), async () => `careful-${round}-load`));
             change(scriptContext, `bench release ${round}`);
@@ -421,7 +421,8 @@ async function main() {
             ["code-only release, no load, less the engine's floor for berth's resources (one no-op dynamic resource, measured below)", `${seconds(berthQuietMs - dynamicFloor.upMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(berthQuietMs - dynamicFloor.upMs, carefulQuietMs), ""],
             [`the careful script's release run by Pulumi (a program whose one dynamic resource runs it): the engine's floor for that release, median of ${ROUNDS}`, `${seconds(carefulInPulumiMs)} s`, `${seconds(carefulQuietMs)} s`, ratio(carefulInPulumiMs, carefulQuietMs), ""],
             ["berth's release, no load, against that floor", `${seconds(berthQuietMs)} s`, `${seconds(carefulInPulumiMs)} s (the careful script in Pulumi)`, ratio(berthQuietMs, carefulInPulumiMs), ""],
-            ["docker CLI processes per release", String(dockerCalls), "", "", ""],
+            // A release that sweeps the engine (one in SWEEP_EVERY_RELEASES) lists and prunes its images besides.
+            ["docker CLI processes per release, each release under the load", `${median(dockerCalls)} (${dockerCalls.join(" / ")})`, "", "", ""],
             ["rollback to the previous release", `${seconds(rollbackMs)} s`, "", "", "n/a"],
             [`app images left after ${RELEASES} more releases (keepReleases 3)`, String(imagesLeft), "", "", "every build"],
             ["exited containers left", String(exited), "", "", ""],

@@ -112,6 +112,7 @@ export class AppService extends pulumi.ComponentResource {
                 memoryBytes: app.memoryBytes,
                 cpus: app.cpus,
                 healthcheck: app.healthcheck,
+                listenPort: app.containerPort,
                 stopTimeoutSeconds: app.stopTimeoutSeconds,
                 logDriver: app.logDriver,
                 logOptions: app.logOptions,

@@ -202,7 +202,8 @@ export class Environment extends pulumi.ComponentResource {
                 const proxy = proxyImageRef
                     ? new WebProxy(hostScoped(`${name}-proxy`, i), {
                         dockerHost: host, stack, network: networks[i].name, image: proxyImageRef, pullLogin,
-                        hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, logRotation: settings.logRotation,
+                        hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
+                        logRotation: settings.logRotation,
                         edge: app.edge, tls,
                     }, { parent: this })
                     : undefined;

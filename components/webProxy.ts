@@ -22,6 +22,8 @@ export interface WebProxyArgs {
     bindAddress: string;
     /** `address:port` of the replicas to send traffic to. */
     upstreams: pulumi.Input<string[]>;
+    /** How long a change of upstreams waits for connections accepted before it to finish: the replicas' stop grace. */
+    drainSeconds: number;
     /** HTTPS (published on edge.httpsPort), request-body limit, client keep-alive. */
     edge: EdgeSettings;
     /** The stack's certificate and key (PEM), with HTTPS. */
@@ -93,7 +95,7 @@ export class WebProxy extends pulumi.ComponentResource {
             registry: args.pullLogin,
         }, { parent: this, deleteBeforeReplace: true });
         // Side by side: each writes its own files under the proxy's lock, and neither needs the other's to be served.
-        new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams }, { parent: this });
+        new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams, drainSeconds: args.drainSeconds }, { parent: this });
         new ProxySite(`${name}-site`, { host: args.dockerHost, proxy: proxy.name, edge: args.edge, tls: args.tls }, { parent: this });
         this.url = args.edge.httpsPort > 0
             ? hostUrl(args.dockerHost, args.bindAddress, args.edge.httpsPort).replace(/^http:/, "https:")

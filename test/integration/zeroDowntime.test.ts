@@ -1,8 +1,9 @@
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { appCopy, containerIds, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, containerIds, docker, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
 
 describe("zero-downtime replacement behind berth's proxy", () => {
     let env: ThrowawayStack;
@@ -42,5 +43,36 @@ describe("zero-downtime replacement behind berth's proxy", () => {
         expect(result.total).toBeGreaterThan(1000);
         expect(result.answers.filter((a) => a.at > switchedAt).every((a) => a.version === newVersion)).toBe(true);
         expect(Object.entries(containerIds(env.name)).filter(([n]) => n.includes("-proxy-"))).toEqual(proxyBefore);
+    });
+    it("a client that connected before the switch and sends its request seconds after it is answered: the old replicas outlive the proxy's old workers", async () => {
+        const before = await http("GET", `${url}/`);
+        const oldReplicas = dockerObjects(env.name).containers.filter((n) => n.includes("-shop-"));
+        fs.appendFileSync(path.join(context, "server.js"), `\n// release ${Date.now()}\n`);
+        // Connected now, so accepted by one of the proxy's current nginx workers, which the release's reload retires.
+        const { port, hostname } = new URL(url);
+        const slow = net.connect(Number(port), hostname);
+        await new Promise((resolve, reject) => slow.once("connect", resolve).once("error", reject));
+        let answer = "";
+        slow.on("data", (chunk) => (answer += chunk));
+        const answered = new Promise((resolve) => slow.on("close", resolve));
+
+        const release = env.stack.up({ color: "never" });
+        // Fresh connections reach the new release: the switch is done. The old replicas stay while the old worker
+        // holding the slow connection lives: 3 s later they must still be there (they were gone within 1 s before).
+        const deadline = Date.now() + 120_000;
+        while ((await http("GET", `${url}/`)).json.version === before.json.version) {
+            if (Date.now() > deadline) throw new Error("the release never switched");
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        for (let waited = 0; waited < 3000 && oldReplicas.some((n) => docker("ps", "-q", "--filter", `name=^${n}$`)); waited += 100) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        slow.write("GET / HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n");
+        await answered;
+        await release;
+
+        expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+        expect(answer).toContain(before.json.version);
+        expect(dockerObjects(env.name).containers.filter((n) => oldReplicas.includes(n))).toEqual([]);
     });
 });

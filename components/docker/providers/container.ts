@@ -1,4 +1,5 @@
 import * as crypto from "crypto";
+import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, startContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
@@ -64,6 +65,11 @@ export interface DockerContainerInputs {
     logRotation?: { maxSize: string; maxFiles: number };
     /** How long `create` waits for the container to report healthy; 0 means it does not wait. */
     healthyTimeoutSeconds: number;
+    /**
+     * The TCP port its process serves on, where it has one (a web replica): until that port accepts connections the
+     * container cannot be healthy, so the (costlier) healthcheck waits for it. Not part of the container's settings.
+     */
+    listenPort?: number;
     /** Fail `create` when the container ends up with no healthcheck at all (none given, none in its image). */
     requireHealthcheck?: boolean;
     /** Login for pulling `image` when the engine lacks it; never recorded. */
@@ -204,6 +210,8 @@ export function healthProbeCommand(test: string[] | undefined): string[] | undef
 }
 
 const PROBE_PAUSE_MS = 250;
+const PORT_PAUSE_MS = 50;
+const PROBE_ANYWAY_MS = 2000;
 
 /**
  * Health probes in flight at once on an engine with `cores` cores: one per two. Each starts a process inside a
@@ -233,6 +241,26 @@ async function withProbeSlot<T>(host: DockerHost, run: () => Promise<T>): Promis
     }
 }
 
+/**
+ * Whether the container's `port` certainly refuses connections: its address reached from here, nothing listening.
+ * Only a local engine's containers are reachable from here; for any other, or without an answer (an engine in a VM),
+ * it is not certain, and the healthcheck runs as it would without this test.
+ */
+function portRefused(host: DockerHost, container: any, port: number): Promise<boolean> {
+    const address = Object.values<{ IPAddress?: string }>(container.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
+    if ((host !== "" && !host.startsWith("unix://")) || !address) return Promise.resolve(false);
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: address, port, timeout: 1000 });
+        const answer = (refused: boolean) => {
+            socket.destroy();
+            resolve(refused);
+        };
+        socket.once("connect", () => answer(false));
+        socket.once("timeout", () => answer(false));
+        socket.once("error", (err: NodeJS.ErrnoException) => answer(err.code === "ECONNREFUSED"));
+    });
+}
+
 /** True once the container's own healthcheck passes, run by berth or by the engine. */
 async function probeHealthy(host: DockerHost, container: any): Promise<boolean> {
     if (container.State?.Health?.Status === "healthy") return true;
@@ -256,8 +284,9 @@ async function waitUntilUpFor(host: DockerHost, name: string, seconds: number): 
     }
 }
 
-async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number, requireHealthcheck: boolean, upSeconds = 0): Promise<void> {
+async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number, requireHealthcheck: boolean, upSeconds = 0, listenPort?: number): Promise<void> {
     const deadline = Date.now() + timeoutSeconds * 1000;
+    let probedAt = Date.now();
     for (;;) {
         const container = await inspect(host, "container", name);
         const state = container?.State;
@@ -275,13 +304,18 @@ async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: 
         if (health === "unhealthy") {
             throw new Error(`container ${name} reported unhealthy`);
         }
-        if (state?.Running && (await probeHealthy(host, container))) {
-            return;
+        // A port still closed is asked again sooner: that costs a connection attempt, a healthcheck costs a process.
+        // The healthcheck still runs every PROBE_ANYWAY_MS (what refused may have been a firewall, not the app).
+        const closed = state?.Running && listenPort !== undefined && Date.now() - probedAt < PROBE_ANYWAY_MS
+            && (await portRefused(host, container, listenPort));
+        if (state?.Running && !closed) {
+            probedAt = Date.now();
+            if (await probeHealthy(host, container)) return;
         }
         if (Date.now() > deadline) {
             throw new Error(`container ${name} was not healthy within ${timeoutSeconds}s (status: ${health})`);
         }
-        await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
+        await new Promise((resolve) => setTimeout(resolve, closed ? PORT_PAUSE_MS : PROBE_PAUSE_MS));
     }
 }
 
@@ -323,7 +357,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         }
         await startContainer(inputs.host, name);
         if (inputs.healthyTimeoutSeconds > 0) {
-            await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds);
+            await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds, inputs.listenPort);
         }
     } catch (err) {
         // A container that never became healthy is removed, so the failed deploy leaves the old one serving alone.
@@ -349,7 +383,7 @@ async function removeContainer(host: DockerHost, name: string, stopTimeoutSecond
  * one port); any other one only after its replacement is healthy.
  */
 async function recover(recorded: RecordedState, inputs: DockerContainerInputs): Promise<RecordedState> {
-    const gate = () => waitUntilHealthy(inputs.host, recorded.name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds);
+    const gate = () => waitUntilHealthy(inputs.host, recorded.name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds, inputs.listenPort);
     if (recorded.running === false) {
         const restarted = await startContainer(inputs.host, recorded.name)
             .then(() => (inputs.healthyTimeoutSeconds > 0 ? gate() : undefined))

@@ -13,10 +13,10 @@ export function fetchScript(path: string): string {
 /**
  * A script that replaces `files` (each written by `write`, which runs with the previous versions kept as
  * `<file>.previous`), has nginx test the result (the previous files put back if it is rejected), reloads
- * gracefully and returns once fresh connections keep being answered `id` at `path`. One writer at a time per
- * proxy: a test must never read a file another provider has half-written.
+ * gracefully, waits until fresh connections keep being answered `id` at `path`, then runs `then`. One writer at
+ * a time per proxy: a test must never read a file another provider has half-written.
  */
-export function replaceAndReload(files: string[], write: string[], path: string, id: string): string {
+export function replaceAndReload(files: string[], write: string[], path: string, id: string, then: string[] = []): string {
     return [
         `exec 9>${BERTH_DIR}/.lock && flock 9`,
         ...files.map((file) => `cp ${file} ${file}.previous`),
@@ -24,9 +24,20 @@ export function replaceAndReload(files: string[], write: string[], path: string,
         `if ! nginx -t -q; then ${files.map((file) => `mv ${file}.previous ${file}`).join("; ")}; exit 1; fi`,
         "nginx -s reload",
         // Done when fresh connections keep landing on new workers (old ones stop accepting right after the signal).
-        `seen=0; for i in $(seq 1 200); do case "$(${fetchScript(path)})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && exit 0;; *) seen=0;; esac; sleep 0.05; done`,
-        `echo "nginx did not start serving ${path} ${id} within 10s" >&2; exit 1`,
+        `seen=0; for i in $(seq 1 200); do case "$(${fetchScript(path)})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && break;; *) seen=0;; esac; sleep 0.05; done`,
+        `[ $seen -ge 3 ] || { echo "nginx did not start serving ${path} ${id} within 10s" >&2; exit 1; }`,
+        ...then,
     ].join("\n");
+}
+
+/**
+ * Waits, up to `seconds`, until no nginx worker from before a reload is left. Such a worker keeps the connections
+ * it accepted before the reload (a client that connected, then sends its request later) and still sends their
+ * requests to the replicas it knew: those must outlive it. Without such connections it is gone at once.
+ */
+export function oldWorkersGone(seconds: number): string {
+    // Anchored: this script's own command line (and grep's) holds the words too.
+    return `for i in $(seq 1 ${Math.round(seconds * 20)}); do grep -qs '^nginx: worker process is shutting down' /proc/[0-9]*/cmdline || break; sleep 0.05; done`;
 }
 
 /** What a running proxy serves, as read back in one exec: its upstream.conf and what nginx answers for routes and site. */

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { DockerError, DockerHost, execOutput } from "../cli";
 import { changedKeys } from "../resource";
-import { BERTH_DIR, ProxyReadBack, proxyReadBack, replaceAndReload } from "./nginx";
+import { BERTH_DIR, oldWorkersGone, ProxyReadBack, proxyReadBack, replaceAndReload } from "./nginx";
 
 export interface ProxyRoutesInputs {
     host: DockerHost;
@@ -10,6 +10,11 @@ export interface ProxyRoutesInputs {
     proxy: string;
     /** `name:port` of each replica, reachable on the stack network. */
     upstreams: string[];
+    /**
+     * How long a change waits for nginx's workers from before it to finish the connections they hold (the replicas'
+     * stop grace): the replicas they send those to are removed only after. Not part of what the proxy serves.
+     */
+    drainSeconds: number;
 }
 
 /** nginx's upstream block body: every replica, skipped for a moment after one failure (it may be draining). */
@@ -28,20 +33,21 @@ export function parseUpstreamConfig(text: string): string[] {
     return [...text.matchAll(/^server (\S+) max_fails=/gm)].map((m) => m[1]).sort();
 }
 
-/** The shell script run in the proxy: write, check (rolling back a config nginx rejects), reload, confirm. */
-export function applyScript(id: string): string {
+/** The shell script run in the proxy: write, check (rolling back a config nginx rejects), reload, confirm, drain. */
+export function applyScript(id: string, drainSeconds: number): string {
     return replaceAndReload([`${BERTH_DIR}/upstream.conf`, `${BERTH_DIR}/routes.conf`], [
         `printf '%s' "$BERTH_UPSTREAMS" > ${BERTH_DIR}/upstream.conf`,
         `printf 'location = /__berth/routes {\\n    return 200 "${id}\\n";\\n}\\n' > ${BERTH_DIR}/routes.conf`,
-    ], "/__berth/routes", id);
+    ], "/__berth/routes", id, [oldWorkersGone(drainSeconds)]);
 }
 
 /**
  * Writes the upstreams into the running proxy and reloads it gracefully: new workers route to the new replicas
- * while old workers finish their requests. Returns once new connections are served with the new routes.
+ * while old workers finish their requests. Returns once new connections are served with the new routes and the old
+ * workers are gone (or drainSeconds have passed), so the replicas they still use can be removed.
  */
 async function apply(inputs: ProxyRoutesInputs): Promise<void> {
-    const script = applyScript(routesId(inputs.upstreams));
+    const script = applyScript(routesId(inputs.upstreams), inputs.drainSeconds);
     // The upstreams (addresses, no secrets) travel in the exec's environment: the Engine API takes no input otherwise.
     await execOutput(inputs.host, inputs.proxy, ["bash", "-c", `set -e\n${script}`], { BERTH_UPSTREAMS: upstreamConfig(inputs.upstreams) });
 }

@@ -24,10 +24,12 @@ describe("proxy routes", () => {
         expect(routesId(["a:8080"])).toMatch(/^[0-9a-f]{16}$/);
     });
 
-    it("reload, then wait until nginx answers with the new routes", () => {
-        const script = applyScript("0123456789abcdef");
+    it("reload, wait until nginx answers with the new routes, then until the old workers are gone, for at most drainSeconds", () => {
+        const script = applyScript("0123456789abcdef", 20);
         expect(script.indexOf("nginx -t -q")).toBeLessThan(script.indexOf("nginx -s reload"));
         expect(script).toContain('return 200 "0123456789abcdef');
         expect(script).toMatch(/\*0123456789abcdef\*\) seen=/);
+        expect(script.indexOf("seen=0")).toBeLessThan(script.indexOf("worker process is shutting down"));
+        expect(script).toContain("$(seq 1 400)");
     });
 });
