@@ -147,6 +147,25 @@ export async function startContainer(host: DockerHost, name: string): Promise<vo
 }
 
 /**
+ * `docker stop --time <seconds>` then `docker rm --force`: SIGTERM, up to `stopTimeoutSeconds` for the process to
+ * finish, SIGKILL, removal. Through the Engine API where it answers on a socket (two requests instead of two CLI
+ * processes, for each old replica of a release), else the CLI. Stopping a stopped container is no error; a missing
+ * one fails as the CLI does ("No such container").
+ */
+export async function stopAndRemoveContainer(host: DockerHost, name: string, stopTimeoutSeconds: number): Promise<void> {
+    if (!(await apiSocket(host))) {
+        await docker(host, ["stop", "--time", String(stopTimeoutSeconds), name]);
+        await docker(host, ["rm", "--force", name]);
+        return;
+    }
+    const container = `/containers/${encodeURIComponent(name)}`;
+    await engineApi(host, "POST", `${container}/stop?t=${stopTimeoutSeconds}`).catch((err) => {
+        if (!(err instanceof DockerError && err.exitCode === 304)) throw err; // 304: already stopped
+    });
+    await engineApi(host, "DELETE", `${container}?force=true`);
+}
+
+/**
  * Runs `command` in a running container, as `docker exec` does, and returns its exit code (undefined if it did not
  * end within `timeoutMs`). Through the Engine API where it answers on a socket: three requests instead of a CLI
  * process, which counts for health probes repeated every quarter second while a release starts.

@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, startContainer } from "../cli";
+import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, startContainer, stopAndRemoveContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -372,8 +372,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
 
 /** Stop (draining: SIGTERM, then stopTimeoutSeconds) and remove; a container already gone is fine. */
 async function removeContainer(host: DockerHost, name: string, stopTimeoutSeconds: number): Promise<void> {
-    await docker(host, ["stop", "--time", String(stopTimeoutSeconds), name]).catch(ignoreMissing);
-    await docker(host, ["rm", "--force", name]).catch(ignoreMissing);
+    await stopAndRemoveContainer(host, name, stopTimeoutSeconds).catch(ignoreMissing);
 }
 
 /**
