@@ -44,6 +44,7 @@ describe("zero-downtime replacement behind berth's proxy", () => {
         expect(result.answers.filter((a) => a.at > switchedAt).every((a) => a.version === newVersion)).toBe(true);
         expect(Object.entries(containerIds(env.name)).filter(([n]) => n.includes("-proxy-"))).toEqual(proxyBefore);
     });
+
     it("a client that connected before the switch and sends its request seconds after it is answered: the old replicas outlive the proxy's old workers", async () => {
         const before = await http("GET", `${url}/`);
         const oldReplicas = dockerObjects(env.name).containers.filter((n) => n.includes("-shop-"));

@@ -284,7 +284,10 @@ async function waitUntilUpFor(host: DockerHost, name: string, seconds: number): 
     }
 }
 
-async function waitUntilHealthy(host: DockerHost, name: string, timeoutSeconds: number, requireHealthcheck: boolean, upSeconds = 0, listenPort?: number): Promise<void> {
+type HealthGate = Pick<DockerContainerInputs, "host" | "healthyTimeoutSeconds" | "requireHealthcheck" | "upSeconds" | "listenPort">;
+
+async function waitUntilHealthy(inputs: HealthGate, name: string): Promise<void> {
+    const { host, healthyTimeoutSeconds: timeoutSeconds, requireHealthcheck, upSeconds = 0, listenPort } = inputs;
     const deadline = Date.now() + timeoutSeconds * 1000;
     let probedAt = Date.now();
     for (;;) {
@@ -357,7 +360,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         }
         await startContainer(inputs.host, name);
         if (inputs.healthyTimeoutSeconds > 0) {
-            await waitUntilHealthy(inputs.host, name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds, inputs.listenPort);
+            await waitUntilHealthy(inputs, name);
         }
     } catch (err) {
         // A container that never became healthy is removed, so the failed deploy leaves the old one serving alone.
@@ -382,7 +385,7 @@ async function removeContainer(host: DockerHost, name: string, stopTimeoutSecond
  * one port); any other one only after its replacement is healthy.
  */
 async function recover(recorded: RecordedState, inputs: DockerContainerInputs): Promise<RecordedState> {
-    const gate = () => waitUntilHealthy(inputs.host, recorded.name, inputs.healthyTimeoutSeconds, inputs.requireHealthcheck ?? false, inputs.upSeconds, inputs.listenPort);
+    const gate = () => waitUntilHealthy(inputs, recorded.name);
     if (recorded.running === false) {
         const restarted = await startContainer(inputs.host, recorded.name)
             .then(() => (inputs.healthyTimeoutSeconds > 0 ? gate() : undefined))
