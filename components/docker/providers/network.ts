@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerHost, inspect, labelFlags } from "../cli";
+import { docker, DockerHost, engineInfo, inspect, labelFlags } from "../cli";
 import { changedKeys, ignoreMissing } from "../resource";
 
 export interface DockerNetworkInputs {
@@ -12,14 +12,41 @@ export interface DockerNetworkInputs {
 
 const networkKeys = ["host", "name", "labels", "driver"] as const;
 
+/**
+ * A swarm worker keeps its copy of an overlay network until the managers tell it the network is gone, seconds after the
+ * swarm's services went: a stack moving from swarm back to hosts waits that long for the name rather than refusing it.
+ */
+const SWARM_LEFTOVER_SECONDS = 30;
+const LEFTOVER_POLL_MS = 500;
+
+/**
+ * A swarm network on a worker with no container of this engine attached: the swarm removes it on its own. (`lb-…` is
+ * the node's load-balancer endpoint on the network, not a container.)
+ */
+async function isSwarmLeftover(host: DockerHost, network: any): Promise<boolean> {
+    const containers = Object.keys(network.Containers ?? {}).filter((id) => !id.startsWith("lb-"));
+    if (network.Scope !== "swarm" || containers.length > 0) return false;
+    return (await engineInfo(host)).Swarm?.ControlAvailable !== true;
+}
+
+/** The network already under the stack's name, with the driver it needs, or undefined; a different one is refused. */
+async function existingNetwork(inputs: DockerNetworkInputs) {
+    const driver = inputs.driver ?? "bridge";
+    const deadline = Date.now() + SWARM_LEFTOVER_SECONDS * 1000;
+    for (;;) {
+        const existing = await inspect(inputs.host, "network", inputs.name);
+        if (!existing || existing.Driver === driver) return existing;
+        if (Date.now() > deadline || !(await isSwarmLeftover(inputs.host, existing))) {
+            throw new Error(`network ${inputs.name} on ${inputs.host || "the local engine"} is ${/^[aeiou]/.test(existing.Driver) ? "an" : "a"} ${existing.Driver} network, not the ${driver} one this stack needs: `
+                + "if the stack is moving between berth:orchestrator hosts and swarm, remove the old deployment first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (README: Swarm)");
+        }
+        await new Promise((resolve) => setTimeout(resolve, LEFTOVER_POLL_MS));
+    }
+}
+
 /** Creates the network unless it exists (a network removed by hand comes back under its name). */
 async function ensureNetwork(inputs: DockerNetworkInputs) {
-    const existing = await inspect(inputs.host, "network", inputs.name);
-    const driver = inputs.driver ?? "bridge";
-    if (existing && existing.Driver !== driver) {
-        throw new Error(`network ${inputs.name} on ${inputs.host || "the local engine"} is ${/^[aeiou]/.test(existing.Driver) ? "an" : "a"} ${existing.Driver} network, not the ${driver} one this stack needs: `
-            + "if the stack is moving between berth:orchestrator hosts and swarm, remove the old deployment first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (README: Swarm)");
-    }
+    const existing = await existingNetwork(inputs);
     const networkId = existing?.Id ?? (await docker(inputs.host, ["network", "create", ...(inputs.driver === "overlay" ? ["--driver", "overlay", "--attachable"] : ["--driver", "bridge"]), ...labelFlags(inputs.labels), inputs.name])).trim();
     return { ...inputs, networkId };
 }

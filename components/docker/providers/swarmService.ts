@@ -305,10 +305,28 @@ async function createService(inputs: SwarmServiceInputs): Promise<SwarmServiceSt
     return record(inputs);
 }
 
-/** Removes the service and waits until its tasks are gone (a delete-first replacement must not overlap them). */
+/** Task states that still hold a container (and its volumes and networks) on some node. */
+const LIVE_TASK = /^(New|Allocated|Pending|Assigned|Accepted|Preparing|Ready|Starting|Running)\b/;
+
+/**
+ * Removes the service and waits until its tasks are gone (a delete-first replacement must not overlap them, and a
+ * stack moving back to hosts must find its volumes and network names free). Once a service is removed, no one can
+ * see its tasks on other nodes: a replicated one is first scaled to none, so the manager reports when every node has
+ * stopped its task. A node that is down never reports: the wait ends after the stop timeout.
+ */
 async function removeService(host: DockerHost, name: string, timeoutSeconds: number): Promise<void> {
-    await docker(host, ["service", "rm", name]).catch(ignoreMissing);
     const deadline = Date.now() + (timeoutSeconds + 30) * 1000;
+    const service = await inspect(host, "service", name);
+    if (!service) return;
+    if (service.Spec?.Mode?.Replicated) {
+        await docker(host, ["service", "update", "--detach", "--replicas", "0", name]).catch(ignoreMissing);
+        while (Date.now() < deadline) {
+            const states = await docker(host, ["service", "ps", name, "--format", "{{.CurrentState}}"]).catch(() => "");
+            if (!states.split("\n").some((state) => LIVE_TASK.test(state))) break;
+            await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        }
+    }
+    await docker(host, ["service", "rm", name]).catch(ignoreMissing);
     while (Date.now() < deadline) {
         const left = await docker(host, ["ps", "--all", "--quiet", "--filter", `label=com.docker.swarm.service.name=${name}`]).catch(() => "");
         // Tasks on other nodes are not visible here; a manager's own list of them ends with the service.
