@@ -113,16 +113,38 @@ function release(stack: ThrowawayStack, extraEnv: Record<string, string> = {}): 
         { cwd: projectRoot, env: { ...process.env, ...stack.envVars, ...extraEnv } }, (error, _stdout, stderr) => (error ? reject(new Error(`pulumi up failed: ${stderr}`)) : resolve())));
 }
 
-/** Median wall time of a no-op `up` (`--yes --skip-preview`, what `npm start` runs) and of a `preview`, 3 runs each. */
-function noOpTimes(stack: ThrowawayStack, cwd: string): { upMs: number; previewMs: number } {
-    pulumi(stack, cwd, "up", "--yes", "--skip-preview"); // warm: the first run after a change may still do work
-    const up = [1, 2, 3].map(() => timed(() => pulumi(stack, cwd, "up", "--yes", "--skip-preview")));
-    const preview = [1, 2, 3].map(() => timed(() => pulumi(stack, cwd, "preview")));
-    return { upMs: median(up), previewMs: median(preview) };
+type NoOpTimes = { upMs: number; previewMs: number };
+
+/**
+ * Median wall time of a no-op `up` (`--yes --skip-preview`, what `npm start` runs) and of a `preview` for each
+ * stack, ROUNDS of each, the stacks in turn within every round: a ratio between two of them compares runs made
+ * under the same conditions, not one stack's runs with another's a minute later.
+ */
+function noOpTimesInTurn<K extends string>(stacks: Record<K, [ThrowawayStack, string]>): Record<K, NoOpTimes> {
+    const entries = Object.entries(stacks) as [K, [ThrowawayStack, string]][];
+    // Warm: the first run after a change may still do work.
+    for (const [, [stack, cwd]] of entries) pulumi(stack, cwd, "up", "--yes", "--skip-preview");
+    const runs = (args: string[]) => {
+        const times = new Map<K, number[]>(entries.map(([key]) => [key, []]));
+        for (let round = 0; round < ROUNDS; round++) {
+            for (const [key, [stack, cwd]] of entries) times.get(key)!.push(timed(() => pulumi(stack, cwd, ...args)));
+        }
+        return times;
+    };
+    const up = runs(["up", "--yes", "--skip-preview"]);
+    const preview = runs(["preview"]);
+    return Object.fromEntries(entries.map(([key]) => [key, { upMs: median(up.get(key)!), previewMs: median(preview.get(key)!) }])) as Record<K, NoOpTimes>;
+}
+
+function noOpTimes(stack: ThrowawayStack, cwd: string): NoOpTimes {
+    return noOpTimesInTurn({ stack: [stack, cwd] }).stack;
 }
 
 /** A dynamic provider (its module's text) whose resources do nothing. */
 const NOOP_PROVIDER = `'exports.handler = () => ({ create: async () => ({ id: "noop", outs: {} }), diff: async () => ({ changes: false }) });'`;
+
+/** A program that declares nothing: the engine's own floor. */
+const EMPTY_PROGRAM = "module.exports = {};\n";
 
 /** A program whose one resource is served by the Node.js dynamic-provider plugin, doing nothing. */
 const ONE_DYNAMIC_RESOURCE = `const pulumi = require("@pulumi/pulumi");
@@ -135,7 +157,9 @@ new pulumi.CustomResource("pulumi-nodejs:dynamic/bench:Noop", "noop", { __provid
  * dependencies, in the same order), each dynamic one served by a provider that does nothing, each component empty.
  * What the engine and the Node.js SDK cost for that graph, whatever the resources do.
  */
-function graphOnlyProgram(resources: { urn: string; type: string; custom: boolean; parent?: string; dependencies?: string[] }[]): string {
+type GraphResource = { urn: string; type: string; custom: boolean; parent?: string; dependencies?: string[] };
+
+function graphOnlyProgram(resources: GraphResource[]): string {
     const shape = resources
         .filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"))
         .map(({ urn, type, custom, parent, dependencies }) => ({ urn, type, custom, parent, dependencies: dependencies ?? [] }));
@@ -188,12 +212,16 @@ async function withFloorStack<T>(program: string, use: (stack: ThrowawayStack, d
 }
 
 /**
- * The engine's floor on this machine: the same CLI runs for a Node.js program that declares nothing, for one whose
- * single resource is served by the dynamic-provider plugin (what every berth resource needs: that plugin's start,
- * which loads @pulumi/pulumi, is on the critical path of any run), and for berth's own resource graph (above).
+ * berth's no-op runs in turn with the engine's floors on this machine: the same CLI runs for a Node.js program that
+ * declares nothing, for one whose single resource is served by the dynamic-provider plugin (what every berth
+ * resource needs: that plugin's start, which loads @pulumi/pulumi, is on the critical path of any run), and for
+ * berth's own resource graph (above).
  */
-function floorTimes(program: string): Promise<{ upMs: number; previewMs: number }> {
-    return withFloorStack(program, (floor, dir) => noOpTimes(floor, dir));
+function noOpTimesWithFloors(berth: ThrowawayStack, berthResources: GraphResource[]) {
+    return withFloorStack(EMPTY_PROGRAM, (empty, emptyDir) =>
+        withFloorStack(ONE_DYNAMIC_RESOURCE, (dynamic, dynamicDir) =>
+            withFloorStack(graphOnlyProgram(berthResources), (graph, graphDir) =>
+                noOpTimesInTurn({ berth: [berth, projectRoot], floor: [empty, emptyDir], dynamicFloor: [dynamic, dynamicDir], graphFloor: [graph, graphDir] }))));
 }
 
 /** The careful script's release run by Pulumi (CAREFUL_SCRIPT_RESOURCE): created once, then the median of ROUNDS updates. */
@@ -379,11 +407,8 @@ async function main() {
             (round) => change(carefulContext, `bench release ${round}, in a Pulumi program`));
 
         // 2. Runs with nothing to do, against the engine's floor: the same CLI on an empty program.
-        const floor = await floorTimes("module.exports = {};\n");
-        const dynamicFloor = await floorTimes(ONE_DYNAMIC_RESOURCE);
         const berthResources = (await env.stack.exportStack()).deployment.resources;
-        const graphFloor = await floorTimes(graphOnlyProgram(berthResources));
-        const noOp = noOpTimes(env, projectRoot);
+        const { berth: noOp, floor, dynamicFloor, graphFloor } = await noOpTimesWithFloors(env, berthResources);
 
         // 3. Rollback: the previous digest back into config.
         const outputs = await env.stack.outputs();
@@ -428,7 +453,7 @@ async function main() {
             ["exited containers left", String(exited), "", "", ""],
         ];
         const floorRows = [
-            ["no-op `up --yes --skip-preview` (2 replicas, proxy, Redis, Postgres: 5 containers, 22 resources)", `${seconds(noOp.upMs)} s`, `${seconds(floor.upMs)} s`, ratio(noOp.upMs, floor.upMs)],
+            [`no-op \`up --yes --skip-preview\` (2 replicas, proxy, Redis, Postgres: 5 containers, 22 resources): median of ${ROUNDS}, in turn with each floor`, `${seconds(noOp.upMs)} s`, `${seconds(floor.upMs)} s`, ratio(noOp.upMs, floor.upMs)],
             ["`preview`, nothing to change", `${seconds(noOp.previewMs)} s`, `${seconds(floor.previewMs)} s`, ratio(noOp.previewMs, floor.previewMs)],
             ["the floor with berth's resource mechanism: one no-op dynamic resource, `up` / `preview`", `${seconds(dynamicFloor.upMs)} s / ${seconds(dynamicFloor.previewMs)} s`, `${seconds(floor.upMs)} s / ${seconds(floor.previewMs)} s`, `${ratio(dynamicFloor.upMs, floor.upMs)} / ${ratio(dynamicFloor.previewMs, floor.previewMs)}`],
             ["berth's no-op `up` / `preview` against that floor", `${seconds(noOp.upMs)} s / ${seconds(noOp.previewMs)} s`, `${seconds(dynamicFloor.upMs)} s / ${seconds(dynamicFloor.previewMs)} s (one dynamic resource)`, `${ratio(noOp.upMs, dynamicFloor.upMs)} / ${ratio(noOp.previewMs, dynamicFloor.previewMs)}`],

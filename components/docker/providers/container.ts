@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, startContainer, stopAndRemoveContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
+import { readProxyAhead } from "./nginx";
 
 export interface PortMapping {
     internal: number;
@@ -447,7 +448,9 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(id: string, olds: RecordedState, news: DockerContainerInputs) {
         // On another engine it is a new container anyway; the old engine may not even answer any more.
-        return containerDiff(olds, olds.host === news.host ? await observe(id, olds) : olds, news);
+        const diff = containerDiff(olds, olds.host === news.host ? await observe(id, olds) : olds, news);
+        if (!diff.changes && news.labels["berth.role"] === "proxy") readProxyAhead(news.host, olds.name ?? id);
+        return diff;
     },
     async update(id: string, olds: RecordedState, news: DockerContainerInputs) {
         const current = await observe(id, olds);
