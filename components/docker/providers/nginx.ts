@@ -62,10 +62,12 @@ const pendingReadBacks = new Map<string, { reading: Promise<ProxyReadBack>; uncl
 
 export type ProxyPart = "routes" | "site";
 
+const readBackKey = (host: DockerHost, proxy: string) => `${host}\0${proxy}`;
+
 function startReadBack(host: DockerHost, proxy: string, unclaimedBy: ProxyPart[]): Promise<ProxyReadBack> {
     const reading = execOutput(host, proxy, ["bash", "-c", READ_BACK]).then(parseReadBack);
     reading.catch(() => undefined); // a part may never ask; each caller handles its own failure
-    pendingReadBacks.set(`${host}\0${proxy}`, { reading, unclaimedBy: new Set(unclaimedBy) });
+    pendingReadBacks.set(readBackKey(host, proxy), { reading, unclaimedBy: new Set(unclaimedBy) });
     return reading;
 }
 
@@ -76,7 +78,7 @@ function startReadBack(host: DockerHost, proxy: string, unclaimedBy: ProxyPart[]
  * asking again reads afresh. Fails as the exec does (a stopped proxy).
  */
 export function proxyReadBack(host: DockerHost, proxy: string, part: ProxyPart): Promise<ProxyReadBack> {
-    const key = `${host}\0${proxy}`;
+    const key = readBackKey(host, proxy);
     const pending = pendingReadBacks.get(key);
     if (pending?.unclaimedBy.has(part)) {
         pending.unclaimedBy.delete(part);
