@@ -16,6 +16,7 @@ const settings = loadSettings({
     secretEnvNames,
     testHosts: readTestHosts(),
     secretValue: (key) => pulumi.runtime.allConfig()[`berth:${key}`],
+    stack,
 });
 
 const environment = new Environment(stack, {

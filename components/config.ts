@@ -4,6 +4,8 @@ import { isIP } from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { cliEnvironmentClash, cliEnvironmentClashReason } from "./docker/cliEnvironment";
+import { SWARM_NAME_LIMIT, swarmServiceNames } from "./naming";
 
 /**
  * Stack configuration: parsed and validated in pure functions before any resource exists, so bad input fails
@@ -14,9 +16,19 @@ import * as pulumi from "@pulumi/pulumi";
 /** A user's mistake, not a crash: Pulumi prints a RunError as its message, without a stack trace. */
 export class ConfigError extends pulumi.RunError {
     constructor(readonly key: string, readonly value: unknown, allowed: string) {
-        super(`invalid config berth:${key} = ${JSON.stringify(value)}: ${allowed}`);
+        super(`invalid config berth:${key} = ${describeValue(value)}: ${allowed}`);
         this.name = "ConfigError";
     }
+}
+
+/**
+ * A config value as errors print it: text and numbers as they are; an object or list by its shape only (`{ kind,
+ * env }`, `[3 items]`), never its nested values, which may hold a password.
+ */
+export function describeValue(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.length} item${value.length === 1 ? "" : "s"}]`;
+    if (typeof value === "object" && value !== null) return `{ ${Object.keys(value).join(", ")} }`;
+    return JSON.stringify(value) ?? String(value);
 }
 
 /** Reads one raw config value (a string as Pulumi stores it), or undefined when unset. */
@@ -298,15 +310,75 @@ export function parseStringMap(key: string, value: unknown, keyPattern?: RegExp,
     return result;
 }
 
+/** A container's environment: variable names, and no value that would reach the deploying docker CLI's own settings. */
+export function parseEnv(key: string, value: unknown): Record<string, string> {
+    const env = parseStringMap(key, value, ENV_NAME, "variable names");
+    const clash = cliEnvironmentClash(env);
+    if (clash !== undefined) throw new ConfigError(`${key}.${clash}`, "(multi-line value)", cliEnvironmentClashReason(clash));
+    return env;
+}
+
+const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,126}[A-Za-z0-9])?$/;
+/** Label namespaces owned by berth (how it finds a stack's objects) and by Docker itself. */
+const RESERVED_LABEL = /^(berth\.|com\.docker\.|io\.docker\.|org\.dockerproject\.)/;
+
+/** `berth:labels`: label keys as `--label key=value` reads them, none in a namespace berth or Docker owns. */
+export function parseLabels(key: string, value: unknown): Record<string, string> {
+    const labels = parseStringMap(key, value, LABEL_KEY, "label keys (letters, digits, . _ / -)");
+    const errors = Object.keys(labels).filter((name) => RESERVED_LABEL.test(name)).map((name) =>
+        new ConfigError(`${key}.${name}`, labels[name], "berth.* labels are berth's own (how it finds each stack's objects) and com.docker.*, io.docker.*, org.dockerproject.* Docker's: use your own namespace, e.g. com.example.team"));
+    if (errors.length > 0) throw new ConfigErrors(errors);
+    return labels;
+}
+
+const LOG_OPTION = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** `berth:logDriver`: a driver or plugin name (`syslog`, `vendor/plugin:tag`); empty: the engine's default. */
+export function parseLogDriver(key: string, value: string): string {
+    if (value !== "" && !/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)?(:[A-Za-z0-9._-]+)?$/.test(value)) {
+        throw new ConfigError(key, value, "use a log driver's name such as json-file, local, syslog, journald, or a plugin's name (vendor/plugin:tag)");
+    }
+    return value;
+}
+
 function field(value: Record<string, unknown>, name: string): string | undefined {
     const v = value[name];
     return v === undefined || v === null ? undefined : String(v);
 }
 
+const HEALTHCHECK_FIELDS = ["command", "intervalSeconds", "timeoutSeconds", "retries", "startPeriodSeconds"];
+const SERVICE_FIELDS = ["kind", "image", "hostPort", "env", "port", "dataPath", "healthcheck", "memory", "host"];
+
+/**
+ * Refuses fields an object setting does not have (a typo is silently ignored otherwise), each with the closest known
+ * one; every unknown field at once.
+ */
+export function checkFields(key: string, value: Record<string, unknown>, known: readonly string[], what: string): void {
+    const errors = Object.keys(value).filter((name) => !known.includes(name)).map((name) => {
+        const closest = closestName(name, known);
+        return new ConfigError(`${key}.${name}`, value[name], `not ${what}: use ${known.join(", ")}${closest ? ` (did you mean ${closest}?)` : ""}`);
+    });
+    if (errors.length > 0) throw new ConfigErrors(errors);
+}
+
+/**
+ * A data path as it lands in a `--mount` spec, which the docker CLI reads as comma-separated key=value pairs:
+ * absolute, plain path characters only, no `..`, so no value can add a mount option (`/data,type=bind,source=/`).
+ */
+export function parseDataPath(key: string, value: string): string {
+    const segments = value.split("/").slice(1);
+    if (!/^(\/[A-Za-z0-9._@+-]+)+\/?$/.test(value) || segments.some((segment) => segment === ".." || segment === ".")) {
+        throw new ConfigError(key, value, "use an absolute path inside the container of letters, digits and . _ @ + - (no commas, =, spaces or .. segments), e.g. /var/lib/app");
+    }
+    return value;
+}
+
 export function parseHealthcheck(key: string, value: unknown): HealthcheckSettings | undefined {
     if (value === undefined || value === null || (isObject(value) && Object.keys(value).length === 0)) return undefined;
-    if (!isObject(value) || typeof value.command !== "string" || value.command.trim() === "") {
-        throw new ConfigError(key, value, "use an object with a shell `command` (and optional intervalSeconds, timeoutSeconds, retries, startPeriodSeconds)");
+    if (!isObject(value)) throw new ConfigError(key, value, `use an object with a shell \`command\` (and optional ${HEALTHCHECK_FIELDS.slice(1).join(", ")})`);
+    checkFields(key, value, HEALTHCHECK_FIELDS, "a healthcheck setting");
+    if (typeof value.command !== "string" || value.command.trim() === "") {
+        throw new ConfigError(key, value, `use an object with a shell \`command\` (and optional ${HEALTHCHECK_FIELDS.slice(1).join(", ")})`);
     }
     const seconds = (name: string, fallback: number, min: number) =>
         parseInteger(`${key}.${name}`, field(value, name) ?? String(fallback), min, 3600);
@@ -325,6 +397,7 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
         const at = `${key}.${name}`;
         if (!SERVICE_NAME.test(name)) throw new ConfigError(at, raw, "service names are 1-31 lowercase letters, digits and dashes, starting with a letter");
         if (!isObject(raw)) throw new ConfigError(at, raw, "use an object like { kind: postgres, image: postgres:15 }");
+        checkFields(at, raw, SERVICE_FIELDS, "a service setting");
         const kind = field(raw, "kind") ?? name;
         if (!serviceKinds.includes(kind as ServiceKind)) {
             throw new ConfigError(`${at}.kind`, kind, `use one of ${serviceKinds.join(", ")}`);
@@ -334,15 +407,14 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
         if (kind === "custom" && image === "") throw new ConfigError(`${at}.image`, null, "a custom service needs an image");
         const port = field(raw, "port");
         const dataPath = field(raw, "dataPath") ?? "";
-        if (kind === "custom" && (port === undefined || !dataPath.startsWith("/"))) {
-            throw new ConfigError(at, raw, "a custom service needs a port and an absolute dataPath");
-        }
+        if (kind === "custom" && port === undefined) throw new ConfigError(`${at}.port`, null, "a custom service needs the port it listens on");
+        if (kind === "custom" || dataPath !== "") parseDataPath(`${at}.dataPath`, dataPath);
         return {
             name,
             kind: kind as ServiceKind,
             image,
             hostPort: field(raw, "hostPort") === undefined ? 0 : parsePort(`${at}.hostPort`, field(raw, "hostPort")!),
-            env: parseStringMap(`${at}.env`, raw.env ?? {}, ENV_NAME, "variable names"),
+            env: parseEnv(`${at}.env`, raw.env ?? {}),
             port: port === undefined ? 0 : parsePort(`${at}.port`, port),
             dataPath,
             healthcheck: parseHealthcheck(`${at}.healthcheck`, raw.healthcheck),
@@ -365,8 +437,7 @@ export function parseRoles(key: string, value: unknown, app: Pick<AppSettings, "
         if (name === "web") throw new ConfigError(at, raw, "web is the app's own role (berth:replicas, berth:healthcheck, …): give this one another name");
         if (!SERVICE_NAME.test(name)) throw new ConfigError(at, raw, "role names are 1-31 lowercase letters, digits and dashes, starting with a letter");
         if (!isObject(raw)) throw new ConfigError(at, raw, 'use an object like { command: "node worker.js", replicas: 2 }');
-        const unknown = Object.keys(raw).find((f) => !ROLE_FIELDS.includes(f));
-        if (unknown !== undefined) throw new ConfigError(`${at}.${unknown}`, raw[unknown], `not a role setting: use ${ROLE_FIELDS.join(", ")}`);
+        checkFields(at, raw, ROLE_FIELDS, "a role setting");
         const command = field(raw, "command")?.trim() ?? "";
         if (command === "") throw new ConfigError(`${at}.command`, raw.command ?? null, 'a role needs a command, run by the image\'s shell, e.g. "node worker.js"');
         const optional = <T>(name: string, parse: (k: string, v: string) => T, fallback: T): T =>
@@ -577,10 +648,10 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         restart: c.take(() => parseRestartPolicy("restart", required(source, "restart")), "no"),
         memoryBytes: c.take(() => parseMemory("memory", required(source, "memory")), 0),
         cpus: c.take(() => parseCpus("cpus", required(source, "cpus")), 0),
-        env: c.take(() => parseStringMap("env", parseJson("env", source("env"), {}), ENV_NAME, "variable names"), {}),
-        labels: c.take(() => parseStringMap("labels", parseJson("labels", source("labels"), {})), {}),
-        logDriver: source("logDriver") ?? "",
-        logOptions: c.take(() => parseStringMap("logOptions", parseJson("logOptions", source("logOptions"), {})), {}),
+        env: c.take(() => parseEnv("env", parseJson("env", source("env"), {})), {}),
+        labels: c.take(() => parseLabels("labels", parseJson("labels", source("labels"), {})), {}),
+        logDriver: c.take(() => parseLogDriver("logDriver", source("logDriver") ?? ""), ""),
+        logOptions: c.take(() => parseStringMap("logOptions", parseJson("logOptions", source("logOptions"), {}), LOG_OPTION, "log option names"), {}),
         healthcheck: c.take(() => parseHealthcheck("healthcheck", parseJson("healthcheck", source("healthcheck"), undefined)), undefined),
         dependsOn,
         testCommand: source("testCommand") ?? "",
@@ -693,6 +764,14 @@ export function checkSwarmSettings(settings: Pick<BerthSettings, "app" | "servic
     if (published) {
         throw new ConfigError(`services.${published.name}.hostPort`, published.hostPort, "with swarm, services are reached on the stack's overlay network only: remove hostPort");
     }
+}
+
+/** Every Swarm service name the stack would declare fits a DNS label, checked before web or anything else moves. */
+export function checkSwarmNames(stack: string, settings: Pick<BerthSettings, "app" | "roles" | "services">): void {
+    const names = swarmServiceNames(stack, settings.app.name, settings.roles.map((r) => r.name), settings.services.map((s) => s.name));
+    const errors = names.filter(({ name }) => name.length > SWARM_NAME_LIMIT).map(({ key, name }) =>
+        new ConfigError(key, name, `on a swarm this stack's service would be named ${name} (${name.length} characters), and Swarm allows ${SWARM_NAME_LIMIT}: use a shorter name here or a shorter stack name`));
+    if (errors.length > 0) throw new ConfigErrors(errors);
 }
 
 /** `berth:hosts`: distinct engine addresses; an empty list is the local engine alone. */
@@ -870,6 +949,13 @@ function editDistance(a: string, b: string): number {
     return previous[b.length];
 }
 
+/** The known name closest to `name` (case aside), when it is close enough to be the one meant. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+    const distance = (candidate: string) => editDistance(name.toLowerCase(), candidate.toLowerCase());
+    const closest = [...known].sort((a, b) => distance(a) - distance(b))[0];
+    return closest !== undefined && distance(closest) <= Math.max(2, Math.floor(name.length / 3)) ? closest : undefined;
+}
+
 /** Refuses `berth:` keys berth does not read (a typo is silently ignored otherwise), suggesting the closest known one. */
 export function checkKnownKeys(keys: string[], services: ServiceSettings[]): void {
     const known = [...knownKeys, ...services.map((s) => passwordKey(s.name))];
@@ -881,8 +967,8 @@ export function checkKnownKeys(keys: string[], services: ServiceSettings[]): voi
             }, undefined);
             continue;
         }
-        const closest = [...known].sort((a, b) => editDistance(key.toLowerCase(), a.toLowerCase()) - editDistance(key.toLowerCase(), b.toLowerCase()))[0];
-        const suggestion = editDistance(key.toLowerCase(), closest.toLowerCase()) <= Math.max(2, Math.floor(key.length / 3)) ? `did you mean berth:${closest}? ` : "";
+        const closest = closestName(key, known);
+        const suggestion = closest ? `did you mean berth:${closest}? ` : "";
         c.take(() => {
             throw new ConfigError(key, "(set)", `no such key: ${suggestion}Pulumi.yaml lists every key berth reads`);
         }, undefined);
@@ -910,6 +996,8 @@ export function loadSettings(input: {
     source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string; secretEnvNames?: string[]; testHosts?: TestHosts;
     /** A secret's value, read only to check it (the TLS pair); never stored or printed. */
     secretValue?: (key: string) => string | undefined;
+    /** The stack's name, which every Docker name starts with. */
+    stack?: string;
 }): BerthSettings {
     const c = new ErrorCollector();
     const settings = c.take(() => parseSettings(input.source, input.projectDir, input.testHosts), undefined);
@@ -918,6 +1006,7 @@ export function loadSettings(input: {
     const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);
     c.take(() => checkKnownKeys(input.keys, services), undefined);
     if (settings) c.take(() => checkSecrets(settings, input.secretState), undefined);
+    if (settings && input.stack !== undefined && settings.orchestrator === "swarm") c.take(() => checkSwarmNames(input.stack!, settings), undefined);
     if (settings && settings.app.edge.httpsPort > 0 && c.errors.length === 0 && input.secretValue) {
         c.take(() => checkTlsPair(input.secretValue!("tlsCertificate") ?? "", input.secretValue!("tlsPrivateKey") ?? ""), undefined);
     }

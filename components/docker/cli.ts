@@ -334,6 +334,18 @@ export function mapFlags(flag: string, values: Record<string, string> = {}): str
         .flatMap((key) => [flag, `${key}=${values[key]}`]);
 }
 
+/**
+ * A volume's `--mount` value. The docker CLI reads it as comma-separated key=value fields, the last of a key winning,
+ * so a source or target holding `,` or `=` (`/data,type=bind,source=/`) would add fields: refused, whatever checked
+ * it before.
+ */
+export function mountSpec(mount: { source: string; target: string; readOnly: boolean }): string {
+    for (const [field, value] of [["source", mount.source], ["target", mount.target]]) {
+        if (/[,="\s]/.test(value) || value === "") throw new Error(`mount ${field} ${JSON.stringify(value)}: a volume mount's ${field} may not be empty or hold commas, =, quotes or spaces`);
+    }
+    return `type=volume,source=${mount.source},target=${mount.target}${mount.readOnly ? ",readonly" : ""}`;
+}
+
 export function labelFlags(labels: Record<string, string> = {}): string[] {
     return mapFlags("--label", labels);
 }

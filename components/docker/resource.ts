@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost } from "./cli";
+import { cliEnvironmentClash, cliEnvironmentClashReason, fitsEnvFile } from "./cliEnvironment";
 
 /** The Pulumi inputs of a resource whose plain inputs are T. */
 export type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -62,17 +63,6 @@ export function envHash(env: Record<string, string>): string {
     return crypto.createHash("sha256").update(canonicalJson(env)).digest("hex");
 }
 
-/** Variables the docker CLI (or the ssh it starts) reads itself: a value for the container cannot travel under these names. */
-const CLI_ENVIRONMENT = /^(DOCKER_.*|PATH|HOME|TMPDIR|SSH_AUTH_SOCK|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy)$/;
-
-/**
- * Whether Docker's env-file reader returns `value` intact: a line break ends a value there, and it reads lines of
- * at most 64 KiB.
- */
-export function fitsEnvFile(value: string): boolean {
-    return !/[\r\n]/.test(value) && Buffer.byteLength(value) < 60_000;
-}
-
 /** How an environment reaches `docker create`/`run`: the flags to add, and the docker CLI's own extra environment. */
 export interface EnvironmentDelivery {
     flags: string[];
@@ -87,10 +77,8 @@ export interface EnvironmentDelivery {
 export async function withEnvironment<T>(env: Record<string, string>, run: (delivery: EnvironmentDelivery) => Promise<T>): Promise<T> {
     const inFile = Object.entries(env).filter(([, value]) => fitsEnvFile(value));
     const viaCli = Object.entries(env).filter(([, value]) => !fitsEnvFile(value));
-    const clash = viaCli.find(([name]) => CLI_ENVIRONMENT.test(name));
-    if (clash) {
-        throw new Error(`environment variable ${clash[0]} holds a multi-line or very long value, which reaches the container only through the docker CLI's environment, where ${clash[0]} is the CLI's own setting: use another name`);
-    }
+    const clash = cliEnvironmentClash(env);
+    if (clash) throw new Error(`environment variable ${cliEnvironmentClashReason(clash)}`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-env-"));
     const envFile = path.join(dir, "env");
     try {

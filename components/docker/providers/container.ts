@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, startContainer, stopAndRemoveContainer } from "../cli";
+import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, mountSpec, startContainer, stopAndRemoveContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
 import { readProxyAhead } from "./nginx";
@@ -181,7 +181,7 @@ export function createArgs(name: string, inputs: DockerContainerInputs, engineDe
         ...mapFlags("--log-opt", effectiveLogOptions(inputs, engineDefaultDriver)),
         ...(firstNetwork ? ["--network", firstNetwork.name, ...firstNetwork.aliases.flatMap((a) => ["--network-alias", a])] : []),
         ...inputs.ports.flatMap((p) => ["--publish", `${p.ip ? `${p.ip}:` : ""}${p.external}:${p.internal}/${p.protocol}`]),
-        ...inputs.volumes.map((v) => `--mount=type=volume,source=${v.source},target=${v.target}${v.readOnly ? ",readonly" : ""}`),
+        ...inputs.volumes.map((v) => `--mount=${mountSpec(v)}`),
         ...(inputs.noHealthcheck && !hc ? ["--no-healthcheck"] : []),
         ...(hc
             ? [

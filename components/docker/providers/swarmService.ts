@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags } from "../cli";
+import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags, mountSpec } from "../cli";
 import { changedKeys, ignoreMissing, volumeInUse, volumeUsers } from "../resource";
 import type { Healthcheck, VolumeMount } from "./container";
 import { RegistryLogin, withRegistryLogin } from "./image";
@@ -146,7 +146,7 @@ export function serviceCreateArgs(inputs: SwarmServiceInputs, image: { entrypoin
         "--mode", inputs.mode,
         "--endpoint-mode", inputs.endpointMode,
         ...inputs.ports.flatMap((p) => ["--publish", `mode=host,target=${p.target},published=${p.published},protocol=tcp`]),
-        ...inputs.mounts.map((m) => `--mount=type=volume,source=${m.source},target=${m.target}${m.readOnly ? ",readonly" : ""}`),
+        ...inputs.mounts.map((m) => `--mount=${mountSpec(m)}`),
         ...inputs.constraints.flatMap((c) => ["--constraint", c]),
         ...mapFlags("--env", inputs.plainEnv),
         ...(inputs.envSecret ? ["--secret", secretFlag(inputs.envSecret)] : []),

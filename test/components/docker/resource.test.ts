@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { describe, expect, it } from "vitest";
-import { fitsEnvFile, withEnvironment } from "../../../components/docker/resource";
+import { fitsEnvFile } from "../../../components/docker/cliEnvironment";
+import { withEnvironment } from "../../../components/docker/resource";
 
 describe("withEnvironment", () => {
     it("writes one-line values to a private env-file and hands multi-line ones to the CLI's environment by name", async () => {

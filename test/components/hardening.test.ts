@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { checkFields, describeValue, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
+import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
+import { mountSpec } from "../../components/docker/cli";
+import { createArgs, DockerContainerInputs } from "../../components/docker/providers/container";
+
+/** Pulumi.yaml's defaults as the engine hands them over (the shape config.test.ts uses). */
+const valid: Record<string, string> = {
+    app: "shop", branch: "main", appContext: "app", image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
+    replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "unless-stopped", memory: "256m", cpus: "0",
+    env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}", services: "{}", dependsOn: "[]",
+    ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", registry: "", registryUser: "berth", knownHosts: "[]",
+    testCommand: "", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
+};
+const settingsWith = (overrides: Record<string, string>) => parseSettings((key) => (key in overrides ? overrides[key] : valid[key]));
+const errorOf = (run: () => unknown): string => {
+    try {
+        run();
+    } catch (err) {
+        return (err as Error).message;
+    }
+    throw new Error("expected a refusal");
+};
+
+describe("values that land in a --mount spec", () => {
+    it("refuses a data path that would add mount fields, naming the key", () => {
+        const message = errorOf(() => settingsWith({ services: JSON.stringify({ files: { kind: "custom", image: "minio/minio:1", port: 9000, dataPath: "/data,type=bind,source=/" } }) }));
+        expect(message).toBe('invalid config berth:services.files.dataPath = "/data,type=bind,source=/": use an absolute path inside the container of letters, digits and . _ @ + - (no commas, =, spaces or .. segments), e.g. /var/lib/app');
+    });
+
+    it("takes plain absolute paths only", () => {
+        for (const path of ["/data", "/var/lib/minio/", "/srv/app-data_1.2", "/home/@me+x"]) expect(parseDataPath("dataPath", path)).toBe(path);
+        for (const path of ["data", "/", "/data/../etc", "/a/./b", "/a b", "/a=b", '/a"b', "/a\nb", "//x"]) expect(() => parseDataPath("dataPath", path)).toThrow(/dataPath/);
+    });
+
+    it("builds mount specs only from values that cannot add fields", () => {
+        expect(mountSpec({ source: "berth-dev-pg-data", target: "/var/lib/postgresql/data", readOnly: false })).toBe("type=volume,source=berth-dev-pg-data,target=/var/lib/postgresql/data");
+        expect(mountSpec({ source: "v", target: "/d", readOnly: true })).toBe("type=volume,source=v,target=/d,readonly");
+        expect(() => mountSpec({ source: "v", target: "/data,type=bind,source=/", readOnly: false })).toThrow(/target .* commas, =/);
+        expect(() => mountSpec({ source: "v=x", target: "/d", readOnly: false })).toThrow(/source/);
+    });
+
+    it("gives a service container exactly one mount flag, whole", () => {
+        const inputs: DockerContainerInputs = {
+            host: "", namePrefix: "berth-dev-files", image: "minio/minio:1", command: [], env: {}, labels: { "berth.stack": "dev" }, networks: [], ports: [],
+            volumes: [{ source: "berth-dev-files-data", target: "/data", readOnly: false }], restart: "unless-stopped", memoryBytes: 0, cpus: 0,
+            stopTimeoutSeconds: 30, logDriver: "", logOptions: {}, healthyTimeoutSeconds: 0,
+        };
+        expect(createArgs("berth-dev-files-abc123", inputs, "syslog")).toEqual([
+            "create", "--name", "berth-dev-files-abc123", "--label", "berth.stack=dev", "--restart", "unless-stopped", "--stop-timeout", "30",
+            "--mount=type=volume,source=berth-dev-files-data,target=/data", "minio/minio:1",
+        ]);
+    });
+});
+
+describe("unknown keys at any depth", () => {
+    it("refuses typos inside services and healthchecks with the path and the closest field, all at once", () => {
+        const message = errorOf(() => settingsWith({
+            services: JSON.stringify({ redis: { kind: "redis", hostport: 6379 } }),
+            healthcheck: JSON.stringify({ command: "true", intervalSecond: 5 }),
+        }));
+        expect(message.split("\n")).toEqual([
+            "invalid config berth:services.redis.hostport = 6379: not a service setting: use kind, image, hostPort, env, port, dataPath, healthcheck, memory, host (did you mean hostPort?)",
+            "invalid config berth:healthcheck.intervalSecond = 5: not a healthcheck setting: use command, intervalSeconds, timeoutSeconds, retries, startPeriodSeconds (did you mean intervalSeconds?)",
+        ]);
+    });
+
+    it("checks a service's own healthcheck and a role's the same way", () => {
+        expect(errorOf(() => settingsWith({ services: JSON.stringify({ q: { kind: "custom", image: "q:1", port: 1, dataPath: "/d", healthcheck: { command: "true", retrys: 2 } } }) })))
+            .toMatch(/berth:services\.q\.healthcheck\.retrys = 2: not a healthcheck setting: use .* \(did you mean retries\?\)/);
+        expect(errorOf(() => settingsWith({ roles: JSON.stringify({ worker: { command: "node w.js", replica: 2 } }) })))
+            .toMatch(/berth:roles\.worker\.replica = 2: not a role setting: use .* \(did you mean replicas\?\)/);
+    });
+
+    it("suggests nothing when no field is close", () => {
+        expect(() => checkFields("x", { zzzzzzzz: 1 }, ["command"], "a thing")).toThrow('invalid config berth:x.zzzzzzzz = 1: not a thing: use command');
+    });
+});
+
+describe("errors never print nested values", () => {
+    it("describes objects and lists by their shape", () => {
+        expect(describeValue({ kind: "postgres", env: { POSTGRES_PASSWORD: "hunter2" } })).toBe("{ kind, env }");
+        expect(describeValue(["a", "b"])).toBe("[2 items]");
+        expect(describeValue("text")).toBe('"text"');
+        expect(describeValue(null)).toBe("null");
+    });
+
+    it("a custom service without a port names the field, not the service with its env", () => {
+        const message = errorOf(() => settingsWith({ services: JSON.stringify({ q: { kind: "custom", image: "q:1", dataPath: "/d", env: { TOKEN: "hunter2" } } }) }));
+        expect(message).toBe("invalid config berth:services.q.port = null: a custom service needs the port it listens on");
+        expect(message).not.toContain("hunter2");
+    });
+});
+
+describe("labels, log driver and environment names", () => {
+    it("refuses labels in berth's or Docker's namespaces", () => {
+        expect(errorOf(() => parseLabels("labels", { "berth.stack": "production", "com.docker.compose.project": "x", team: "a" })).split("\n")).toEqual([
+            'invalid config berth:labels.berth.stack = "production": berth.* labels are berth\'s own (how it finds each stack\'s objects) and com.docker.*, io.docker.*, org.dockerproject.* Docker\'s: use your own namespace, e.g. com.example.team',
+            'invalid config berth:labels.com.docker.compose.project = "x": berth.* labels are berth\'s own (how it finds each stack\'s objects) and com.docker.*, io.docker.*, org.dockerproject.* Docker\'s: use your own namespace, e.g. com.example.team',
+        ]);
+        expect(parseLabels("labels", { "com.example.team": "a" })).toEqual({ "com.example.team": "a" });
+        expect(() => parseLabels("labels", { "a=b": "c" })).toThrow(/label keys/);
+    });
+
+    it("takes log drivers by name, never a flag", () => {
+        for (const driver of ["", "json-file", "syslog", "grafana/loki-docker-driver:2.9.1"]) expect(parseLogDriver("logDriver", driver)).toBe(driver);
+        for (const driver of ["--privileged", "-v", "syslog --log-opt x", "Syslog"]) expect(() => parseLogDriver("logDriver", driver)).toThrow(/berth:logDriver/);
+        expect(() => settingsWith({ logOptions: JSON.stringify({ "--x": "1" }) })).toThrow(/berth:logOptions\.--x/);
+    });
+
+    it("keeps multi-line values out of the names the docker CLI's process reads", () => {
+        expect(cliEnvironmentClash({ LD_PRELOAD: "/tmp/x.so\n", APP_KEY: "a\nb" })).toBe("LD_PRELOAD");
+        expect(cliEnvironmentClash({ NODE_OPTIONS: "--require\n/x", CERT: "-----BEGIN\n" })).toBe("NODE_OPTIONS");
+        expect(cliEnvironmentClash({ LD_PRELOAD: "one line goes in the env-file", CERT: "-----BEGIN\n" })).toBeUndefined();
+        expect(errorOf(() => settingsWith({ env: JSON.stringify({ LD_PRELOAD: "a\nb" }) }))).toMatch(/^invalid config berth:env\.LD_PRELOAD = "\(multi-line value\)": LD_PRELOAD holds a multi-line/);
+    });
+});
