@@ -22,11 +22,11 @@ export class ConfigError extends pulumi.RunError {
 }
 
 /**
- * A config value as errors print it: text and numbers as they are; an object or list by its shape only (`{ kind,
- * env }`, `[3 items]`), never its nested values, which may hold a password.
+ * A config value as errors print it: text, numbers and lists of them as they are; an object by its keys only
+ * (`{ kind, env }`), never its nested values, which may hold a password.
  */
 export function describeValue(value: unknown): string {
-    if (Array.isArray(value)) return `[${value.length} item${value.length === 1 ? "" : "s"}]`;
+    if (Array.isArray(value)) return `[${value.map((item) => (typeof item === "object" && item !== null ? describeValue(item) : JSON.stringify(item))).join(",")}]`;
     if (typeof value === "object" && value !== null) return `{ ${Object.keys(value).join(", ")} }`;
     return JSON.stringify(value) ?? String(value);
 }
