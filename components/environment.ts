@@ -1,4 +1,4 @@
-import * as dns from "dns";
+import { execFileSync } from "child_process";
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
@@ -50,10 +50,39 @@ export function hostScoped(name: string, index: number): string {
     return index === 0 ? name : `${name}-h${index + 1}`;
 }
 
-/** A host's address as `docker run -p` takes it: its IP, resolved when the host is named. */
-async function privateAddress(host: string): Promise<string> {
-    const address = engineAddress(host);
-    return isIP(address) ? address : (await dns.promises.lookup(address)).address;
+/** How long host names may take to resolve before the run fails naming them. */
+export const LOOKUP_TIMEOUT_MS = 10_000;
+
+/** Resolves names in a child Node.js process, all at once, and prints `{ name: address | { error } }` as JSON. */
+const LOOKUP_SCRIPT = `
+const dns = require("dns");
+Promise.all(process.argv.slice(1).map((name) => dns.promises.lookup(name).then((a) => [name, a.address], (e) => [name, { error: e.code || e.message }])))
+    .then((found) => process.stdout.write(JSON.stringify(Object.fromEntries(found))));`;
+
+/**
+ * The IP address of each host (its own when it is one, else its name resolved), as \`docker run -p\` takes it. Resolved
+ * before any resource exists, synchronously and within LOOKUP_TIMEOUT_MS: a name that does not resolve fails the run
+ * as the user's mistake it is, every such host named at once, never as an unhandled exception that leaves the
+ * engine waiting on resources that can no longer register.
+ */
+export function hostAddresses(hosts: string[], lookup = (names: string[]) => execFileSync(process.execPath, ["-e", LOOKUP_SCRIPT, ...names], { encoding: "utf8", timeout: LOOKUP_TIMEOUT_MS })): Map<string, string> {
+    const named = [...new Set(hosts.map(engineAddress).filter((address) => !isIP(address)))];
+    let found: Record<string, string | { error: string }> = {};
+    if (named.length > 0) {
+        try {
+            found = JSON.parse(lookup(named));
+        } catch {
+            found = Object.fromEntries(named.map((name) => [name, { error: `no answer within ${LOOKUP_TIMEOUT_MS / 1000} s` }]));
+        }
+    }
+    const failed = [...new Set(hosts)].filter((host) => !isIP(engineAddress(host)) && typeof found[engineAddress(host)] !== "string");
+    if (failed.length > 0) {
+        throw new pulumi.RunError(failed.map((host) => {
+            const answer = found[engineAddress(host)];
+            return `${host}: its name ${engineAddress(host)} does not resolve from this machine (${typeof answer === "object" ? answer.error : "no answer"})`;
+        }).join("\n") + "\nCheck the addresses in berth:hosts and this machine's DNS (or /etc/hosts); nothing was changed.");
+    }
+    return new Map(hosts.map((host) => [host, isIP(engineAddress(host)) ? engineAddress(host) : found[engineAddress(host)] as string]));
 }
 
 /**
@@ -84,6 +113,9 @@ export class Environment extends pulumi.ComponentResource {
         // Before any ssh: the stack's own host keys are what its hosts' keys are checked against, with the user's.
         trustStackHostKeys(`${pulumi.getProject()}.${stack}`, settings.knownHosts);
         const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this, settings.orchestrator === "swarm");
+        // Where hosts reach each other by address (services on a host of several, a swarm's nodes): known before anything is declared.
+        const addressed = settings.orchestrator === "swarm" ? hosts.filter(isRemoteEngine) : hosts.length > 1 ? settings.services.map((service) => serviceHost(service, hosts)) : [];
+        const addresses = hostAddresses(addressed);
         const secrets = requiredSecrets(settings);
         const remote = hosts.some(isRemoteEngine);
         const registryLogin = pulumi.secret(pulumi.output({
@@ -111,7 +143,7 @@ export class Environment extends pulumi.ComponentResource {
         const cluster = settings.orchestrator === "swarm" ? new SwarmCluster(`${name}-swarm`, {
             hosts,
             managers: settings.swarm.managers,
-            addresses: pulumi.all(hosts.map((host) => (isRemoteEngine(host) ? privateAddress(host) : ""))),
+            addresses: hosts.map((host) => addresses.get(host) ?? ""),
             addressPool: settings.swarm.addressPool,
         }, { parent: this, dependsOn: checks }) : undefined;
         // What is declared on the swarm goes through its manager once the cluster exists.
@@ -131,7 +163,7 @@ export class Environment extends pulumi.ComponentResource {
                 password: secrets.includes(passwordKey(service.name)) ? args.secret(passwordKey(service.name)) : undefined,
                 logRotation: settings.logRotation,
                 // On a swarm every task reaches it by name over the overlay network.
-                privateAddress: hosts.length > 1 && !cluster ? privateAddress(host) : undefined,
+                privateAddress: hosts.length > 1 && !cluster ? addresses.get(host) : undefined,
                 pullLogin: fromRegistry ? registryLogin : undefined,
                 swarm: cluster ? { manager: manager!, nodeId: cluster.nodeIds.apply((ids) => ids[hosts.indexOf(host)]) } : undefined,
             }, { parent: this })];

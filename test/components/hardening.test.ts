@@ -3,6 +3,7 @@ import { checkFields, describeValue, parseDataPath, parseLabels, parseLogDriver,
 import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
 import { mountSpec } from "../../components/docker/cli";
 import { createArgs, DockerContainerInputs } from "../../components/docker/providers/container";
+import { hostAddresses } from "../../components/environment";
 
 /** Pulumi.yaml's defaults as the engine hands them over (the shape config.test.ts uses). */
 const valid: Record<string, string> = {
@@ -113,5 +114,32 @@ describe("labels, log driver and environment names", () => {
         expect(cliEnvironmentClash({ NODE_OPTIONS: "--require\n/x", CERT: "-----BEGIN\n" })).toBe("NODE_OPTIONS");
         expect(cliEnvironmentClash({ LD_PRELOAD: "one line goes in the env-file", CERT: "-----BEGIN\n" })).toBeUndefined();
         expect(errorOf(() => settingsWith({ env: JSON.stringify({ LD_PRELOAD: "a\nb" }) }))).toMatch(/^invalid config berth:env\.LD_PRELOAD = "\(multi-line value\)": LD_PRELOAD holds a multi-line/);
+    });
+});
+
+describe("host addresses", () => {
+    it("resolves named hosts once, in one lookup, and keeps IPs as they are", () => {
+        const asked: string[][] = [];
+        const addresses = hostAddresses(["ssh://deploy@10.1.0.11", "ssh://deploy@db.internal", "ssh://deploy@db.internal"], (names) => {
+            asked.push(names);
+            return JSON.stringify({ "db.internal": "10.1.0.12" });
+        });
+        expect(asked).toEqual([["db.internal"]]);
+        expect([...addresses]).toEqual([["ssh://deploy@10.1.0.11", "10.1.0.11"], ["ssh://deploy@db.internal", "10.1.0.12"]]);
+    });
+
+    it("names every host that does not resolve, and what to check, at once", () => {
+        const lookup = () => JSON.stringify({ "a.invalid": { error: "ENOTFOUND" }, "b.invalid": { error: "EAI_AGAIN" } });
+        expect(() => hostAddresses(["ssh://deploy@a.invalid", "ssh://deploy@b.invalid"], lookup)).toThrow(
+            "ssh://deploy@a.invalid: its name a.invalid does not resolve from this machine (ENOTFOUND)\n"
+            + "ssh://deploy@b.invalid: its name b.invalid does not resolve from this machine (EAI_AGAIN)\n"
+            + "Check the addresses in berth:hosts and this machine's DNS (or /etc/hosts); nothing was changed.");
+    });
+
+    it("counts a lookup that did not end in time as no answer for each name", () => {
+        const lookup = () => {
+            throw new Error("spawnSync node ETIMEDOUT");
+        };
+        expect(() => hostAddresses(["ssh://deploy@slow.example"], lookup)).toThrow("ssh://deploy@slow.example: its name slow.example does not resolve from this machine (no answer within 10 s)");
     });
 });

@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerObjects, setObjectConfig, ThrowawayStack, throwawayStack } from "./harness";
+
+const digest = "127.0.0.1:5000/shop/main@sha256:" + "0".repeat(64);
+
+/** The preview's error output ("" when it passes) and how long it took. */
+async function preview(env: ThrowawayStack): Promise<{ failure: string; seconds: number }> {
+    const started = Date.now();
+    try {
+        await env.stack.preview({ color: "never" });
+        return { failure: "", seconds: (Date.now() - started) / 1000 };
+    } catch (err) {
+        return { failure: String((err as Error).message), seconds: (Date.now() - started) / 1000 };
+    }
+}
+
+describe("hostile or careless config, refused at preview through the engine", () => {
+    let env: ThrowawayStack;
+
+    beforeAll(async () => {
+        env = await throwawayStack({ image: digest });
+    });
+    afterAll(async () => {
+        await env?.remove();
+    });
+
+    it("a data path that would mount the host's root is refused, naming the key, and nothing is created", async () => {
+        await setObjectConfig(env.stack, "services", { files: { kind: "custom", image: "berth/redis:7", port: 6379, dataPath: "/data,type=bind,source=/" } });
+        try {
+            const { failure } = await preview(env);
+            expect(failure).toContain('invalid config berth:services.files.dataPath = "/data,type=bind,source=/"');
+            expect(failure).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
+            expect(dockerObjects(env.name)).toEqual({ containers: [], networks: [], volumes: [] });
+        } finally {
+            await env.stack.removeConfig("berth:services");
+        }
+    });
+
+    it("hosts whose names do not resolve fail preview in seconds, each named", async () => {
+        await setObjectConfig(env.stack, "hosts", ["ssh://deploy@prod-1.berth-test.invalid", "ssh://deploy@prod-2.berth-test.invalid"]);
+        await env.stack.setConfig("berth:registry", { value: "registry.berth-test.invalid:5000" });
+        await env.stack.setConfig("berth:replicas", { value: "2" });
+        await setObjectConfig(env.stack, "services", { redis: { kind: "redis" }, postgres: { kind: "postgres", host: "ssh://deploy@prod-2.berth-test.invalid" } });
+        // Services on the second host: their addresses are looked up too (where the hang was).
+        for (const service of ["redis", "postgres"]) await env.stack.setConfig(`berth:${service}Password`, { value: "not-a-real-one", secret: true });
+        try {
+            const { failure, seconds } = await preview(env);
+            expect(failure).toContain("prod-1.berth-test.invalid");
+            expect(failure).toContain("prod-2.berth-test.invalid");
+            expect(failure).toMatch(/does not resolve/);
+            expect(failure).not.toMatch(/Unhandled exception/);
+            expect(seconds).toBeLessThan(30);
+        } finally {
+            for (const key of ["berth:hosts", "berth:registry", "berth:replicas", "berth:services", "berth:redisPassword", "berth:postgresPassword"]) await env.stack.removeConfig(key);
+        }
+    });
+});
