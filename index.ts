@@ -1,6 +1,6 @@
 // Wiring only: typed config in, components out. See components/ for the logic.
 import * as pulumi from "@pulumi/pulumi";
-import { loadSettings, readTestHosts, secretState } from "./components/config";
+import { isSecretConfig, loadSettings, readTestHosts, secretState } from "./components/config";
 import { Environment } from "./components/environment";
 
 const config = new pulumi.Config("berth");
@@ -17,6 +17,7 @@ const settings = loadSettings({
     testHosts: readTestHosts(),
     secretValue: (key) => pulumi.runtime.allConfig()[`berth:${key}`],
     stack,
+    isSecret: (key) => isSecretConfig(config, key),
 });
 
 const environment = new Environment(stack, {

@@ -547,6 +547,31 @@ export function secretState(config: pulumi.Config, key: string): SecretState {
     return !isConfigSecret || isConfigSecret(`${config.name}:${key}`) ? "secret" : "plaintext";
 }
 
+/** What to do instead when a key berth reads as plain text was set as a secret. */
+const SECRET_ALTERNATIVES: Record<string, string> = {
+    buildArgs: "build args are on docker build's command line and in the image's history (docker history) for anyone who pulls it: "
+        + "give the app the value at run time as a secret variable (pulumi config set --secret --path 'berth:secretEnv.NAME' value), "
+        + "or prepare what needs it before the build (e.g. vendor the private packages into the build context)",
+    env: "berth:env is plain text in state and in docker inspect's command history: use berth:secretEnv for secret variables (pulumi config set --secret --path 'berth:secretEnv.NAME' value)",
+    services: "a service's password is its own secret key (berth:<service>Password, e.g. berth:postgresPassword), given to the service and the app; other service settings are plain text",
+};
+
+/**
+ * Keys berth reads as plain text must not be secrets: their value would land unencrypted in state, on a command line
+ * or in an image. Refused naming each key and the alternative, never the value.
+ */
+export function checkNoSecretsInPlainKeys(keys: string[], isSecret: (key: string) => boolean, secretKeys: readonly string[]): void {
+    const errors = keys.filter((key) => !secretKeys.includes(key) && isSecret(key)).map((key) =>
+        new ConfigError(key, "(secret)", `berth reads this key as plain text, so a secret in it would not stay secret: ${SECRET_ALTERNATIVES[key] ?? "set it without --secret if it is not one"}`));
+    if (errors.length > 0) throw new ConfigErrors(errors);
+}
+
+/** Whether the engine handed `key` over encrypted (false where the SDK cannot tell). */
+export function isSecretConfig(config: pulumi.Config, key: string): boolean {
+    const isConfigSecret: ((fullKey: string) => boolean) | undefined = require("@pulumi/pulumi/runtime/config").isConfigSecret;
+    return isConfigSecret !== undefined && isConfigSecret(`${config.name}:${key}`);
+}
+
 /**
  * Fails naming every missing secret and how to set it, and any set in plaintext (readable in the stack's
  * config file, which lives in git): both before any resource is touched. The value itself is never printed.
@@ -931,6 +956,9 @@ export const knownKeys = [
     "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
 
+/** Keys berth reads as Pulumi secrets (besides each service's password key). */
+export const SECRET_KEYS = ["registryPassword", "tlsCertificate", "tlsPrivateKey", "secretEnv"] as const;
+
 /** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */
 const renamedKeys: Record<string, string> = {
     dockerHost: "replaced by berth:hosts, a list of engine addresses: write berth:hosts: [<this value>]",
@@ -998,6 +1026,8 @@ export function loadSettings(input: {
     secretValue?: (key: string) => string | undefined;
     /** The stack's name, which every Docker name starts with. */
     stack?: string;
+    /** Whether a key was set as a secret (keys berth reads as plain text must not be). */
+    isSecret?: (key: string) => boolean;
 }): BerthSettings {
     const c = new ErrorCollector();
     const settings = c.take(() => parseSettings(input.source, input.projectDir, input.testHosts), undefined);
@@ -1006,6 +1036,7 @@ export function loadSettings(input: {
     const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);
     c.take(() => checkKnownKeys(input.keys, services), undefined);
     if (settings) c.take(() => checkSecrets(settings, input.secretState), undefined);
+    if (input.isSecret) c.take(() => checkNoSecretsInPlainKeys(input.keys, input.isSecret!, [...SECRET_KEYS, ...services.map((s) => passwordKey(s.name))]), undefined);
     if (settings && input.stack !== undefined && settings.orchestrator === "swarm") c.take(() => checkSwarmNames(input.stack!, settings), undefined);
     if (settings && settings.app.edge.httpsPort > 0 && c.errors.length === 0 && input.secretValue) {
         c.take(() => checkTlsPair(input.secretValue!("tlsCertificate") ?? "", input.secretValue!("tlsPrivateKey") ?? ""), undefined);

@@ -15,6 +15,10 @@ export class ReleaseGate extends DockerResource {
     declare readonly output: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<ReleaseGateInputs>, opts?: pulumi.CustomResourceOptions) {
-        super("releaseGate", "ReleaseGate", name, { ...withSecretCredentials(args), passedImage: undefined, output: undefined }, opts);
+        // What a migration prints may hold anything (a connection string, a generated token): encrypted in state.
+        super("releaseGate", "ReleaseGate", name, { ...withSecretCredentials(args), passedImage: undefined, output: undefined }, {
+            ...opts,
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "output"],
+        });
     }
 }

@@ -13,6 +13,10 @@ export class SwarmService extends DockerResource {
     declare readonly runningImage: pulumi.Output<string>;
 
     constructor(name: string, args: InputsOf<SwarmServiceInputs>, opts?: pulumi.CustomResourceOptions) {
-        super("swarmService", "SwarmService", name, { ...withSecretCredentials(args), serviceId: undefined, runningImage: undefined, runningReplicas: undefined }, opts);
+        // Its plain environment is berth:env and berth's own settings, yet encrypted in state like every environment.
+        super("swarmService", "SwarmService", name, { ...withSecretCredentials(args), plainEnv: pulumi.secret(args.plainEnv), serviceId: undefined, runningImage: undefined, runningReplicas: undefined }, {
+            ...opts,
+            additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "plainEnv"],
+        });
     }
 }

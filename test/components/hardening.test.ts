@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkFields, describeValue, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
+import { checkFields, checkNoSecretsInPlainKeys, describeValue, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
 import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
 import { mountSpec } from "../../components/docker/cli";
 import { createArgs, DockerContainerInputs } from "../../components/docker/providers/container";
@@ -141,5 +141,16 @@ describe("host addresses", () => {
             throw new Error("spawnSync node ETIMEDOUT");
         };
         expect(() => hostAddresses(["ssh://deploy@slow.example"], lookup)).toThrow("ssh://deploy@slow.example: its name slow.example does not resolve from this machine (no answer within 10 s)");
+    });
+});
+
+describe("secrets only where berth keeps them secret", () => {
+    it("refuses keys read as plain text that were set as secrets, naming each with the alternative, never the value", () => {
+        const secret = new Set(["buildArgs", "env", "registryPassword", "redisPassword", "secretEnv"]);
+        const message = errorOf(() => checkNoSecretsInPlainKeys(["buildArgs", "env", "app", "registryPassword", "redisPassword", "secretEnv"], (key) => secret.has(key), ["registryPassword", "secretEnv", "redisPassword"]));
+        expect(message.split("\n")).toEqual([
+            'invalid config berth:buildArgs = "(secret)": berth reads this key as plain text, so a secret in it would not stay secret: build args are on docker build\'s command line and in the image\'s history (docker history) for anyone who pulls it: give the app the value at run time as a secret variable (pulumi config set --secret --path \'berth:secretEnv.NAME\' value), or prepare what needs it before the build (e.g. vendor the private packages into the build context)',
+            'invalid config berth:env = "(secret)": berth reads this key as plain text, so a secret in it would not stay secret: berth:env is plain text in state and in docker inspect\'s command history: use berth:secretEnv for secret variables (pulumi config set --secret --path \'berth:secretEnv.NAME\' value)',
+        ]);
     });
 });

@@ -36,6 +36,19 @@ describe("hostile or careless config, refused at preview through the engine", ()
         }
     });
 
+    it("a secret build arg is refused at preview, its value nowhere in the output or the state", async () => {
+        const token = `npm_${Date.now()}secretvalue`;
+        await env.stack.setConfig("berth:buildArgs.NPM_TOKEN", { value: token, secret: true }, true);
+        try {
+            const { failure } = await preview(env);
+            expect(failure).toContain('invalid config berth:buildArgs = "(secret)": berth reads this key as plain text');
+            expect(failure).not.toContain(token);
+            expect(JSON.stringify(await env.stack.exportStack())).not.toContain(token);
+        } finally {
+            await env.stack.removeConfig("berth:buildArgs");
+        }
+    });
+
     it("hosts whose names do not resolve fail preview in seconds, each named", async () => {
         await setObjectConfig(env.stack, "hosts", ["ssh://deploy@prod-1.berth-test.invalid", "ssh://deploy@prod-2.berth-test.invalid"]);
         await env.stack.setConfig("berth:registry", { value: "registry.berth-test.invalid:5000" });
