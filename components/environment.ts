@@ -231,16 +231,8 @@ export class Environment extends pulumi.ComponentResource {
                     replicas: replicaCounts[i],
                     runsReleaseGate: i === 0,
                 }, { parent: this });
-                const proxy = proxyImageRef
-                    ? new WebProxy(hostScoped(`${name}-proxy`, i), {
-                        dockerHost: host, stack, network: networks[i].name, image: proxyImageRef, pullLogin,
-                        hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
-                        logRotation: settings.logRotation,
-                        edge: app.edge, tls,
-                    }, { parent: this })
-                    : undefined;
-                const web = proxy ? [appService, proxy] : [appService];
-                // The other roles follow web on each host, in the same release.
+                // The other roles start with web's new replicas, after the release command, and the proxy switches
+                // only once they run: a role that cannot start fails the release while the old one serves.
                 const roles = settings.roles.filter((role) => roleCounts.get(role.name)![i] > 0).map((role) => new ProcessRole(hostScoped(`${name}-role-${role.name}`, i), {
                     dockerHost: host,
                     stack,
@@ -253,7 +245,16 @@ export class Environment extends pulumi.ComponentResource {
                     serviceEnv: serviceEnvOn(host),
                     logRotation: settings.logRotation,
                     replicas: roleCounts.get(role.name)![i],
-                }, { parent: this, dependsOn: web }));
+                }, { parent: this, dependsOn: [...needed, ...(deployed[0]?.appService ?? appService).releaseSteps, ...releaseAfter] }));
+                const proxy = proxyImageRef
+                    ? new WebProxy(hostScoped(`${name}-proxy`, i), {
+                        dockerHost: host, stack, network: networks[i].name, image: proxyImageRef, pullLogin,
+                        hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
+                        logRotation: settings.logRotation,
+                        edge: app.edge, tls,
+                    }, { parent: this, dependsOn: roles })
+                    : undefined;
+                const web = proxy ? [appService, proxy] : [appService];
                 // Recorded once the host's release is in place (replicas healthy, proxy rerouted, roles replaced); prunes that host.
                 const history = new ReleaseHistory(hostScoped(`${name}-releases`, i), {
                     host,

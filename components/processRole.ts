@@ -22,6 +22,26 @@ export interface ProcessRoleArgs {
     replicas: number;
 }
 
+/** Shell words that change the shell itself: a command starting with one cannot be exec'd in the shell's place. */
+const SHELL_BUILTINS = ["cd", "export", "set", "unset", "source", ".", "umask", "ulimit", "trap", "eval", "exec", "if", "for", "while", "until", "case", "{", "!"];
+
+/**
+ * How a role's command runs. A simple command (`node worker.js`) is exec'd by the image's shell, so it is PID 1's
+ * process and gets the stop signal itself. A command written as Procfiles are (`cd /app && node worker.js`,
+ * pipes, redirections, variables set first) cannot be exec'd: it runs under the shell, with Docker's init
+ * (tini) as PID 1 signalling the whole process group, so SIGTERM reaches the worker, and the shell waits for it to
+ * finish before it exits.
+ */
+export function roleProcess(command: string): { command: string[]; init: boolean; env: Record<string, string> } {
+    const first = command.trim().split(/\s+/)[0];
+    // Inside quotes, operators are plain text: `node -e 'a(); b()'` is one simple command.
+    const unquoted = command.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, "''");
+    const compound = /[;&|<>()`\n]/.test(unquoted) || SHELL_BUILTINS.includes(first) || first.includes("=");
+    return compound
+        ? { command: ["/bin/sh", "-c", `trap "exit 143" TERM INT; ${command}`], init: true, env: { TINI_KILL_PROCESS_GROUP: "1" } }
+        : { command: ["/bin/sh", "-c", `exec ${command}`], init: false, env: {} };
+}
+
 /**
  * A process role besides web (a queue consumer, a scheduler): containers of the release's image running the role's
  * command, with the app's environment and services, no port. Each new one is gated by its healthcheck or, without
@@ -35,13 +55,14 @@ export class ProcessRole extends pulumi.ComponentResource {
         super("berth:service:ProcessRole", name, {}, opts);
         const { app, role } = args;
         this.role = role.name;
-        const env = appEnvironment(app, args.serviceEnv);
+        const process = roleProcess(role.command);
+        const env = pulumi.output(appEnvironment(app, args.serviceEnv)).apply((appEnv) => ({ ...appEnv, ...process.env }));
         const containers = Array.from({ length: args.replicas }, (_, index) => new DockerContainer(`${name}-${index + 1}`, {
             host: args.dockerHost,
             namePrefix: dockerName(args.stack, app.name, role.name),
             image: args.image,
-            // exec: the role's process gets the stop signal itself, not a shell that would not pass it on.
-            command: ["/bin/sh", "-c", `exec ${role.command}`],
+            command: process.command,
+            ...(process.init ? { init: true } : {}),
             env,
             labels: pulumi.output(args.version).apply((version) => ({
                 ...app.labels,

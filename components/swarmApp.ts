@@ -7,6 +7,7 @@ import { environmentFile } from "./docker/providers/swarmService";
 import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";
 import { berthLabels, dockerName } from "./naming";
+import { roleProcess } from "./processRole";
 
 export interface SwarmAppArgs {
     /** A manager of the cluster: services are declared there, the release gate runs there. */
@@ -147,11 +148,12 @@ export class SwarmApp extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [...args.dependsOn, ...release.steps] });
         const roles = args.roles.map((role) => {
             const roleMonitor = monitorWindow(swarm.monitorSeconds, role.healthcheck, role.upSeconds);
+            const process = roleProcess(role.command);
             return [role.name, new SwarmService(`${name}-role-${role.name}`, {
                 ...common,
                 name: dockerName(args.stack, app.name, role.name),
-                // exec: the role's process gets the stop signal itself.
-                command: ["/bin/sh", "-c", `exec ${role.command}`],
+                command: process.command,
+                ...(process.init ? { init: true, plainEnv: { ...plainEnv, ...process.env } } : {}),
                 labels: labels("worker", { "berth.process": role.name }),
                 aliases: [`${app.name}-${role.name}`],
                 replicas: role.replicas,

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { checkFields, checkNoSecretsInPlainKeys, describeValue, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
 import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
 import { mountSpec } from "../../components/docker/cli";
-import { createArgs, DockerContainerInputs } from "../../components/docker/providers/container";
+import { createArgs, DockerContainerInputs, exitMeaning } from "../../components/docker/providers/container";
+import { roleProcess } from "../../components/processRole";
 import { hostAddresses } from "../../components/environment";
 
 /** Pulumi.yaml's defaults as the engine hands them over (the shape config.test.ts uses). */
@@ -152,5 +153,43 @@ describe("secrets only where berth keeps them secret", () => {
             'invalid config berth:buildArgs = "(secret)": berth reads this key as plain text, so a secret in it would not stay secret: build args are on docker build\'s command line and in the image\'s history (docker history) for anyone who pulls it: give the app the value at run time as a secret variable (pulumi config set --secret --path \'berth:secretEnv.NAME\' value), or prepare what needs it before the build (e.g. vendor the private packages into the build context)',
             'invalid config berth:env = "(secret)": berth reads this key as plain text, so a secret in it would not stay secret: berth:env is plain text in state and in docker inspect\'s command history: use berth:secretEnv for secret variables (pulumi config set --secret --path \'berth:secretEnv.NAME\' value)',
         ]);
+    });
+});
+
+describe("role commands as users write them", () => {
+    it.each([
+        ["node worker.js", false],
+        ["bundle exec sidekiq -q default", false],
+        ["node -e 'console.log(1)'", false],
+        ["cd /app && node worker.js", true],
+        ["node a.js; node b.js", true],
+        ["node worker.js | tee /tmp/log", true],
+        ["node worker.js > /tmp/log 2>&1", true],
+        ["RAILS_ENV=production bundle exec sidekiq", true],
+        ["export A=1", true],
+        ["node $(cat /app/entry)", true],
+        ['node -e "a(); b() | c"', false],
+    ])("%s → through the shell under init: %s", (command, compound) => {
+        expect(roleProcess(command)).toEqual(compound
+            ? { command: ["/bin/sh", "-c", `trap "exit 143" TERM INT; ${command}`], init: true, env: { TINI_KILL_PROCESS_GROUP: "1" } }
+            : { command: ["/bin/sh", "-c", `exec ${command}`], init: false, env: {} });
+    });
+
+    it("a compound role's container runs Docker's init, its whole argv compared", () => {
+        const { command, init } = roleProcess("cd /app && node worker.js");
+        const inputs: DockerContainerInputs = {
+            host: "", namePrefix: "berth-dev-shop-worker", image: "shop@sha256:1", command, init, env: {}, labels: {}, networks: [], ports: [], volumes: [],
+            restart: "unless-stopped", memoryBytes: 0, cpus: 0, noHealthcheck: true, stopTimeoutSeconds: 5, logDriver: "syslog", logOptions: {}, healthyTimeoutSeconds: 0,
+        };
+        expect(createArgs("w", inputs)).toEqual([
+            "create", "--name", "w", "--restart", "unless-stopped", "--stop-timeout", "5", "--log-driver", "syslog", "--init", "--no-healthcheck",
+            "shop@sha256:1", "/bin/sh", "-c", 'trap "exit 143" TERM INT; cd /app && node worker.js',
+        ]);
+    });
+
+    it("says why a command never ran", () => {
+        expect(exitMeaning(127)).toBe(": the shell found no such command (a typo, or a program missing from the image)");
+        expect(exitMeaning(126)).toBe(": the command is not executable (its file mode, or a directory)");
+        expect(exitMeaning(3)).toBe("");
     });
 });

@@ -38,6 +38,8 @@ describe("Environment with HTTPS and a worker role", () => {
         });
         urls = env.urls;
         processes = await resolve(env.processes);
+        // Each host's proxy registers once that host's roles did (the proxy switches only after them).
+        for (let tries = 0; byType("DockerContainer").filter((c) => c.name.startsWith("prod-proxy")).length < 2 && tries < 100; tries++) await new Promise((r) => setTimeout(r, 10));
     });
 
     it("publishes HTTPS on each host's proxy and serves the stack's certificate, as a secret, through ProxySite", () => {

@@ -106,6 +106,39 @@ describe("process roles: a worker from the app's image", () => {
         await env.stack.up({ color: "never" });
     });
 
+    it("a worker written as a Procfile line runs under the shell, consumes, and finishes its job on SIGTERM", async () => {
+        await setObjectConfig(env.stack, "roles", { worker: { ...worker, command: "cd /app && node worker.js" } });
+        try {
+            await env.stack.up({ color: "never" });
+            const workers = roleContainers(env.name, "worker");
+            expect(workers).toHaveLength(2);
+            expect((await work(3)).worker).toBeTruthy();
+            const started = Date.now();
+            docker("stop", "--time", "5", workers[0]);
+            // Well inside the stop timeout: the signal reached node through the shell, which waited for it.
+            expect(Date.now() - started).toBeLessThan(4000);
+            expect(docker("logs", workers[0])).toMatch(/stop: SIGTERM, finishing the current job/);
+        } finally {
+            await setObjectConfig(env.stack, "roles", { worker });
+        }
+        await env.stack.up({ color: "never" });
+    });
+
+    it("a role that cannot run fails the release before web switches: the old release keeps serving", async () => {
+        const served = (await http("GET", `${url}/`)).json.version;
+        fs.appendFileSync(path.join(context, "server.js"), `\n// release ${Date.now()}\n`);
+        await setObjectConfig(env.stack, "roles", { worker: { ...worker, command: "cd /app && no-such-worker" } });
+        try {
+            await expect(env.stack.up({ color: "never" })).rejects.toThrow(/exit code 127: the shell found no such command/);
+            expect((await http("GET", `${url}/`)).json.version).toBe(served);
+            expect((await work(3)).worker).toBeTruthy();
+        } finally {
+            await setObjectConfig(env.stack, "roles", { worker });
+        }
+        await env.stack.up({ color: "never" });
+        expect((await http("GET", `${url}/`)).json.version).not.toBe(served);
+    });
+
     it("refuses a role named web at preview, naming the key, before anything changes", async () => {
         await setObjectConfig(env.stack, "roles", { web: { command: "node server.js" } });
         try {

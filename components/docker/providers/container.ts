@@ -52,6 +52,8 @@ export interface DockerContainerInputs {
     cpus: number;
     /** Absent: the image's own HEALTHCHECK, if any (unless noHealthcheck). */
     healthcheck?: Healthcheck;
+    /** Docker's init (tini) as PID 1, which passes signals on and reaps; absent: the command is PID 1. */
+    init?: boolean;
     /** Ignore the image's HEALTHCHECK (it is another process's, e.g. web's for a worker). */
     noHealthcheck?: boolean;
     /** Without any healthcheck: `create` counts the container healthy once it has stayed up this long (no exit, no restart). */
@@ -80,7 +82,7 @@ export interface DockerContainerInputs {
 /** Changes `docker update` applies to a running container; everything else needs a new container. */
 const inPlaceKeys = ["restart", "memoryBytes", "cpus"] as const;
 const replaceKeys = [
-    "host", "namePrefix", "image", "command", "envHash", "labels", "networks", "ports", "volumes",
+    "host", "namePrefix", "image", "command", "init", "envHash", "labels", "networks", "ports", "volumes",
     "healthcheck", "noHealthcheck", "stopTimeoutSeconds", "logDriver", "logOptions", "logRotation",
 ] as const;
 
@@ -182,6 +184,7 @@ export function createArgs(name: string, inputs: DockerContainerInputs, engineDe
         ...(firstNetwork ? ["--network", firstNetwork.name, ...firstNetwork.aliases.flatMap((a) => ["--network-alias", a])] : []),
         ...inputs.ports.flatMap((p) => ["--publish", `${p.ip ? `${p.ip}:` : ""}${p.external}:${p.internal}/${p.protocol}`]),
         ...inputs.volumes.map((v) => `--mount=${mountSpec(v)}`),
+        ...(inputs.init ? ["--init"] : []),
         ...(inputs.noHealthcheck && !hc ? ["--no-healthcheck"] : []),
         ...(hc
             ? [
@@ -273,12 +276,19 @@ async function probeHealthy(host: DockerHost, container: any): Promise<boolean> 
     return (await withProbeSlot(host, () => execIn(host, name, probe, timeoutNs / 1e6)).catch(() => undefined)) === 0;
 }
 
+/** What the shell's exit codes for a command that never ran mean (the message then says why, not just a number). */
+export function exitMeaning(code: number | undefined): string {
+    if (code === 127) return ": the shell found no such command (a typo, or a program missing from the image)";
+    if (code === 126) return ": the command is not executable (its file mode, or a directory)";
+    return "";
+}
+
 /** A container without a healthcheck is taken as healthy once it has run `seconds` without exiting or restarting. */
 async function waitUntilUpFor(host: DockerHost, name: string, seconds: number): Promise<void> {
     for (;;) {
         const state = (await inspect(host, "container", name))?.State;
         if (!state?.Running || state.Restarting || (state.RestartCount ?? 0) > 0) {
-            throw new Error(`container ${name} did not stay up for ${seconds}s (exit code ${state?.ExitCode ?? "unknown"})`);
+            throw new Error(`container ${name} did not stay up for ${seconds}s (exit code ${state?.ExitCode ?? "unknown"}${exitMeaning(state?.ExitCode)})`);
         }
         if (Date.now() - Date.parse(state.StartedAt) >= seconds * 1000) return;
         await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
@@ -296,7 +306,7 @@ async function waitUntilHealthy(inputs: HealthGate, name: string): Promise<void>
         const state = container?.State;
         const health: string | undefined = state?.Health?.Status;
         if (state && !state.Running && !state.Restarting) {
-            throw new Error(`container ${name} exited with code ${state.ExitCode} before becoming healthy`);
+            throw new Error(`container ${name} exited with code ${state.ExitCode}${exitMeaning(state.ExitCode)} before becoming healthy`);
         }
         if (state?.Running && health === undefined) {
             if (requireHealthcheck) {

@@ -39,6 +39,8 @@ export interface SwarmServiceInputs {
     /** Absent: the image's own HEALTHCHECK, if any (unless noHealthcheck). */
     healthcheck?: Healthcheck;
     noHealthcheck?: boolean;
+    /** Docker's init (tini) as each task's PID 1, passing signals on; absent: the command is PID 1. */
+    init?: boolean;
     /** Refuse to deploy an image with no healthcheck at all (none given, none in the image): nothing would gate its tasks. */
     requireHealthcheck?: boolean;
     stopTimeoutSeconds: number;
@@ -148,6 +150,7 @@ export function serviceCreateArgs(inputs: SwarmServiceInputs, image: { entrypoin
         ...inputs.ports.flatMap((p) => ["--publish", `mode=host,target=${p.target},published=${p.published},protocol=tcp`]),
         ...inputs.mounts.map((m) => `--mount=${mountSpec(m)}`),
         ...inputs.constraints.flatMap((c) => ["--constraint", c]),
+        ...(inputs.init ? ["--init"] : []),
         ...mapFlags("--env", inputs.plainEnv),
         ...(inputs.envSecret ? ["--secret", secretFlag(inputs.envSecret)] : []),
         ...(inputs.logDriver ? ["--log-driver", inputs.logDriver] : []),
@@ -171,6 +174,7 @@ export function serviceUpdateArgs(olds: SwarmServiceState, news: SwarmServiceInp
         ...removedLabels.flatMap((k) => ["--label-rm", k]),
         ...mapFlags("--container-label-add", news.labels),
         ...removedLabels.flatMap((k) => ["--container-label-rm", k]),
+        ...((olds.init ?? false) !== (news.init ?? false) ? [`--init=${news.init ?? false}`] : []),
         ...mapFlags("--env-add", news.plainEnv),
         ...removedEnv.flatMap((k) => ["--env-rm", k]),
         ...(olds.envSecret !== news.envSecret
@@ -186,7 +190,7 @@ export function serviceUpdateArgs(olds: SwarmServiceState, news: SwarmServiceInp
 /** Changes a service update cannot make: the service is removed and created again (its name is fixed). */
 const replaceKeys = ["host", "name", "network", "aliases", "mode", "endpointMode", "ports", "mounts", "constraints", "logDriver", "logOptions"] as const;
 const updateKeys = [
-    "image", "command", "envSecret", "plainEnv", "labels", "replicas", "restart", "memoryBytes", "cpus", "healthcheck",
+    "image", "command", "init", "envSecret", "plainEnv", "labels", "replicas", "restart", "memoryBytes", "cpus", "healthcheck",
     "noHealthcheck", "stopTimeoutSeconds", "updateOrder", "updateParallelism", "monitorSeconds",
 ] as const;
 
