@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { isRemoteEngine } from "./config";
-import { DockerHost, engineInfo } from "./docker/cli";
+import { DockerHost, engineApi, engineInfo } from "./docker/cli";
+import { stackPrefix } from "./naming";
 
 /** What berth checks of an engine it deploys to (from `docker info`, and the data root's free space where known). */
 export interface EngineFacts {
@@ -54,6 +55,42 @@ function freeBytesOf(dir: string): number | undefined {
     } catch {
         return undefined;
     }
+}
+
+/**
+ * The other stacks whose Docker names would be this stack's (`team_a` and `team-a` both name their objects
+ * `berth-team-a-…`), from the `berth.stack` labels of the objects on an engine: sharing a network or a data volume
+ * with another stack, or destroying its data, must never happen.
+ */
+export function collidingStacks(stack: string, labelled: string[]): string[] {
+    return [...new Set(labelled)].filter((other) => other !== stack && stackPrefix(other) === stackPrefix(stack)).sort();
+}
+
+/** The `berth.stack` labels of the containers, volumes and networks on an engine (through its API socket). */
+async function stackLabels(host: DockerHost): Promise<string[]> {
+    const filters = encodeURIComponent(JSON.stringify({ label: ["berth.stack"] }));
+    const [containers, volumes, networks] = await Promise.all([
+        engineApi(host, "GET", `/containers/json?all=1&filters=${filters}`, undefined, 30_000),
+        engineApi(host, "GET", `/volumes?filters=${filters}`, undefined, 30_000),
+        engineApi(host, "GET", `/networks?filters=${filters}`, undefined, 30_000),
+    ]);
+    return [...containers, ...(volumes.Volumes ?? []), ...networks].map((object: any) => String(object.Labels?.["berth.stack"] ?? ""));
+}
+
+/**
+ * Fails the run (an error diagnostic: preview and `up` end failed, before any change) when another stack's objects
+ * on one of the hosts carry this stack's Docker names, naming that stack. Checked while the program runs.
+ */
+export async function refuseNameCollisions(stack: string, hosts: DockerHost[], resource: pulumi.Resource): Promise<string[]> {
+    const found = await Promise.all(hosts.map(async (host) => {
+        // An engine berth cannot ask through a socket (tcp://) or that does not answer is left to the host checks.
+        const others = collidingStacks(stack, await stackLabels(host).catch(() => []));
+        return others.map((other) => `stack ${stack} would name its Docker objects ${stackPrefix(stack)}-…, as stack ${other} already does on ${host || "the local engine"}: `
+            + `two stacks must never share a network or a data volume. Use another stack name (names differing only in case, _ or . are the same to Docker).`);
+    }));
+    const errors = found.flat();
+    for (const error of errors) pulumi.log.error(error, resource);
+    return errors;
 }
 
 /**

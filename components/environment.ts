@@ -5,7 +5,7 @@ import { AppImage } from "./appImage";
 import { AppService } from "./appService";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
-import { warnAboutEngines } from "./engineCheck";
+import { refuseNameCollisions, warnAboutEngines } from "./engineCheck";
 import { StackNetwork } from "./stackNetwork";
 import { trustStackHostKeys } from "./docker/cli";
 import { HostCheck } from "./docker/hostCheck";
@@ -28,6 +28,8 @@ export interface EnvironmentArgs {
     secretEnv?: pulumi.Input<Record<string, string>>;
     /** Looks at the engines and warns about what would hurt later (default: warnAboutEngines; unit tests pass none). */
     checkEngines?: (hosts: string[], resource: pulumi.Resource, forSwarm: boolean) => Promise<string[]>;
+    /** Refuses a stack whose Docker names another stack's objects carry (default: refuseNameCollisions; unit tests pass none). */
+    checkNames?: (stack: string, hosts: string[], resource: pulumi.Resource) => Promise<string[]>;
 }
 
 const SQL_KINDS = ["postgres", "mysql"];
@@ -113,6 +115,7 @@ export class Environment extends pulumi.ComponentResource {
         // Before any ssh: the stack's own host keys are what its hosts' keys are checked against, with the user's.
         trustStackHostKeys(`${pulumi.getProject()}.${stack}`, settings.knownHosts);
         const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this, settings.orchestrator === "swarm");
+        const nameCollisions = (args.checkNames ?? refuseNameCollisions)(stack, hosts, this);
         // Where hosts reach each other by address (services on a host of several, a swarm's nodes): known before anything is declared.
         const addressed = settings.orchestrator === "swarm" ? hosts.filter(isRemoteEngine) : hosts.length > 1 ? settings.services.map((service) => serviceHost(service, hosts)) : [];
         const addresses = hostAddresses(addressed);
@@ -205,7 +208,7 @@ export class Environment extends pulumi.ComponentResource {
             this.processes = pulumi.all(Object.fromEntries(Object.entries(swarmApp.roleServices).map(([role, service]) => [role, service.apply((s) => [s])])));
             this.hostReleases = swarmApp.runningImage.apply((running): Record<string, string> => ({ swarm: running }));
             this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings });
+            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions });
             return;
         }
         const replicaCounts = replicasPerHost(app.replicas, hosts.length);
@@ -281,6 +284,6 @@ export class Environment extends pulumi.ComponentResource {
         this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
             Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings });
+        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions });
     }
 }

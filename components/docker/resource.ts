@@ -91,3 +91,16 @@ export async function withEnvironment<T>(env: Record<string, string>, run: (deli
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
+
+/**
+ * Refuses to take over or remove a network or volume that another stack's `berth.stack` label claims (two stacks
+ * whose names differ only in `_`, `.` or case give their objects the same Docker names): sharing it would mix two
+ * stacks' traffic or data, removing it would destroy the other stack's.
+ */
+export function refuseOtherStacks(kind: string, name: string, host: DockerHost, found: { Labels?: Record<string, string> | null } | undefined, labels: Record<string, string>, action: string): void {
+    const owner = found?.Labels?.["berth.stack"];
+    const mine = labels["berth.stack"];
+    if (owner !== undefined && mine !== undefined && owner !== mine) {
+        throw new Error(`${kind} ${name} on ${host || "the local engine"} belongs to stack ${owner}, not ${mine}: berth did not ${action} it. Two stacks whose names differ only in _, . or case share Docker names: use another stack name.`);
+    }
+}

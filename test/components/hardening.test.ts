@@ -4,6 +4,8 @@ import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
 import { mountSpec } from "../../components/docker/cli";
 import { createArgs, DockerContainerInputs, exitMeaning } from "../../components/docker/providers/container";
 import { roleProcess } from "../../components/processRole";
+import { collidingStacks } from "../../components/engineCheck";
+import { refuseOtherStacks } from "../../components/docker/resource";
 import { hostAddresses } from "../../components/environment";
 
 /** Pulumi.yaml's defaults as the engine hands them over (the shape config.test.ts uses). */
@@ -191,5 +193,21 @@ describe("role commands as users write them", () => {
         expect(exitMeaning(127)).toBe(": the shell found no such command (a typo, or a program missing from the image)");
         expect(exitMeaning(126)).toBe(": the command is not executable (its file mode, or a directory)");
         expect(exitMeaning(3)).toBe("");
+    });
+});
+
+describe("stacks that would share Docker names", () => {
+    it("finds the other stacks whose names become this stack's Docker names, and only those", () => {
+        expect(collidingStacks("team-a", ["team_a", "team-a", "Team.A", "team", "team-ab", "team-a-b", ""])).toEqual(["Team.A", "team_a"]);
+        expect(collidingStacks("staging", ["staging", "production"])).toEqual([]);
+    });
+
+    it("never takes over or removes a network or volume another stack's label claims", () => {
+        const mine = { "berth.stack": "team_a" };
+        expect(() => refuseOtherStacks("data volume", "berth-team-a-postgres-data", "", { Labels: { "berth.stack": "team-a" } }, mine, "remove")).toThrow(
+            "data volume berth-team-a-postgres-data on the local engine belongs to stack team-a, not team_a: berth did not remove it. Two stacks whose names differ only in _, . or case share Docker names: use another stack name.");
+        expect(() => refuseOtherStacks("network", "n", "", { Labels: mine }, mine, "use")).not.toThrow();
+        expect(() => refuseOtherStacks("network", "n", "", undefined, mine, "use")).not.toThrow();
+        expect(() => refuseOtherStacks("network", "n", "", { Labels: null }, mine, "use")).not.toThrow();
     });
 });

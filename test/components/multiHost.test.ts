@@ -39,6 +39,7 @@ describe("Environment on two hosts", () => {
             projectDir: "/",
             secret: (key) => pulumi.secret(secrets[key]),
             checkEngines: async () => [],
+            checkNames: async () => [],
         });
         urls = env.urls;
         hostReleases = await resolve(env.hostReleases);

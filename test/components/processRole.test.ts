@@ -35,6 +35,7 @@ describe("Environment with HTTPS and a worker role", () => {
             projectDir: "/",
             secret: (key) => pulumi.secret(secrets[key]),
             checkEngines: async () => [],
+            checkNames: async () => [],
         });
         urls = env.urls;
         processes = await resolve(env.processes);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerObjects, setObjectConfig, ThrowawayStack, throwawayStack } from "./harness";
+import { docker, dockerObjects, setObjectConfig, ThrowawayStack, throwawayStack } from "./harness";
 
 const digest = "127.0.0.1:5000/shop/main@sha256:" + "0".repeat(64);
 
@@ -66,5 +66,30 @@ describe("hostile or careless config, refused at preview through the engine", ()
         } finally {
             for (const key of ["berth:hosts", "berth:registry", "berth:replicas", "berth:services", "berth:redisPassword", "berth:postgresPassword"]) await env.stack.removeConfig(key);
         }
+    });
+});
+
+describe("two stacks whose Docker names would be the same", () => {
+    const first = `it-${Date.now().toString(36)}-b`;
+    let second: ThrowawayStack;
+
+    beforeAll(async () => {
+        // Stack <x>-b's network as berth made it; stack <x>_b would give its objects the same names.
+        docker("network", "create", "--label", `berth.stack=${first}`, `berth-${first}-net`);
+        second = await throwawayStack({ image: digest }, {}, { name: first.replace(/-b$/, "_b") });
+    });
+    afterAll(async () => {
+        await second?.remove();
+        docker("network", "rm", `berth-${first}-net`);
+    });
+
+    it("the second is refused at preview and at up, naming the first; none of its containers starts, the first's network is untouched", async () => {
+        const { failure } = await preview(second);
+        expect(failure).toContain(`stack ${second.name} would name its Docker objects berth-${first}-…, as stack ${first} already does on the local engine: two stacks must never share a network or a data volume`);
+        expect(dockerObjects(second.name)).toEqual({ containers: [], networks: [], volumes: [] });
+        // `up` is refused too: the network under both stacks' name is never used, so no container of the second starts.
+        await expect(second.stack.up({ color: "never" })).rejects.toThrow(`network berth-${first}-net on the local engine belongs to stack ${first}, not ${second.name}: berth did not use it`);
+        expect(dockerObjects(second.name).containers).toEqual([]);
+        expect(docker("network", "inspect", "--format", "{{len .Containers}} {{index .Labels \"berth.stack\"}}", `berth-${first}-net`)).toBe(`0 ${first}`);
     });
 });

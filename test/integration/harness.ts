@@ -108,12 +108,14 @@ export interface ThrowawayStack {
 export interface ThrowawayOptions {
     /** Another Pulumi project to run (a test fixture); this project by default. */
     workDir?: string;
+    /** The stack's name instead of a random one. */
+    name?: string;
 }
 
 /** A new stack `it-<random>` of this project with the dev stack's services and the given config on top. */
 export async function throwawayStack(config: Record<string, string | object> = {}, secrets: Record<string, string> = {}, options: ThrowawayOptions = {}): Promise<ThrowawayStack> {
     requireToolchain();
-    const name = `it-${crypto.randomBytes(3).toString("hex")}`;
+    const name = options.name ?? `it-${crypto.randomBytes(3).toString("hex")}`;
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
     const envVars = { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
     const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: options.workDir ?? projectRoot }, { envVars });

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerHost, engineInfo, inspect, labelFlags } from "../cli";
-import { changedKeys, ignoreMissing } from "../resource";
+import { changedKeys, ignoreMissing, refuseOtherStacks } from "../resource";
 
 export interface DockerNetworkInputs {
     host: DockerHost;
@@ -35,6 +35,7 @@ async function existingNetwork(inputs: DockerNetworkInputs) {
     const deadline = Date.now() + SWARM_LEFTOVER_SECONDS * 1000;
     for (;;) {
         const existing = await inspect(inputs.host, "network", inputs.name);
+        refuseOtherStacks("network", inputs.name, inputs.host, existing, inputs.labels, "use");
         if (!existing || existing.Driver === driver) return existing;
         if (Date.now() > deadline || !(await isSwarmLeftover(inputs.host, existing))) {
             throw new Error(`network ${inputs.name} on ${inputs.host || "the local engine"} is ${/^[aeiou]/.test(existing.Driver) ? "an" : "a"} ${existing.Driver} network, not the ${driver} one this stack needs: `
@@ -72,6 +73,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         return found ? { id, props: { ...props, networkId: found.Id } } : { id: "", props: {} };
     },
     async delete(id: string, props: DockerNetworkInputs) {
+        refuseOtherStacks("network", id, props.host, await inspect(props.host, "network", id), props.labels, "remove");
         await docker(props.host, ["network", "rm", id]).catch(ignoreMissing);
     },
 };

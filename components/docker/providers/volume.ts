@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerHost, inspect, labelFlags } from "../cli";
-import { changedKeys, ignoreMissing } from "../resource";
+import { changedKeys, ignoreMissing, refuseOtherStacks } from "../resource";
 
 export interface DockerVolumeInputs {
     host: DockerHost;
@@ -44,7 +44,9 @@ export function movedDataMessage(volume: string, from: string, to: string): stri
 
 /** Creates the volume unless it exists: a volume retained by an earlier destroy is adopted again with its data. */
 async function ensureVolume(inputs: DockerVolumeInputs) {
-    if (!(await inspect(inputs.host, "volume", inputs.name))) {
+    const existing = await inspect(inputs.host, "volume", inputs.name);
+    refuseOtherStacks("data volume", inputs.name, inputs.host, existing, inputs.labels, "adopt");
+    if (!existing) {
         await docker(inputs.host, ["volume", "create", ...labelFlags(inputs.labels), inputs.name]);
     }
     const mountpoint = (await inspect(inputs.host, "volume", inputs.name))?.Mountpoint ?? "";
@@ -79,6 +81,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         return { id: "", props: {} }; // the next `up` creates it again, empty
     },
     async delete(id: string, props: DockerVolumeInputs) {
+        refuseOtherStacks("data volume", id, props.host, await inspect(props.host, "volume", id), props.labels, "remove");
         await docker(props.host, ["volume", "rm", id]).catch(ignoreMissing);
     },
 };
