@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkFields, checkNoSecretsInPlainKeys, describeValue, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
 import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
 import { mountSpec } from "../../components/docker/cli";
-import { createArgs, DockerContainerInputs, exitMeaning } from "../../components/docker/providers/container";
+import { createArgs, DockerContainerInputs, exitMeaning, refuseMajorUpgrade, swapsInPlace } from "../../components/docker/providers/container";
 import { roleProcess } from "../../components/processRole";
 import { collidingStacks } from "../../components/engineCheck";
 import { refuseOtherStacks } from "../../components/docker/resource";
@@ -209,5 +209,26 @@ describe("stacks that would share Docker names", () => {
         expect(() => refuseOtherStacks("network", "n", "", { Labels: mine }, mine, "use")).not.toThrow();
         expect(() => refuseOtherStacks("network", "n", "", undefined, mine, "use")).not.toThrow();
         expect(() => refuseOtherStacks("network", "n", "", { Labels: null }, mine, "use")).not.toThrow();
+    });
+});
+
+describe("a service's container changed on its data volume", () => {
+    it("is swapped in place (guarded) when it keeps its host, name and volume; replaced otherwise", () => {
+        const withVolume = { volumes: [{ source: "berth-dev-postgres-data", target: "/var/lib/postgresql/data", readOnly: false }] };
+        expect(swapsInPlace(["image"], withVolume)).toBe(true);
+        expect(swapsInPlace(["image", "envHash", "ports"], withVolume)).toBe(true);
+        expect(swapsInPlace(["host"], withVolume)).toBe(false);
+        expect(swapsInPlace(["image", "volumes"], withVolume)).toBe(false);
+        expect(swapsInPlace([], withVolume)).toBe(false);
+        expect(swapsInPlace(["image"], { volumes: [] })).toBe(false);
+    });
+
+    it("refuses a major version change of a database server, with the upgrade procedure", () => {
+        expect(() => refuseMajorUpgrade("postgres:15", "postgres:16-alpine", "berth-dev-postgres-1")).toThrow(
+            /^berth-dev-postgres-1: postgres:15 → postgres:16-alpine changes postgres's major version \(15 → 16\) on an existing data volume, which postgres 16 cannot read\. berth did not try; nothing changed\.\nTo upgrade: dump the data with version 15 \(pg_dumpall\)/);
+        expect(() => refuseMajorUpgrade("registry:5000/berth/mysql:8", "registry:5000/berth/mysql:9.1", "m")).toThrow(/mysqldump --all-databases/);
+        for (const [from, to] of [["postgres:15", "postgres:15.6"], ["postgres:15", "postgres@sha256:" + "a".repeat(64)], ["redis:6", "redis:7"], ["postgres:15", "timescale/timescaledb:2.14-pg16"], ["postgres:latest", "postgres:16"]]) {
+            expect(() => refuseMajorUpgrade(from, to, "s")).not.toThrow();
+        }
     });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devServices, docker, dockerObjects, engineHealth, ThrowawayStack, throwawayStack } from "./harness";
+import { devServices, docker, dockerObjects, engineHealth, setObjectConfig, ThrowawayStack, throwawayStack } from "./harness";
 
 /** Runs a shell command inside a stack's app container and returns what it printed. */
 function inApp(stackName: string, script: string): string {
@@ -46,6 +46,37 @@ describe("dependency services from config, in an ephemeral stack", () => {
         expect(outputs.urls.value).toEqual([]);
         const app = dockerObjects(env.name).containers.find((n) => n.includes("-shop-"))!;
         expect(JSON.parse(docker("inspect", app))[0].NetworkSettings.Ports["8080/tcp"]).toBeNull();
+    });
+
+    it("a database's image change that cannot run leaves the old server on its data: a missing tag, an image that exits, a major version", async () => {
+        const postgres = () => dockerObjects(env.name).containers.find((n) => n.includes("-postgres-"))!;
+        const psql = (sql: string) => docker("exec", postgres(), "psql", "-U", "app", "-d", "app", "-tAc", sql);
+        const before = postgres();
+        psql("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('written before');");
+        const withPostgres = async (image: string) => setObjectConfig(env.stack, "services", {
+            ...devServices, postgres: { ...devServices.postgres, image },
+            sessions: { kind: "custom", image: "berth/redis:7", port: 6379, dataPath: "/data", healthcheck: { command: "redis-cli ping | grep -q PONG" } },
+        });
+        try {
+            await withPostgres("127.0.0.1:5000/berth/postgres:15-no-such-tag");
+            await expect(env.stack.up({ color: "never" })).rejects.toThrow(/the new image 127\.0\.0\.1:5000\/berth\/postgres:15-no-such-tag could not be pulled, so berth-.*-postgres-\w+ \(berth\/postgres:15\) runs on as it was/);
+            expect(postgres()).toBe(before);
+            expect(psql("SELECT note FROM kept")).toBe("written before");
+
+            await withPostgres("debian:bookworm-slim");
+            await expect(env.stack.up({ color: "never" })).rejects.toThrow(/debian:bookworm-slim did not start healthy on the data of berth-.*-postgres-\w+, so .* was started again on the same volume/);
+            expect(postgres()).toBe(before);
+            expect(await engineHealth(before, 60_000)).toBe("healthy");
+            expect(psql("SELECT note FROM kept")).toBe("written before");
+
+            await withPostgres("berth/postgres:16");
+            await expect(env.stack.preview({ color: "never" })).rejects.toThrow(/berth\/postgres:15 → berth\/postgres:16 changes postgres's major version \(15 → 16\) on an existing data volume/);
+        } finally {
+            await withPostgres(devServices.postgres.image);
+        }
+        const again = await env.stack.up({ color: "never" });
+        expect(Object.keys(again.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
+        expect(postgres()).toBe(before);
     });
 
     it("`destroy` of an ephemeral stack removes its data volumes too", async () => {

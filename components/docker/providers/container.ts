@@ -86,6 +86,45 @@ const replaceKeys = [
     "healthcheck", "noHealthcheck", "stopTimeoutSeconds", "logDriver", "logOptions", "logRotation",
 ] as const;
 
+/** What a guarded swap can change on a container holding a data volume: everything but its host, name and volumes. */
+const swappableKeys: readonly string[] = replaceKeys.filter((key) => !["host", "namePrefix", "volumes"].includes(key));
+
+/**
+ * Whether a change that needs a new container is made as a guarded swap (see swapContainer) rather than by
+ * replacing the resource delete-first: the container holds a data volume, and it stays on its host and volume.
+ */
+export function swapsInPlace(replaces: string[], inputs: Pick<DockerContainerInputs, "volumes">): boolean {
+    return inputs.volumes.length > 0 && replaces.length > 0 && replaces.every((key) => swappableKeys.includes(key));
+}
+
+/** Database servers whose data directory a new major version cannot open without a dump and restore. */
+const VERSIONED_DATA = ["postgres", "mysql", "mariadb"];
+
+/** `registry/path/name:15.4-alpine@sha256:…` → its name (`name`) and the tag's leading number (15), where it has them. */
+function imageMajor(image: string): { name: string; major?: number } {
+    const withoutDigest = image.split("@")[0];
+    const lastPart = withoutDigest.split("/").pop() ?? "";
+    const [name, tag = ""] = lastPart.split(":");
+    const major = /^([0-9]+)/.exec(tag)?.[1];
+    return { name, ...(major !== undefined ? { major: Number(major) } : {}) };
+}
+
+/**
+ * Refuses a Postgres/MySQL/MariaDB image change that moves the server to another major version: the new server
+ * cannot read the old one's data directory. (An image by digest only, or a tag without a number, is not judged
+ * here; the swap's health gate then keeps the old server if the new one cannot start.)
+ */
+export function refuseMajorUpgrade(from: string, to: string, name: string): void {
+    const before = imageMajor(from);
+    const after = imageMajor(to);
+    if (!VERSIONED_DATA.includes(after.name) || before.name !== after.name || before.major === undefined || after.major === undefined || before.major === after.major) return;
+    throw new Error([
+        `${name}: ${from} → ${to} changes ${after.name}'s major version (${before.major} → ${after.major}) on an existing data volume, which ${after.name} ${after.major} cannot read. berth did not try; nothing changed.`,
+        `To upgrade: dump the data with version ${before.major} (${after.name === "postgres" ? "pg_dumpall" : "mysqldump --all-databases --single-transaction"}), declare a second service with the new image (another name, so an empty volume),`,
+        `restore the dump into it, point berth:dependsOn at it and run up; remove the old service once the app runs on the new one. To stay, set the image back to ${from}.`,
+    ].join("\n"));
+}
+
 /** What the engine reports of a container, as state records it (see observedState). */
 export interface ObservedContainer {
     /** Whether it runs (a container the engine is restarting counts: its restart policy is at work). */
@@ -384,6 +423,33 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
     return recordedState(inputs, await inspect(inputs.host, "container", name));
 }
 
+/**
+ * A container holding a data volume, given a new image or settings: the new image is pulled first (a failure leaves
+ * the old container running as it was), the old container is stopped but kept (two servers never run on one data
+ * directory), the new one starts on the same volume and must become healthy; then the old one is removed. If the
+ * new one cannot start or become healthy, it is removed, the old one is started again and health-gated, and the
+ * change fails saying so.
+ */
+async function swapContainer(current: RecordedState, news: DockerContainerInputs): Promise<RecordedState> {
+    const where = news.host || "the local engine";
+    if (!(await inspect(news.host, "image", news.image))) {
+        await withRegistryLogin(news.host, news.registry, (loggedIn) => loggedIn(["pull", "--quiet", news.image])).catch((err: Error) => {
+            throw new Error(`${where}: the new image ${news.image} could not be pulled, so ${current.name} (${current.image}) runs on as it was: ${err.message}`);
+        });
+    }
+    await docker(news.host, ["stop", "--time", String(current.stopTimeoutSeconds), current.name]).catch(ignoreMissing);
+    let swapped: RecordedState;
+    try {
+        swapped = await createContainer(news);
+    } catch (err) {
+        await startContainer(news.host, current.name);
+        await waitUntilHealthy(news, current.name);
+        throw new Error(`${where}: ${news.image} did not start healthy on the data of ${current.name}, so ${current.name} (${current.image}) was started again on the same volume and serves as before:\n${(err as Error).message}`);
+    }
+    await removeContainer(news.host, current.name, 0);
+    return swapped;
+}
+
 /** Stop (draining: SIGTERM, then stopTimeoutSeconds) and remove; a container already gone is fine. */
 async function removeContainer(host: DockerHost, name: string, stopTimeoutSeconds: number): Promise<void> {
     await stopAndRemoveContainer(host, name, stopTimeoutSeconds).catch(ignoreMissing);
@@ -460,10 +526,17 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         // On another engine it is a new container anyway; the old engine may not even answer any more.
         const diff = containerDiff(olds, olds.host === news.host ? await observe(id, olds) : olds, news);
         if (!diff.changes && news.labels["berth.role"] === "proxy") readProxyAhead(news.host, olds.name ?? id);
+        if (swapsInPlace(diff.replaces, news)) {
+            if (diff.replaces.includes("image")) refuseMajorUpgrade(olds.image, news.image, olds.name ?? id);
+            return { changes: true, replaces: [] };
+        }
         return diff;
     },
     async update(id: string, olds: RecordedState, news: DockerContainerInputs) {
         const current = await observe(id, olds);
+        if (swapsInPlace(containerDiff(olds, current, news).replaces, news)) {
+            return { outs: await swapContainer(current, news) };
+        }
         if (needsRecovery(current)) {
             return { outs: await recover(current, news) };
         }
