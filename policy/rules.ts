@@ -33,6 +33,15 @@ const nameOf = (r: ResourceView) => r.urn.split("::").pop();
 /** The app's processes: web replicas and the containers of its other roles (berth:roles), or their Swarm services. */
 const isAppContainer = (r: ResourceView) => (r.type === types.container || r.type === types.swarmService) && ["app", "worker"].includes(r.props.labels?.["berth.role"]);
 
+/**
+ * berth's own proxy image: built from berth's images/proxy, named berth/proxy and tagged with its content's hash,
+ * so the same content always has the same tag, on every stack. Production may publish it: it is berth, not the app.
+ */
+export function isBerthProxyImage(props: Record<string, any>): boolean {
+    return /(^|\/)berth\/proxy$/.test(String(props.repository ?? "")) && /(^|[\\/])images[\\/]proxy$/.test(String(props.context ?? ""))
+        && typeof props.contextHash === "string" && props.tag === props.contextHash.slice(0, 12) && Object.keys(props.buildArgs ?? {}).length === 0;
+}
+
 const PROMOTE = "promote the digest staging built: set berth:image to staging's `imageRef` output (repo@sha256:…)";
 
 /** Production never runs a mutable tag: every image it deploys is named by digest, and nothing is built there. */
@@ -44,7 +53,8 @@ export function productionImageFindings(r: ResourceView, productionStacks: strin
         case types.pulledImage:
             return pinned("image", r.props.reference);
         case types.image:
-            return r.props.registry === undefined ? [] // built on the host for berth itself (the proxy), never pushed
+            // berth's proxy: built on the host, or published under its content's hash for the hosts to pull.
+            return r.props.registry === undefined || isBerthProxyImage(r.props) ? []
                 : [`${nameOf(r)} builds and pushes ${r.props.repository}:${r.props.tag} in production stack ${stackOf(r.urn)}: ${PROMOTE}`];
         case types.container:
         case types.swarmService:

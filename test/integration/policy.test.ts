@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devServices, docker, dockerObjects, projectRoot, setObjectConfig, ThrowawayStack, throwawayStack, withPolicies } from "./harness";
+import * as yaml from "js-yaml";
+import { devServices, docker, dockerObjects, projectRoot, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack, withPolicies } from "./harness";
 
 const digest = "127.0.0.1:5000/shop/main@sha256:" + "0".repeat(64);
 
@@ -130,5 +131,34 @@ describe("berth's policy pack, through the engine (pulumi preview --policy-pack)
         } finally {
             fs.rmSync(broken, { recursive: true, force: true });
         }
+    });
+});
+
+describe("the committed production stack's own PR check", () => {
+    let production: ThrowawayStack;
+
+    beforeAll(async () => {
+        // Pulumi.production.yaml as committed, pointed at three test hosts and their registry: the only change.
+        const committed = (yaml.load(fs.readFileSync(path.join(projectRoot, "Pulumi.production.yaml"), "utf8")) as { config: Record<string, any> }).config;
+        const hosts = await testHosts(3);
+        const onTestHosts = JSON.parse(JSON.stringify(committed)
+            .replaceAll("registry.internal:5000", testRegistry)
+            .replace(/ssh:\/\/deploy@prod-(\d)\.internal/g, (_m, n: string) => hosts[Number(n) - 1]));
+        onTestHosts["berth:services"].redis.image = `${testRegistry}/berth/redis:7`;
+        onTestHosts["berth:services"].postgres.image = `${testRegistry}/berth/postgres:15`;
+        const config: Record<string, string | object> = Object.fromEntries(Object.entries(onTestHosts).map(([key, value]) => [key.replace(/^berth:/, ""), typeof value === "object" && value !== null ? value : String(value)]));
+        production = await throwawayStack(config, { redisPassword: "redis-pw-1", postgresPassword: "postgres-pw-1" });
+    });
+    afterAll(async () => {
+        await production?.remove();
+    });
+
+    it("passes `npm run check` with every mandatory policy: berth's proxy image is content-pinned, nothing of the app is built", () => {
+        const check = spawnSync("npm", ["run", "--silent", "check", "--", "--stack", production.name, "--policy-pack-config", withPolicies([production.name]).policyPackConfigs[0]],
+            { cwd: projectRoot, encoding: "utf8", env: { ...process.env, ...production.envVars } });
+        expect(check.stdout + check.stderr).not.toContain("[mandatory]");
+        if (check.status !== 0) console.log(check.stdout.slice(-3000), check.stderr.slice(-2000));
+        expect(check.status).toBe(0);
+        expect(check.stdout).toMatch(/\+ pulumi-nodejs:dynamic\/berth:DockerImage: \(create\)[\s\S]*berth\/proxy/);
     });
 });

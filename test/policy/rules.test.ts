@@ -23,6 +23,11 @@ describe("production-images-pinned-by-digest", () => {
         expect(productionImageFindings(resource(types.pulledImage, { reference: "registry/shop/main:latest" }), ["production"])[0])
             .toMatch(/"registry\/shop\/main:latest", a mutable tag in production stack production: promote the digest/);
         expect(productionImageFindings(resource(types.image, { registry: { server: "r" }, repository: "r/shop/main", tag: "abc" }), ["production"])).toHaveLength(1);
+        // berth's own proxy, tagged with its content's hash, may be published; an app that merely takes its name may not.
+        const proxy = { registry: { server: "r" }, repository: "r/berth/proxy", context: "/srv/berth/images/proxy", contextHash: "0123456789abcdef", tag: "0123456789ab", buildArgs: {} };
+        expect(productionImageFindings(resource(types.image, proxy), ["production"])).toEqual([]);
+        expect(productionImageFindings(resource(types.image, { ...proxy, context: "/srv/berth/app" }), ["production"])).toHaveLength(1);
+        expect(productionImageFindings(resource(types.image, { ...proxy, tag: "5f0c3c1d9b0a" }), ["production"])).toHaveLength(1);
         expect(productionImageFindings(resource(types.dockerContainer, { image: "nginx:1.25" }), ["production"])).toHaveLength(1);
         expect(productionImageFindings(resource(types.dockerRemoteImage, { name: "redis:7" }), ["production"])).toHaveLength(1);
     });
