@@ -845,6 +845,13 @@ export function knownHostsName(host: string): string {
     return port && port !== "22" ? `[${engineAddress(host)}]:${port}` : engineAddress(host);
 }
 
+/** Whether a hashed known_hosts name (`|1|<salt>|<hash>`, as `ssh-keygen -H` writes it) is `name`: HMAC-SHA1 of it keyed by the salt. */
+export function hashedHostMatches(hashed: string, name: string): boolean {
+    const [, kind, salt, hash] = hashed.split("|");
+    if (kind !== "1" || !salt || !hash) return false;
+    return crypto.createHmac("sha1", Buffer.from(salt, "base64")).update(name).digest("base64") === hash;
+}
+
 /**
  * `berth:knownHosts`: the stack's hosts' public keys as ssh-keyscan prints them (`<host> <type> <base64>`), so a
  * fresh CI machine checks them with nothing but the stack's config. Each names a host of berth:hosts.
@@ -863,6 +870,9 @@ export function parseKnownHosts(key: string, value: unknown, hosts: string[]): s
         const wireType = decoded.length > 4 ? decoded.subarray(4, 4 + decoded.readUInt32BE(0)).toString("latin1") : "";
         if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || wireType !== type) {
             throw new ConfigError(`${key}[${i}]`, blob, `not a ${type} public key in base64: copy the whole line ssh-keyscan prints`);
+        }
+        if (patterns.startsWith("|") && !names.some((name) => hashedHostMatches(patterns, name))) {
+            throw new ConfigError(`${key}[${i}]`, patterns, `this hashed name is none of berth:hosts' ssh:// hosts (${names.join(", ") || "berth:hosts has none"}): a stack carries keys for its own hosts only`);
         }
         const unknown = patterns.startsWith("|") ? undefined : patterns.split(",").find((name) => !names.includes(name));
         if (unknown !== undefined) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkFields, checkNoSecretsInPlainKeys, describeValue, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
+import { checkFields, checkNoSecretsInPlainKeys, describeValue, hashedHostMatches, parseKnownHosts, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
 import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
 import { mountSpec } from "../../components/docker/cli";
 import { createArgs, DockerContainerInputs, exitMeaning, refuseMajorUpgrade, swapsInPlace } from "../../components/docker/providers/container";
@@ -230,5 +230,22 @@ describe("a service's container changed on its data volume", () => {
         for (const [from, to] of [["postgres:15", "postgres:15.6"], ["postgres:15", "postgres@sha256:" + "a".repeat(64)], ["redis:6", "redis:7"], ["postgres:15", "timescale/timescaledb:2.14-pg16"], ["postgres:latest", "postgres:16"]]) {
             expect(() => refuseMajorUpgrade(from, to, "s")).not.toThrow();
         }
+    });
+});
+
+describe("a stack's host keys", () => {
+    // `ssh-keygen -H` of "10.1.0.11 ssh-ed25519 …": the name hashed with its salt, as OpenSSH writes known_hosts.
+    const hashed = "|1|iOavzZy3gpZodxF7BuQbTFoTY6M=|Y2UZqFIrr8v1yNlUkPPwaFCmFWA= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB71b5I7qPG28s6RVOBO2Vdrrd6Gp3/WAhzobO7IkL6X";
+
+    it("match a hashed name only to the host it hashes", () => {
+        expect(hashedHostMatches(hashed.split(" ")[0], "10.1.0.11")).toBe(true);
+        expect(hashedHostMatches(hashed.split(" ")[0], "10.1.0.12")).toBe(false);
+        expect(hashedHostMatches("|2|x|y", "10.1.0.11")).toBe(false);
+    });
+
+    it("take a hashed line for one of berth:hosts, and refuse one for any other host", () => {
+        expect(parseKnownHosts("knownHosts", [hashed], ["ssh://deploy@10.1.0.11"])).toEqual([hashed]);
+        expect(() => parseKnownHosts("knownHosts", [hashed], ["ssh://deploy@10.1.0.12"])).toThrow(
+            'invalid config berth:knownHosts[0] = "|1|iOavzZy3gpZodxF7BuQbTFoTY6M=|Y2UZqFIrr8v1yNlUkPPwaFCmFWA=": this hashed name is none of berth:hosts\' ssh:// hosts (10.1.0.12): a stack carries keys for its own hosts only');
     });
 });
