@@ -197,6 +197,11 @@ export class DependencyService extends pulumi.ComponentResource {
         this.preset = preset;
         this.publishedPort = service.hostPort > 0 ? service.hostPort : preset.port;
         this.privateAddress = args.privateAddress === undefined ? undefined : pulumi.output(args.privateAddress);
+        if (this.privateAddress && service.kind === "custom") {
+            // berth's presets require a password once other hosts reach them; an arbitrary image has no such setting.
+            pulumi.log.warn(`services.${service.name} is published on ${args.dockerHost}'s private address (port ${this.publishedPort}) for the app on the stack's other hosts, `
+                + "and berth cannot give a custom service a password: make sure the image requires its own credentials (through services." + service.name + ".env), or firewall the port to the stack's hosts.", this);
+        }
         const data = new DataVolume(`${name}-data`, {
             dockerHost: args.dockerHost,
             stack: args.stack,

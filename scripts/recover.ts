@@ -15,7 +15,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cliEnvironment } from "../components/docker/cli";
+import { cliEnvironment, engineHint } from "../components/docker/cli";
 
 const CONTAINER_TYPE = "pulumi-nodejs:dynamic/berth:DockerContainer";
 
@@ -83,6 +83,19 @@ function say(message: string): void {
     process.stderr.write(`berth: ${message}\n`);
 }
 
+/** A recovery that could not ask an engine: said in words, without a stack trace. */
+export class RecoveryError extends Error {}
+
+/** Why recovery stopped at a host, what it tried and what to do; nothing was changed anywhere. */
+export function unreachableMessage(stack: string, host: string, stderr: string): string {
+    const where = host || "the local Docker engine";
+    return [
+        `stack ${stack}: ${where} does not answer, so berth could not look for containers an interrupted run left there (docker ps --filter label=berth.stack=${stack}). Nothing was changed on any host.`,
+        `What the docker CLI said: ${stderr.trim().split("\n")[0] || "nothing"}`,
+        engineHint(stderr, host) ?? `Check that ${where} answers (is the machine up, does dockerd run there?), then run again.`,
+    ].join("\n");
+}
+
 export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): void {
     const env = { ...process.env, ...options.env };
     // Only where the locks can be read (a file backend) can berth know that no run is in progress elsewhere.
@@ -104,7 +117,13 @@ export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS
     const deployment = exported.deployment ?? {};
     const { names, hosts } = ownedContainers(deployment);
     for (const host of hosts) {
-        const docker = (...args: string[]) => execFileSync("docker", host ? ["--host", host, ...args] : args, { encoding: "utf8", env: cliEnvironment(host, {}, env) }).trim();
+        const docker = (...args: string[]) => {
+            try {
+                return execFileSync("docker", host ? ["--host", host, ...args] : args, { encoding: "utf8", env: cliEnvironment(host, {}, env), timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] }).trim();
+            } catch (err) {
+                throw new RecoveryError(unreachableMessage(stack, host, String((err as { stderr?: string }).stderr ?? (err as Error).message)));
+            }
+        };
         const labelled = docker("ps", "--all", "--filter", `label=berth.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean);
         const stray = orphans(labelled, names);
         if (stray.length > 0) {
@@ -132,5 +151,11 @@ if (process.argv[1] === __filename) {
         process.stderr.write("usage: recover.ts <stack>\n");
         process.exit(2);
     }
-    recoverStack(stack, { cwd: path.resolve(__dirname, "..") });
+    try {
+        recoverStack(stack, { cwd: path.resolve(__dirname, "..") });
+    } catch (err) {
+        if (!(err instanceof RecoveryError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        process.exit(1);
+    }
 }

@@ -29,3 +29,15 @@ describe("recovering a stack after a killed run", () => {
             .toEqual(["berth-s-shop-cccccc", "berth-s-tests-dddddd"]);
     });
 });
+
+describe("an engine that does not answer during recovery", () => {
+    it("names the stack, the host, what was tried, what the CLI said and what to do", async () => {
+        const { unreachableMessage } = await import("../../scripts/recover");
+        expect(unreachableMessage("production", "ssh://deploy@prod-1.internal", "Cannot connect to the Docker daemon at http://docker.example.com. Is the docker daemon running?\n")).toBe([
+            "stack production: ssh://deploy@prod-1.internal does not answer, so berth could not look for containers an interrupted run left there (docker ps --filter label=berth.stack=production). Nothing was changed on any host.",
+            "What the docker CLI said: Cannot connect to the Docker daemon at http://docker.example.com. Is the docker daemon running?",
+            "ssh://deploy@prod-1.internal: its Docker engine does not answer. Start dockerd there (systemctl start docker).",
+        ].join("\n"));
+        expect(unreachableMessage("dev", "", "something else")).toMatch(/Check that the local Docker engine answers \(is the machine up, does dockerd run there\?\), then run again/);
+    });
+});
