@@ -179,6 +179,9 @@ export class DependencyService extends pulumi.ComponentResource {
     readonly containerName: pulumi.Output<string>;
     /** The engine it runs on. */
     readonly engine: string;
+    /** The image it runs, and the login that pulls it (from berth's registry). */
+    readonly image: string;
+    readonly pullLogin?: pulumi.Input<RegistryLogin>;
     private readonly preset: Preset;
     private readonly privateAddress?: pulumi.Output<string>;
     /** Where other hosts reach it: the service's hostPort if set, else its own port, on the private address. */
@@ -194,6 +197,8 @@ export class DependencyService extends pulumi.ComponentResource {
         this.user = preset.user;
         this.password = password;
         this.engine = args.dockerHost;
+        this.image = service.image || preset.image;
+        this.pullLogin = args.pullLogin;
         this.preset = preset;
         this.publishedPort = service.hostPort > 0 ? service.hostPort : preset.port;
         this.privateAddress = args.privateAddress === undefined ? undefined : pulumi.output(args.privateAddress);
@@ -214,12 +219,12 @@ export class DependencyService extends pulumi.ComponentResource {
         const memoryBytes = service.memoryBytes ?? preset.memoryBytes;
         const mounts = data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]);
         const container = args.swarm ? swarmService(`${name}-service`, this, {
-            manager: args.swarm.manager, nodeId: args.swarm.nodeId, node: args.dockerHost, stack: args.stack, service, image: service.image || preset.image, env, labels,
+            manager: args.swarm.manager, nodeId: args.swarm.nodeId, node: args.dockerHost, stack: args.stack, service, image: this.image, env, labels,
             network: args.network, mounts, healthcheck, memoryBytes, logRotation: args.logRotation, pullLogin: args.pullLogin,
         }) : new DockerContainer(`${name}-container`, {
             host: args.dockerHost,
             namePrefix: dockerName(args.stack, service.name),
-            image: service.image || preset.image,
+            image: this.image,
             command: [],
             env,
             labels,

@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { isRemoteEngine } from "./config";
-import { DockerHost, engineApi, engineInfo } from "./docker/cli";
+import { DockerError, DockerHost, engineApi, engineInfo } from "./docker/cli";
+import type { RegistryLogin } from "./docker/providers/image";
 import { stackPrefix } from "./naming";
 
 /** What berth checks of an engine it deploys to (from `docker info`, and the data root's free space where known). */
@@ -110,6 +111,56 @@ export async function warnAboutEngines(hosts: DockerHost[], resource: pulumi.Res
         }
     }));
     const warnings = all.flat();
+    for (const warning of warnings) pulumi.log.warn(warning, resource);
+    return warnings;
+}
+
+/** An image a service runs, the engine that runs it, and the login its registry wants (berth's registry only). */
+export interface ServiceImage {
+    service: string;
+    host: DockerHost;
+    image: string;
+    login?: RegistryLogin;
+}
+
+/** The Engine API's X-Registry-Auth header for a login: its JSON, base64url-encoded. */
+export function registryAuth(login: RegistryLogin): Record<string, string> {
+    const json = JSON.stringify({ username: login.username, password: login.password, serveraddress: login.server });
+    return { "X-Registry-Auth": Buffer.from(json).toString("base64url") };
+}
+
+/**
+ * Why a service's image cannot be had where it runs, or undefined when it can: already on the engine, or found in its
+ * registry by that engine (what `up` pulls before it touches the running service). An engine that does not answer
+ * is left to the host checks.
+ */
+async function missingImage({ host, image, login }: ServiceImage): Promise<string | undefined> {
+    try {
+        await engineApi(host, "GET", `/images/${encodeURIComponent(image)}/json`, undefined, 30_000);
+        return undefined;
+    } catch (err) {
+        if (!(err instanceof DockerError && err.exitCode === 404)) return undefined;
+    }
+    try {
+        await engineApi(host, "GET", `/distribution/${image}/json`, undefined, 30_000, "json", login?.password ? registryAuth(login) : {});
+        return undefined;
+    } catch (err) {
+        return err instanceof DockerError ? err.stderr.trim() : undefined;
+    }
+}
+
+/**
+ * Warns, at preview and `up`, about each service image its engine neither has nor finds in its registry (a typo, a
+ * tag nobody pushed): `up` would then stop before touching the running service, and the change is better fixed now.
+ */
+export async function warnAboutMissingImages(images: ServiceImage[], resource: pulumi.Resource): Promise<string[]> {
+    const found = await Promise.all(images.map(async (wanted) => {
+        const reason = await missingImage(wanted);
+        const where = wanted.host || "the local engine";
+        return reason === undefined ? [] : [`services.${wanted.service}: ${wanted.image} is not on ${where}, and its engine cannot find it in the registry (${reason}). `
+            + `\`up\` would stop before the running ${wanted.service} is touched: check the image's name and tag, and that it was pushed.`];
+    }));
+    const warnings = found.flat();
     for (const warning of warnings) pulumi.log.warn(warning, resource);
     return warnings;
 }

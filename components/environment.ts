@@ -5,9 +5,10 @@ import { AppImage } from "./appImage";
 import { AppService } from "./appService";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
-import { refuseNameCollisions, warnAboutEngines } from "./engineCheck";
+import { refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
 import { StackNetwork } from "./stackNetwork";
 import { trustStackHostKeys } from "./docker/cli";
+import { stackKnownHostsId } from "./docker/dockerResource";
 import { HostCheck } from "./docker/hostCheck";
 import { PulledImage } from "./docker/pulledImage";
 import { ReleaseHistory } from "./docker/releaseHistory";
@@ -30,6 +31,8 @@ export interface EnvironmentArgs {
     checkEngines?: (hosts: string[], resource: pulumi.Resource, forSwarm: boolean) => Promise<string[]>;
     /** Refuses a stack whose Docker names another stack's objects carry (default: refuseNameCollisions; unit tests pass none). */
     checkNames?: (stack: string, hosts: string[], resource: pulumi.Resource) => Promise<string[]>;
+    /** Warns about service images their engines cannot get (default: warnAboutMissingImages; unit tests pass none). */
+    checkImages?: (images: ServiceImage[], resource: pulumi.Resource) => Promise<string[]>;
 }
 
 const SQL_KINDS = ["postgres", "mysql"];
@@ -113,7 +116,7 @@ export class Environment extends pulumi.ComponentResource {
         const { settings, stack } = args;
         const { hosts, app } = settings;
         // Before any ssh: the stack's own host keys are what its hosts' keys are checked against, with the user's.
-        trustStackHostKeys(`${pulumi.getProject()}.${stack}`, settings.knownHosts);
+        trustStackHostKeys(stackKnownHostsId(pulumi.getProject(), stack), settings.knownHosts);
         const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this, settings.orchestrator === "swarm");
         const nameCollisions = (args.checkNames ?? refuseNameCollisions)(stack, hosts, this);
         // Where hosts reach each other by address (services on a host of several, a swarm's nodes): known before anything is declared.
@@ -171,6 +174,8 @@ export class Environment extends pulumi.ComponentResource {
                 swarm: cluster ? { manager: manager!, nodeId: cluster.nodeIds.apply((ids) => ids[hosts.indexOf(host)]) } : undefined,
             }, { parent: this })];
         }));
+        const missingImages = pulumi.secret(pulumi.all([...services.values()].map((s) => pulumi.output(s.pullLogin))).apply((logins) =>
+            (args.checkImages ?? warnAboutMissingImages)([...services.entries()].map(([service, s], i) => ({ service, host: s.engine, image: s.image, login: logins[i] })), this)));
         const proxyImageRef = app.proxy && app.hostPort > 0
             ? proxyImage(`${name}-proxy-image`, { buildHost: buildEngine(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
                 parent: this,
@@ -208,7 +213,7 @@ export class Environment extends pulumi.ComponentResource {
             this.processes = pulumi.all(Object.fromEntries(Object.entries(swarmApp.roleServices).map(([role, service]) => [role, service.apply((s) => [s])])));
             this.hostReleases = swarmApp.runningImage.apply((running): Record<string, string> => ({ swarm: running }));
             this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions });
+            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages });
             return;
         }
         const replicaCounts = replicasPerHost(app.replicas, hosts.length);
@@ -251,7 +256,7 @@ export class Environment extends pulumi.ComponentResource {
                 }, { parent: this, dependsOn: [...needed, ...(deployed[0]?.appService ?? appService).releaseSteps, ...releaseAfter] }));
                 const proxy = proxyImageRef
                     ? new WebProxy(hostScoped(`${name}-proxy`, i), {
-                        dockerHost: host, stack, network: networks[i].name, image: proxyImageRef, pullLogin,
+                        dockerHost: host, stack, image: proxyImageRef, pullLogin,
                         hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
                         logRotation: settings.logRotation,
                         edge: app.edge, tls,
@@ -284,6 +289,6 @@ export class Environment extends pulumi.ComponentResource {
         this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
             Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions });
+        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages });
     }
 }

@@ -1,3 +1,4 @@
+import { isIP } from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeSettings, hostUrl, LogRotation } from "./config";
@@ -12,12 +13,11 @@ import { berthLabels, dockerName } from "./naming";
 export interface WebProxyArgs {
     dockerHost: string;
     stack: string;
-    network: pulumi.Input<string>;
     /** berth's proxy image (see proxyImage). */
     image: pulumi.Input<string>;
     /** Login that pulls the image on an engine that lacks it. */
     pullLogin?: pulumi.Input<RegistryLogin>;
-    /** Published on the Docker host's bindAddress. */
+    /** Where nginx listens, on the Docker host's bindAddress. */
     hostPort: number;
     bindAddress: string;
     /** `address:port` of the replicas to send traffic to. */
@@ -29,6 +29,22 @@ export interface WebProxyArgs {
     /** The stack's certificate and key (PEM), with HTTPS. */
     tls?: pulumi.Input<{ certificate: string; privateKey: string }>;
     logRotation: LogRotation;
+}
+
+/**
+ * Where the proxy's nginx listens, in its container's environment (read by the image's start script, health check
+ * and berth's read-backs): nginx's `listen` addresses, and BERTH_PROBE, the address and port as bash's
+ * /dev/tcp/ADDRESS/PORT takes them (a wildcard address probed on loopback).
+ */
+export function proxyListenEnv(bindAddress: string, httpPort: number, httpsPort: number): Record<string, string> {
+    const v6 = isIP(bindAddress) === 6;
+    const listen = (port: number) => `${v6 ? `[${bindAddress}]` : bindAddress}:${port}`;
+    const probe = bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress === "::" ? "::1" : bindAddress;
+    return {
+        BERTH_LISTEN: listen(httpPort),
+        ...(httpsPort > 0 ? { BERTH_LISTEN_HTTPS: listen(httpsPort) } : {}),
+        BERTH_PROBE: `${probe}/${httpPort}`,
+    };
 }
 
 /** nginx with a few thousand connections needs little; the limit keeps a runaway one from taking the host. */
@@ -64,6 +80,9 @@ export function proxyImage(name: string, args: ProxyImageArgs, opts: pulumi.Cust
 /**
  * The reverse proxy in front of the app: it owns the public port and outlives every release. Replicas are swapped
  * behind it: new ones are created (and healthy) first, then the proxy reloads onto them, then old ones drain.
+ * It runs on the host's network, listening on the port itself, and reaches the replicas by their addresses on the
+ * stack network: no NAT rule or docker-proxy process stands between clients and nginx, so a restart of the engine
+ * (which rebuilds those, refusing connections meanwhile) drops nothing, loopback included.
  */
 export class WebProxy extends pulumi.ComponentResource {
     readonly url: string;
@@ -76,13 +95,10 @@ export class WebProxy extends pulumi.ComponentResource {
             namePrefix: dockerName(args.stack, "proxy"),
             image: args.image,
             command: [],
-            env: {},
+            env: proxyListenEnv(args.bindAddress, args.hostPort, args.edge.httpsPort),
             labels: berthLabels(args.stack, "proxy"),
-            networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: ["proxy"] }]),
-            ports: [
-                { internal: 80, external: args.hostPort, ip: args.bindAddress, protocol: "tcp" },
-                ...(args.edge.httpsPort > 0 ? [{ internal: 443, external: args.edge.httpsPort, ip: args.bindAddress, protocol: "tcp" as const }] : []),
-            ],
+            networks: [{ name: "host", aliases: [] }],
+            ports: [],
             volumes: [],
             restart: "unless-stopped",
             memoryBytes: PROXY_MEMORY_BYTES,

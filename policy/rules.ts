@@ -95,7 +95,10 @@ export function hostAccessFindings(r: ResourceView): string[] {
     const fix = "remove it; a container with it controls the whole host";
     if (r.type === types.container) {
         for (const v of r.props.volumes ?? []) if (isDockerSocket(v.source)) findings.push(`${name} mounts the Docker socket (${v.source}): ${fix}`);
-        for (const n of r.props.networks ?? []) if (n.name === "host") findings.push(`${name} uses the host network: ${fix}; use the stack network`);
+        // berth's proxy listens on the host's network (so an engine restart drops nothing); nothing else may. Its
+        // role label is berth's alone: config refuses berth.* labels.
+        const berthProxy = r.props.labels?.["berth.role"] === "proxy";
+        for (const n of r.props.networks ?? []) if (n.name === "host" && !berthProxy) findings.push(`${name} uses the host network: ${fix}; use the stack network`);
         if (r.props.privileged === true) findings.push(`${name} runs privileged: ${fix}`);
     }
     if (r.type === types.dockerContainer) {

@@ -57,9 +57,23 @@ const SSH_WRAPPER_DIR = path.join(__dirname, "..", "..", "tools", "ssh");
 /** Stacks' own host keys (berth:knownHosts), a file per stack; tools/ssh/ssh checks them besides the user's known_hosts. */
 export const STACK_KNOWN_HOSTS_DIR = path.join(os.homedir(), ".ssh", "berth-known-hosts.d");
 
-/** Makes a stack's berth:knownHosts lines part of what berth's ssh checks host keys against (none: its file goes). */
+/** The stack (`<project>.<stack>`) whose berth:knownHosts this process's ssh connections trust; see useStackKnownHosts. */
+let trustedStackKeys: string | undefined;
+
+/**
+ * Makes this process's ssh:// connections check host keys against `stackId`'s berth:knownHosts (its file in
+ * STACK_KNOWN_HOSTS_DIR), besides the user's known_hosts, and against no other stack's: a key one stack's config
+ * carries vouches for that stack's hosts alone. A process deploys one stack; berth's providers learn it from the
+ * resource they serve, scripts from their --stack.
+ */
+export function useStackKnownHosts(stackId: string, dir = STACK_KNOWN_HOSTS_DIR): void {
+    trustedStackKeys = path.join(dir, stackId);
+}
+
+/** Records a stack's berth:knownHosts lines where its ssh connections read them (none: its file goes), and uses them. */
 export function trustStackHostKeys(stackId: string, lines: string[], dir = STACK_KNOWN_HOSTS_DIR): void {
     const file = path.join(dir, stackId);
+    useStackKnownHosts(stackId, dir);
     if (lines.length === 0) {
         fs.rmSync(file, { force: true });
         return;
@@ -71,10 +85,15 @@ export function trustStackHostKeys(stackId: string, lines: string[], dir = STACK
     fs.renameSync(partial, file);
 }
 
-/** The docker CLI's environment for `host`: ssh:// engines get berth's ssh first on PATH. */
+/**
+ * The docker CLI's environment for `host`: ssh:// engines get berth's ssh first on PATH and, in BERTH_KNOWN_HOSTS,
+ * the host keys of the stack this process deploys (useStackKnownHosts).
+ */
 export function cliEnvironment(host: DockerHost, extra: Record<string, string> = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
     const env = { ...base, ...extra };
-    return host.startsWith("ssh://") ? { ...env, PATH: `${SSH_WRAPPER_DIR}${path.delimiter}${env.PATH ?? ""}` } : env;
+    if (!host.startsWith("ssh://")) return env;
+    const { BERTH_KNOWN_HOSTS: _inherited, ...rest } = env;
+    return { ...rest, PATH: `${SSH_WRAPPER_DIR}${path.delimiter}${env.PATH ?? ""}`, ...(trustedStackKeys ? { BERTH_KNOWN_HOSTS: trustedStackKeys } : {}) };
 }
 
 /**
@@ -119,16 +138,16 @@ function run(target: string, host: DockerHost, args: string[], options: DockerRu
  * or an ssh:// engine's forwarded socket. Used where no input may appear on a command line (a swarm join token) and
  * for inspects, which are most of a run's engine calls: a request on an open socket instead of a CLI process each.
  */
-export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown, timeoutMs = 0, answer: "json" | "raw" = "json"): Promise<any> {
+export async function engineApi(host: DockerHost, method: string, apiPath: string, body?: unknown, timeoutMs = 0, answer: "json" | "raw" = "json", headers: Record<string, string> = {}): Promise<any> {
     const socketPath = await apiSocket(host);
     if (!socketPath) throw new Error(`${host || process.env.DOCKER_HOST}: berth calls this engine's API only over a unix socket or ssh://`);
     try {
-        return await apiRequest(socketPath, host, method, apiPath, body, timeoutMs, answer);
+        return await apiRequest(socketPath, host, method, apiPath, body, timeoutMs, answer, headers);
     } catch (err) {
         // As in `docker`: the SSH connection behind a forwarded socket ended; open it again once.
         if (!(host.startsWith("ssh://") && err instanceof DockerError && /ECONNREFUSED|ENOENT/.test(err.stderr))) throw err;
         forwards.delete(host);
-        return apiRequest(await engineSocket(host), host, method, apiPath, body, timeoutMs, answer);
+        return apiRequest(await engineSocket(host), host, method, apiPath, body, timeoutMs, answer, headers);
     }
 }
 
@@ -233,10 +252,10 @@ async function apiSocket(host: DockerHost): Promise<string | undefined> {
 }
 
 /** One request; the answer parsed as JSON (or text), or its raw bytes (an exec's multiplexed output). */
-function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body: unknown, timeoutMs: number, answer: "json" | "raw"): Promise<any> {
+function apiRequest(socketPath: string, host: DockerHost, method: string, apiPath: string, body: unknown, timeoutMs: number, answer: "json" | "raw", headers: Record<string, string>): Promise<any> {
     const payload = body === undefined ? "" : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-        const request = http.request({ socketPath, path: `/v1.41${apiPath}`, method, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } }, (response) => {
+        const request = http.request({ socketPath, path: `/v1.41${apiPath}`, method, headers: { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) } }, (response) => {
             const chunks: Buffer[] = [];
             response.on("data", (chunk: Buffer) => chunks.push(chunk));
             response.on("end", () => {

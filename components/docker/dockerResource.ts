@@ -1,5 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 
+/** Names a stack's own host keys (berth:knownHosts): see cli.ts useStackKnownHosts. */
+export function stackKnownHostsId(project: string, stack: string): string {
+    return `${project}.${stack}`;
+}
+
 export type ProviderKind = "network" | "volume" | "image" | "pulledImage" | "container" | "proxyRoutes" | "proxySite" | "releaseGate" | "releaseHistory" | "rolloutPause" | "hostCheck" | "swarmCluster" | "swarmService" | "swarmSecret";
 
 /**
@@ -17,12 +22,18 @@ export function providerModule(kind: ProviderKind): string {
         require(path.join(root, "tools", "register-typescript.js")).register();
         return require(path.join(root, "components", "docker", "providers", ${JSON.stringify(kind)})).provider;
     };
+    // The stack a resource belongs to: its ssh connections trust that stack's berth:knownHosts, no other's.
+    const trusting = (props) => {
+        const provider = load();
+        if (props && props.__stack) require(path.join(process.cwd(), "components", "docker", "cli")).useStackKnownHosts(props.__stack);
+        return provider;
+    };
     return {
-        create: (inputs) => load().create(inputs),
-        diff: (id, olds, news) => load().diff(id, olds, news),
-        update: (id, olds, news) => load().update(id, olds, news),
-        read: (id, props) => load().read(id, props),
-        delete: (id, props) => load().delete(id, props),
+        create: (inputs) => trusting(inputs).create(inputs),
+        diff: (id, olds, news) => trusting(news).diff(id, olds, news),
+        update: (id, olds, news) => trusting(news).update(id, olds, news),
+        read: (id, props) => trusting(props).read(id, props),
+        delete: (id, props) => trusting(props).delete(id, props),
     };
 };
 `;
@@ -35,6 +46,6 @@ export function providerModule(kind: ProviderKind): string {
  */
 export abstract class DockerResource extends pulumi.CustomResource {
     protected constructor(kind: ProviderKind, type: string, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-        super(`pulumi-nodejs:dynamic/berth:${type}`, name, { ...props, __provider: providerModule(kind) }, opts);
+        super(`pulumi-nodejs:dynamic/berth:${type}`, name, { ...props, __provider: providerModule(kind), __stack: stackKnownHostsId(pulumi.getProject(), pulumi.getStack()) }, opts);
     }
 }

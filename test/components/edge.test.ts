@@ -1,12 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { checkHostPorts, checkTlsPair, parseBodySize, requiredSecrets, parseSettings } from "../../components/config";
 import { applyScript, httpConfig, siteConfig, siteId, tlsHash } from "../../components/docker/providers/proxySite";
+import { proxyListenEnv } from "../../components/webProxy";
 import { selfSignedCertificate } from "../certificates";
 
 const edge = { httpsPort: 8443, hsts: true, maxBodySize: "25m", keepAliveSeconds: 0 };
 
 /** The proxy's edge: HTTPS config and certificate checks, the redirect, the body limit. */
 describe("the proxy's edge", () => {
+    it("listens where the stack binds, on the host's network, and is probed there (a wildcard on loopback)", () => {
+        expect(proxyListenEnv("127.0.0.1", 8080, 0)).toEqual({ BERTH_LISTEN: "127.0.0.1:8080", BERTH_PROBE: "127.0.0.1/8080" });
+        expect(proxyListenEnv("0.0.0.0", 80, 443)).toEqual({ BERTH_LISTEN: "0.0.0.0:80", BERTH_LISTEN_HTTPS: "0.0.0.0:443", BERTH_PROBE: "127.0.0.1/80" });
+        expect(proxyListenEnv("::", 8080, 8443)).toEqual({ BERTH_LISTEN: "[::]:8080", BERTH_LISTEN_HTTPS: "[::]:8443", BERTH_PROBE: "::1/8080" });
+        expect(proxyListenEnv("fd00::5", 80, 0)).toEqual({ BERTH_LISTEN: "[fd00::5]:80", BERTH_PROBE: "fd00::5/80" });
+    });
+
     const pair = selfSignedCertificate("shop.test");
     const other = selfSignedCertificate("other.test");
 
@@ -47,7 +55,7 @@ describe("the proxy's edge", () => {
     });
 
     it("serves HTTPS with the stack's certificate, HSTS when asked, and redirects plain HTTP there", () => {
-        expect(siteConfig(edge)).toMatch(/keepalive_timeout 0s;\nclient_max_body_size 25m;\nserver \{\n    listen 443 ssl;[^]*Strict-Transport-Security "max-age=31536000" always;[^]*include \/etc\/nginx\/app.conf;\n\}/);
+        expect(siteConfig(edge)).toMatch(/keepalive_timeout 0s;\nclient_max_body_size 25m;\nserver \{\n    include \/etc\/nginx\/berth\/listen-https.conf;[^]*Strict-Transport-Security "max-age=31536000" always;[^]*include \/etc\/nginx\/app.conf;\n\}/);
         expect(siteConfig({ ...edge, hsts: false })).not.toContain("Strict-Transport-Security");
         expect(siteConfig({ ...edge, httpsPort: 0, keepAliveSeconds: 15 })).toBe("keepalive_timeout 15s;\nclient_max_body_size 25m;\n");
         expect(httpConfig(edge, "abc")).toContain("return 308 https://$host:8443$request_uri;");

@@ -32,6 +32,7 @@ async function deploy() {
         secret: (key) => pulumi.secret(secrets[key]),
         checkEngines: async () => [],
         checkNames: async () => [],
+        checkImages: async () => [],
     });
     const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((r) => o.apply(r));
     return { env, imageRef: await resolve(env.imageRef), containers: await resolve(env.containers), previous: await resolve(env.previousImageRef) };

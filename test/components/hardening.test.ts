@@ -1,10 +1,13 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { checkFields, checkNoSecretsInPlainKeys, describeValue, hashedHostMatches, parseKnownHosts, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
 import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
-import { mountSpec } from "../../components/docker/cli";
+import { cliEnvironment, mountSpec, trustStackHostKeys, useStackKnownHosts } from "../../components/docker/cli";
 import { createArgs, DockerContainerInputs, exitMeaning, refuseMajorUpgrade, swapsInPlace } from "../../components/docker/providers/container";
 import { roleProcess } from "../../components/processRole";
-import { collidingStacks } from "../../components/engineCheck";
+import { collidingStacks, registryAuth } from "../../components/engineCheck";
 import { refuseOtherStacks } from "../../components/docker/resource";
 import { hostAddresses } from "../../components/environment";
 
@@ -249,3 +252,28 @@ describe("a stack's host keys", () => {
             'invalid config berth:knownHosts[0] = "|1|iOavzZy3gpZodxF7BuQbTFoTY6M=|Y2UZqFIrr8v1yNlUkPPwaFCmFWA=": this hashed name is none of berth:hosts\' ssh:// hosts (10.1.0.12): a stack carries keys for its own hosts only');
     });
 });
+
+describe("whose host keys a connection trusts", () => {
+    it("an ssh:// engine's calls carry the deploying stack's key file, and never one inherited from elsewhere", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-keys-"));
+        try {
+            trustStackHostKeys("berth.a", ["10.1.0.11 ssh-ed25519 AAAA"], dir);
+            expect(fs.readFileSync(path.join(dir, "berth.a"), "utf8")).toBe("10.1.0.11 ssh-ed25519 AAAA\n");
+            expect(cliEnvironment("ssh://deploy@10.1.0.11", {}, { PATH: "/usr/bin" }).BERTH_KNOWN_HOSTS).toBe(path.join(dir, "berth.a"));
+            useStackKnownHosts("berth.b", dir);
+            expect(cliEnvironment("ssh://deploy@10.1.0.11", {}, { PATH: "/usr/bin", BERTH_KNOWN_HOSTS: "/tmp/other" }).BERTH_KNOWN_HOSTS).toBe(path.join(dir, "berth.b"));
+            expect(cliEnvironment("", {}, { PATH: "/usr/bin" })).toEqual({ PATH: "/usr/bin" });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("a service image looked up in its registry", () => {
+    it("sends the login as the Engine API's X-Registry-Auth: base64url JSON", () => {
+        const header = registryAuth({ server: "10.0.0.5:5000", username: "ci", password: "p+/=?" })["X-Registry-Auth"];
+        expect(header).not.toMatch(/[+/=]/);
+        expect(JSON.parse(Buffer.from(header, "base64url").toString())).toEqual({ username: "ci", password: "p+/=?", serveraddress: "10.0.0.5:5000" });
+    });
+});
+

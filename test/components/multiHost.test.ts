@@ -40,6 +40,7 @@ describe("Environment on two hosts", () => {
             secret: (key) => pulumi.secret(secrets[key]),
             checkEngines: async () => [],
             checkNames: async () => [],
+            checkImages: async () => [],
         });
         urls = env.urls;
         hostReleases = await resolve(env.hostReleases);

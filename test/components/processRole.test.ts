@@ -36,6 +36,7 @@ describe("Environment with HTTPS and a worker role", () => {
             secret: (key) => pulumi.secret(secrets[key]),
             checkEngines: async () => [],
             checkNames: async () => [],
+            checkImages: async () => [],
         });
         urls = env.urls;
         processes = await resolve(env.processes);
@@ -46,7 +47,9 @@ describe("Environment with HTTPS and a worker role", () => {
     it("publishes HTTPS on each host's proxy and serves the stack's certificate, as a secret, through ProxySite", () => {
         expect(urls).toEqual(["https://10.1.0.11:443", "https://10.1.0.12:443"]);
         const proxies = byType("DockerContainer").filter((c) => c.name.startsWith("prod-proxy"));
-        expect(proxies.map((p) => p.inputs.ports.map((port: any) => `${port.external}->${port.internal}`))).toEqual([["80->80", "443->443"], ["80->80", "443->443"]]);
+        expect(proxies.map((p) => [p.inputs.networks, p.inputs.ports, p.inputs.env])).toEqual([1, 2].map(() => [
+            [{ name: "host", aliases: [] }], [], { BERTH_LISTEN: "0.0.0.0:80", BERTH_LISTEN_HTTPS: "0.0.0.0:443", BERTH_PROBE: "127.0.0.1/80" },
+        ]));
         const sites = byType("ProxySite");
         expect(sites.map((s) => s.inputs.edge)).toEqual([{ httpsPort: 443, hsts: true, maxBodySize: "25m", keepAliveSeconds: 0 }, { httpsPort: 443, hsts: true, maxBodySize: "25m", keepAliveSeconds: 0 }]);
         expect(sites[0].inputs.tls).toEqual({ certificate: pair.certificate, privateKey: pair.privateKey });

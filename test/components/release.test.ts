@@ -42,6 +42,7 @@ describe("the release command and secret variables in a stack", () => {
             secretEnv: pulumi.secret({ STRIPE_KEY: "sk_test_123" }),
             checkEngines: async () => [],
             checkNames: async () => [],
+            checkImages: async () => [],
         });
         releaseOutput = await new Promise((resolve) => env.releaseCommandOutput.apply(resolve));
         await new Promise((resolve) => env.containers.apply(resolve));

@@ -187,6 +187,7 @@ describe("Environment on a swarm", () => {
             secret: (key) => pulumi.secret(`${key}-value`),
             checkEngines: async () => [],
             checkNames: async () => [],
+            checkImages: async () => [],
         });
         urls = env.urls;
         // Registered once what they wait on is: the role and the proxy after web, the histories after all of them.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { containerIds, docker, dockerObjects, engineHealth, http, ThrowawayStack, throwawayStack } from "./harness";
+import { containerIds, devServices, docker, dockerObjects, engineHealth, http, setObjectConfig, ThrowawayStack, throwawayStack } from "./harness";
 
 /**
  * Drift: what happens to a stack's containers, proxy, network and volumes by hand, outside berth. `preview
@@ -57,6 +57,30 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
         expect(changes.update).toBeGreaterThanOrEqual(1);
         expect(inspect(stopped).State.Running).toBe(true);
         expect(containerOf("shop")).toContain(stopped);
+    });
+
+    it("a service image nobody pushed: preview warns naming it; up fails before the database is touched, and the app it serves under load fails nothing", async () => {
+        const [postgres] = containerOf("postgres");
+        const typo = "127.0.0.1:5000/berth/postgres:15-typo";
+        await setObjectConfig(env.stack, "services", { ...devServices, postgres: { ...devServices.postgres, image: typo } });
+        try {
+            const shown = await env.stack.preview({ color: "never" });
+            expect(shown.stdout).toContain(`services.postgres: ${typo} is not on the local engine, and its engine cannot find it in the registry`);
+            const load = startLoad(`${url}/rows`, 4, 300);
+            try {
+                await expect(env.stack.up({ color: "never" })).rejects.toThrow(/the new image 127\.0\.0\.1:5000\/berth\/postgres:15-typo could not be pulled, so berth-.*-postgres-\w+ \(berth\/postgres:15\) runs on as it was/);
+            } finally {
+                const result = await load.stop();
+                console.log(`service image typo under load: ${result.total} requests, failures`, result.failures);
+                expect(result.failures).toEqual({});
+                expect(result.total).toBeGreaterThan(100);
+            }
+            expect(containerOf("postgres")).toEqual([postgres]);
+            expect(inspect(postgres).State.Running).toBe(true);
+        } finally {
+            await setObjectConfig(env.stack, "services", devServices);
+        }
+        expect(await upThenNothing()).toEqual({});
     });
 
     it("a killed service (docker kill: its restart policy does not apply) is started again with its data", async () => {
@@ -136,7 +160,9 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
         const network = `berth-${env.name}-net`;
         const [redis] = containerOf("redis");
         docker("stop", redis); // stays attached to the network that is about to go, so it cannot start again
-        for (const name of Object.keys(containerIds(env.name)).filter((n) => n !== redis)) docker("network", "disconnect", "--force", network, name);
+        // The proxy is not on it: it listens on the host's network.
+        const onNetwork = (n: string) => !n.includes("-proxy-");
+        for (const name of Object.keys(containerIds(env.name)).filter((n) => n !== redis && onNetwork(n))) docker("network", "disconnect", "--force", network, name);
         docker("network", "rm", network);
         expect((await preview()).changes).toMatchObject({ create: expect.any(Number), replace: expect.any(Number) });
         await upThenNothing();
@@ -144,7 +170,7 @@ describe("drift on the real engine: preview shows it, up repairs it, a second up
         expect(containerOf("redis")).toHaveLength(1);
         expect(containerOf("redis")).not.toContain(redis);
         for (const name of Object.keys(containerIds(env.name))) {
-            expect(Object.keys(inspect(name).NetworkSettings.Networks)).toEqual([network]);
+            expect(Object.keys(inspect(name).NetworkSettings.Networks)).toEqual([onNetwork(name) ? network : "host"]);
         }
         expect((await http("GET", `${url}/rows`)).json.rows.map((r: { note: string }) => r.note)).toContain(note);
     });

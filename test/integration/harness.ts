@@ -2,7 +2,7 @@
  * Real-engine harness: throw-away stacks of this project driven through the Automation API against a local
  * file backend and the real Docker engine. Nothing here is mocked; a missing engine or CLI fails loudly.
  */
-import { execFile, execFileSync } from "child_process";
+import { execFile, execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -234,4 +234,34 @@ export async function engineHealth(container: string, timeoutMs = 60_000, waitFo
         if (!waitFor.includes(status) || Date.now() > deadline) return status;
         await new Promise((resolve) => setTimeout(resolve, 250));
     }
+}
+
+/**
+ * Stops the local dockerd (SIGTERM, as an upgrade does) and starts it again with the same command line, detached
+ * as setup starts it; resolves once it answers. Fails loudly when the local engine is not such a process (a
+ * systemd-managed one is restarted by systemd, not here).
+ */
+export async function restartLocalEngine(seconds = 60): Promise<void> {
+    const pid = Number(fs.readFileSync("/var/run/docker.pid", "utf8"));
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    if (path.basename(argv[0] ?? "") !== "dockerd") throw new Error(`/var/run/docker.pid names ${pid} (${argv.join(" ")}), not a dockerd`);
+    const deadline = Date.now() + seconds * 1000;
+    const waitFor = async (what: string, done: () => boolean) => {
+        while (!done()) {
+            if (Date.now() > deadline) throw new Error(`the local dockerd: ${what} did not happen within ${seconds}s`);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+    };
+    process.kill(pid, "SIGTERM");
+    await waitFor("its exit", () => !fs.existsSync(`/proc/${pid}`));
+    const log = fs.openSync(path.join(os.homedir(), ".cache", "berth", "logs", "dockerd.log"), "a");
+    spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", log, log] }).unref();
+    fs.closeSync(log);
+    await waitFor("answering again", () => {
+        try {
+            return docker("info", "--format", "{{.ServerVersion}}") !== "";
+        } catch {
+            return false;
+        }
+    });
 }

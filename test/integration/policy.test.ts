@@ -120,6 +120,7 @@ describe("berth's policy pack, through the engine (pulumi preview --policy-pack)
         ["lacks its dependencies", null, /failed to start: .*@pulumi\/pulumi is not installed for the policy pack in .*: run npm install/],
     ])("a policy pack that %s fails `up` clearly and changes nothing", async (_what, code, message) => {
         // Inside the project, a pack resolves the project's @pulumi/pulumi; in the system temp dir it finds none.
+        if (code) fs.mkdirSync(path.join(projectRoot, ".berth"), { recursive: true });
         const broken = fs.mkdtempSync(path.join(code ? path.join(projectRoot, ".berth") : os.tmpdir(), "broken-policy-"));
         fs.writeFileSync(path.join(broken, "PulumiPolicy.yaml"), "runtime: nodejs\n");
         fs.writeFileSync(path.join(broken, "package.json"), JSON.stringify({ name: "broken", version: "0.0.1", main: "index.js" }));

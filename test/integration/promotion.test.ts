@@ -46,7 +46,9 @@ describe("promotion and rollback are config edits", () => {
         const { outputs } = await production.stack.up({ color: "never" });
         expect(outputs.imageRef.value).toBe(builds[0].imageRef);
         const proxy = dockerObjects(production.name).containers.find((n) => n.includes("-proxy-"))!;
-        expect(Object.values(JSON.parse(docker("inspect", proxy))[0].HostConfig.PortBindings)).toEqual([[{ HostIp: "0.0.0.0", HostPort: expect.any(String) }]]);
+        // It listens on every interface itself, on the host's network.
+        const inspected = JSON.parse(docker("inspect", proxy))[0];
+        expect([inspected.HostConfig.NetworkMode, inspected.Config.Env]).toEqual(["host", expect.arrayContaining([expect.stringMatching(/^BERTH_LISTEN=0\.0\.0\.0:\d+$/)])]);
         for (const url of outputs.urls.value) {
             expect((await http("GET", `${url}/`)).json.version).toBe(builds[0].version);
         }

@@ -13,12 +13,15 @@ const hostsDir = path.join(os.homedir(), ".cache", "berth", "hosts");
 /** SSH logins a test host's sshd has accepted so far: each one is a full handshake. */
 const handshakes = (host: string) => (fs.readFileSync(path.join(hostsDir, host, "log", "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
 const address = (engine: string) => engine.replace(/^ssh:\/\/[^@]+@/, "");
-/** Ends berth's multiplexed connection to a host (if one is open), so the next run starts from none. */
+/** Ends berth's multiplexed connections to a host (one per set of trusted keys, if open), so the next run starts from none. */
 const closeConnection = (engine: string) => {
-    try {
-        execFileSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%r@%h:%p`, "-O", "exit", `deploy@${address(engine)}`], { stdio: "ignore" });
-    } catch {
-        // no connection open
+    const suffix = `-deploy@${address(engine)}:22`;
+    for (const socket of fs.readdirSync(path.join(os.homedir(), ".ssh")).filter((name) => name.startsWith("berth-mux-") && name.endsWith(suffix))) {
+        try {
+            execFileSync("ssh", ["-o", `ControlPath=${path.join(os.homedir(), ".ssh", socket)}`, "-O", "exit", `deploy@${address(engine)}`], { stdio: "ignore" });
+        } catch {
+            // no connection open
+        }
     }
 };
 
@@ -171,6 +174,13 @@ describe("staging and production on test hosts over SSH", () => {
             // What a fresh CI machine has: no known_hosts entry, the key in the stack's config.
             await setObjectConfig(env.stack, "knownHosts", [`192.168.240.12 ${keyOf("192.168.240.12")}`]);
             expect((await env.stack.preview({ color: "never" })).stdout).toMatch(/Resources:/);
+            // Another stack on the same host trusts its own keys only: this stack's key (and its open connection) vouch for nothing there.
+            const other = await throwawayStack({ appContext: context, hosts: [engines[1]], bindAddress: "0.0.0.0" });
+            try {
+                await expect(other.stack.up({ color: "never" })).rejects.toThrow(/ssh:\/\/deploy@192\.168\.240\.12: its SSH host key is not in known_hosts, or has changed/);
+            } finally {
+                await other.remove();
+            }
             // A key in the config that is not the host's is refused as a changed key, never skipped.
             closeConnection(engines[1]);
             await setObjectConfig(env.stack, "knownHosts", [`192.168.240.12 ${keyOf("192.168.240.11")}`]);
@@ -183,11 +193,12 @@ describe("staging and production on test hosts over SSH", () => {
     });
 
     it("a connection whose ssh was killed (its socket left behind) is replaced by the next run's", async () => {
-        const check = spawnSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-%r@%h:%p`, "-O", "check", "deploy@192.168.240.11"], { encoding: "utf8" });
+        // The stack carries no host keys: its connections are those that trust the user's known_hosts alone.
+        const check = spawnSync("ssh", ["-o", `ControlPath=${os.homedir()}/.ssh/berth-mux-user-%r@%h:%p`, "-O", "check", "deploy@192.168.240.11"], { encoding: "utf8" });
         const master = Number(/pid=([0-9]+)/.exec(check.stderr)?.[1]);
         expect(master).toBeGreaterThan(0);
         process.kill(master, "SIGKILL");
-        expect(fs.existsSync(`${os.homedir()}/.ssh/berth-mux-deploy@192.168.240.11:22`)).toBe(true);
+        expect(fs.existsSync(`${os.homedir()}/.ssh/berth-mux-user-deploy@192.168.240.11:22`)).toBe(true);
         expect((await env.stack.preview({ color: "never" })).stdout).toMatch(/Resources:/);
     });
 

@@ -3,7 +3,7 @@ import * as net from "net";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { appCopy, containerIds, docker, dockerObjects, http, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, containerIds, docker, dockerObjects, http, restartLocalEngine, ThrowawayStack, throwawayStack } from "./harness";
 
 describe("zero-downtime replacement behind berth's proxy", () => {
     let env: ThrowawayStack;
@@ -75,5 +75,24 @@ describe("zero-downtime replacement behind berth's proxy", () => {
         expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
         expect(answer).toContain(before.json.version);
         expect(dockerObjects(env.name).containers.filter((n) => oldReplicas.includes(n))).toEqual([]);
+    });
+
+    it("keeps answering on loopback with no failed request while the engine restarts, and the next up changes nothing", async () => {
+        // The proxy listens on the host's network: no NAT rule (rebuilt by a starting dockerd, refusing connections
+        // meanwhile) nor docker-proxy (gone with the old dockerd) between the client and nginx.
+        expect(new URL(url).hostname).toBe("127.0.0.1");
+        const load = startLoad(`${url}/`, 4, 180);
+        try {
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            await restartLocalEngine();
+            await new Promise((resolve) => setTimeout(resolve, 2000));
+        } finally {
+            const result = await load.stop();
+            console.log(`local engine restart: ${result.total} requests, failures`, result.failures);
+            expect(result.failures).toEqual({});
+            expect(result.total).toBeGreaterThan(500);
+        }
+        const again = await env.stack.up({ color: "never" });
+        expect(Object.keys(again.summary.resourceChanges ?? {}).filter((k) => k !== "same")).toEqual([]);
     });
 });

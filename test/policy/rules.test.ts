@@ -71,6 +71,13 @@ describe("no-host-access", () => {
         expect(hostAccessFindings(resource(types.dockerContainer, { privileged: true, networkMode: "host", mounts: [{ source: "/run/docker.sock" }] }))).toHaveLength(3);
     });
 
+    it("lets berth's own proxy, and nothing else, listen on the host network", () => {
+        const host = [{ name: "host", aliases: [] }];
+        expect(hostAccessFindings(app({ networks: host, labels: { "berth.stack": "staging", "berth.role": "proxy" }, image: "sha256:" + "a".repeat(64) }))).toEqual([]);
+        expect(hostAccessFindings(app({ networks: host, labels: { "berth.stack": "staging", "berth.role": "app" } }))[0]).toMatch(/uses the host network/);
+        expect(hostAccessFindings(app({ networks: host, image: "berth/proxy:9fbfa68a721f" }))[0]).toMatch(/uses the host network/);
+    });
+
     it("passes named volumes on a stack network", () => {
         expect(hostAccessFindings(app({ volumes: [{ source: "berth-staging-postgres-data", target: "/data" }] }))).toEqual([]);
         expect(hostAccessFindings(resource(types.dockerContainer, { networkMode: "bridge", volumes: [{ volumeName: "data" }] }))).toEqual([]);

@@ -472,7 +472,8 @@ async function recover(recorded: RecordedState, inputs: DockerContainerInputs): 
             return recordedState(inputs, await inspect(inputs.host, "container", recorded.name));
         }
     }
-    const exclusive = inputs.volumes.length > 0 || inputs.ports.length > 0;
+    // Its data, a published port or (on the host's network) a listening one: held by one container at a time.
+    const exclusive = inputs.volumes.length > 0 || inputs.ports.length > 0 || inputs.networks.some((n) => n.name === "host");
     if (exclusive) await removeContainer(inputs.host, recorded.name, inputs.stopTimeoutSeconds);
     const replacement = await createContainer(inputs);
     if (!exclusive) await removeContainer(inputs.host, recorded.name, inputs.stopTimeoutSeconds);

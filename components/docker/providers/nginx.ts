@@ -5,9 +5,9 @@ import { DockerHost, execOutput } from "../cli";
 /** berth's config files in the proxy. */
 export const BERTH_DIR = "/etc/nginx/berth";
 
-/** Asks the proxy's nginx, on a fresh connection, what it answers at `path` (a marker berth wrote). */
+/** Asks the proxy's nginx, on a fresh connection, what it answers at `path` (a marker berth wrote); BERTH_PROBE: see webProxy. */
 export function fetchScript(path: string): string {
-    return `exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`;
+    return `exec 3<>/dev/tcp/\${BERTH_PROBE:-127.0.0.1/80} && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`;
 }
 
 /**

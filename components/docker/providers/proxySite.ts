@@ -25,7 +25,8 @@ export function siteConfig(edge: EdgeSettings): string {
     if (edge.httpsPort > 0) {
         lines.push(
             "server {",
-            "    listen 443 ssl;",
+            // The container's HTTPS address and port (the image's start script writes it from its environment).
+            `    include ${BERTH_DIR}/listen-https.conf;`,
             `    ssl_certificate ${TLS_DIR}/certificate.pem;`,
             `    ssl_certificate_key ${TLS_DIR}/private-key.pem;`,
             "    ssl_protocols TLSv1.2 TLSv1.3;",
