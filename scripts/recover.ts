@@ -15,7 +15,9 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cliEnvironment, engineHint } from "../components/docker/cli";
+import { cliEnvironment, engineHint, useStackKnownHosts } from "../components/docker/cli";
+import { stackKnownHostsId } from "../components/docker/dockerResource";
+import { PROJECT } from "./replicas";
 
 const CONTAINER_TYPE = "pulumi-nodejs:dynamic/berth:DockerContainer";
 
@@ -71,7 +73,7 @@ function isAlive(pid: number): boolean {
 
 /** The lock files of a stack in a `file://` backend. */
 function fileBackendLocks(backend: string, stack: string): Lock[] {
-    const dir = path.join(backend.slice("file://".length).replace(/^~(?=\/)/, os.homedir()), ".pulumi", "locks", "organization", "berth", stack);
+    const dir = path.join(backend.slice("file://".length).replace(/^~(?=\/)/, os.homedir()), ".pulumi", "locks", "organization", PROJECT, stack);
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => {
         const content = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
@@ -116,6 +118,7 @@ export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS
     }
     const deployment = exported.deployment ?? {};
     const { names, hosts } = ownedContainers(deployment);
+    useStackKnownHosts(stackKnownHostsId(PROJECT, stack));
     for (const host of hosts) {
         const docker = (...args: string[]) => {
             try {

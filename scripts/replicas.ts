@@ -6,9 +6,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { cliEnvironment } from "../components/docker/cli";
+import { cliEnvironment, useStackKnownHosts } from "../components/docker/cli";
+import { stackKnownHostsId } from "../components/docker/dockerResource";
 
 export const projectRoot = path.resolve(__dirname, "..");
+/** Pulumi.yaml's project name. */
+export const PROJECT = (yaml.load(fs.readFileSync(path.join(projectRoot, "Pulumi.yaml"), "utf8")) as { name: string }).name;
 
 /** A mistake on the command line: printed as its message alone. */
 export class UsageError extends Error {}
@@ -23,9 +26,11 @@ export function dockerOn(host: string, ...args: string[]): string {
     return execFileSync("docker", [...(host ? ["--host", host] : []), ...args], { encoding: "utf8", env: cliEnvironment(host), maxBuffer: 256 * 1024 * 1024 }).trim();
 }
 
+/** The engines a stack deploys to; from then on this process's ssh connections trust that stack's host keys. */
 export function stackHosts(stack: string): string[] {
     const file = path.join(projectRoot, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) throw new UsageError(`no stack ${stack}: ${file} does not exist`);
+    useStackKnownHosts(stackKnownHostsId(PROJECT, stack));
     const hosts = ((yaml.load(fs.readFileSync(file, "utf8")) as any)?.config?.["berth:hosts"] ?? []) as string[];
     return hosts.length > 0 ? hosts : [""];
 }
