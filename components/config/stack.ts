@@ -1,0 +1,223 @@
+// The whole stack's config: parsed from Pulumi config in one pass, then the rules that span several keys.
+import * as fs from "fs";
+import * as path from "path";
+import { SWARM_NAME_LIMIT, swarmServiceNames } from "../naming";
+import { closestName, ConfigError, ConfigErrors, ErrorCollector } from "./errors";
+import { AppSettings, AppSource, BerthSettings, ConfigSource, ServiceSettings, TestHosts } from "./types";
+import { ENV_NAME, LOG_OPTION, parseBindAddress, parseBodySize, parseBoolean, parseChoice, parseCpus, parseEnv, parseImageReference, parseInteger, parseJson, parseLabels, parseLogDriver, parseLogSize, parseMemory, parseName, parsePort, parseRegistry, parseRestartPolicy, parseStringMap, required } from "./fields";
+import { parseDependsOn, parseHealthcheck, parseRoles, parseServices } from "./services";
+import { checkNoSecretsInPlainKeys, checkSecretEnv, checkSecrets, checkTlsPair, passwordKey, SECRET_KEYS, SecretState } from "./secrets";
+import { checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, parseAddressPool, parseHosts, parseKnownHosts } from "./hosts";
+
+/** Every host port the stack publishes must be distinct and in range. */
+export function checkHostPorts(settings: { app: Pick<AppSettings, "hostPort" | "proxy" | "replicas" | "edge">; services: ServiceSettings[] }): void {
+    const claimed = new Map<number, string>();
+    const claim = (port: number, key: string) => {
+        if (port > 65535) throw new ConfigError(key, port, "published ports must be at most 65535");
+        const holder = claimed.get(port);
+        if (holder) throw new ConfigError(key, port, `host port ${port} is already published by ${holder}`);
+        claimed.set(port, key);
+    };
+    for (const service of settings.services) {
+        if (service.hostPort > 0) claim(service.hostPort, `services.${service.name}.hostPort`);
+    }
+    if (settings.app.edge.httpsPort > 0) {
+        if (!settings.app.proxy) throw new ConfigError("httpsPort", settings.app.edge.httpsPort, "HTTPS is served by berth's proxy: set berth:proxy to true, or httpsPort to 0");
+        claim(settings.app.edge.httpsPort, "httpsPort");
+    }
+    if (settings.app.hostPort > 0 && settings.app.proxy) {
+        claim(settings.app.hostPort, "hostPort");
+    } else if (settings.app.hostPort > 0) {
+        for (let i = 0; i < settings.app.replicas; i++) {
+            claim(settings.app.hostPort + i, i === 0 ? "hostPort" : `hostPort (replica ${i + 1} uses hostPort+${i})`);
+        }
+    }
+}
+
+/**
+ * The whole stack's settings, validated; all errors at once (secrets are read separately, as Pulumi secrets).
+ * With `projectDir`, the build context and Dockerfile are checked to exist too.
+ */
+export function parseSettings(source: ConfigSource, projectDir?: string, testHosts?: TestHosts): BerthSettings {
+    const c = new ErrorCollector();
+    const image = source("image") ?? "";
+    const appSource: AppSource = image !== ""
+        ? { kind: "image", reference: c.take(() => parseImageReference("image", image), image) }
+        : {
+            kind: "build",
+            context: c.take(() => required(source, "appContext"), ""),
+            dockerfile: source("dockerfile") || "Dockerfile",
+            target: source("buildTarget") ?? "",
+            buildArgs: c.take(() => parseStringMap("buildArgs", parseJson("buildArgs", source("buildArgs"), {}), ENV_NAME, "build arg names"), {}),
+        };
+    if (projectDir !== undefined) c.take(() => checkBuildSource(appSource, projectDir), undefined);
+    const services = c.take(() => parseServices("services", parseJson("services", source("services"), {})), []);
+    const dependsOn = c.take(() => parseDependsOn(parseJson("dependsOn", source("dependsOn"), []), services), []);
+    const app: AppSettings = {
+        name: c.take(() => parseName("app", required(source, "app")), "app"),
+        branch: c.take(() => required(source, "branch"), ""),
+        source: appSource,
+        replicas: c.take(() => parseInteger("replicas", required(source, "replicas"), 1, 20), 1),
+        hostPort: c.take(() => parseInteger("hostPort", required(source, "hostPort"), 0, 65535), 0),
+        bindAddress: c.take(() => parseBindAddress("bindAddress", source("bindAddress") ?? "127.0.0.1"), "127.0.0.1"),
+        proxy: c.take(() => parseBoolean("proxy", required(source, "proxy")), true),
+        edge: {
+            httpsPort: c.take(() => parseInteger("httpsPort", required(source, "httpsPort"), 0, 65535), 0),
+            hsts: c.take(() => parseBoolean("hsts", required(source, "hsts")), false),
+            maxBodySize: c.take(() => parseBodySize("maxBodySize", required(source, "maxBodySize")), "25m"),
+            keepAliveSeconds: c.take(() => parseInteger("keepAliveSeconds", required(source, "keepAliveSeconds"), 0, 3600), 0),
+        },
+        containerPort: c.take(() => parsePort("containerPort", required(source, "containerPort")), 1),
+        restart: c.take(() => parseRestartPolicy("restart", required(source, "restart")), "no"),
+        memoryBytes: c.take(() => parseMemory("memory", required(source, "memory")), 0),
+        cpus: c.take(() => parseCpus("cpus", required(source, "cpus")), 0),
+        env: c.take(() => parseEnv("env", parseJson("env", source("env"), {})), {}),
+        labels: c.take(() => parseLabels("labels", parseJson("labels", source("labels"), {})), {}),
+        logDriver: c.take(() => parseLogDriver("logDriver", source("logDriver") ?? ""), ""),
+        logOptions: c.take(() => parseStringMap("logOptions", parseJson("logOptions", source("logOptions"), {}), LOG_OPTION, "log option names"), {}),
+        healthcheck: c.take(() => parseHealthcheck("healthcheck", parseJson("healthcheck", source("healthcheck"), undefined)), undefined),
+        dependsOn,
+        testCommand: source("testCommand") ?? "",
+        releaseCommand: source("releaseCommand") ?? "",
+        releaseCommandTimeoutSeconds: c.take(() => parseInteger("releaseCommandTimeoutSeconds", required(source, "releaseCommandTimeoutSeconds"), 1, 86400), 600),
+        secretEnvNames: [],
+        healthTimeoutSeconds: c.take(() => parseInteger("healthTimeoutSeconds", required(source, "healthTimeoutSeconds"), 1, 3600), 1),
+        stopTimeoutSeconds: c.take(() => parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600), 0),
+        keepReleases: c.take(() => parseInteger("keepReleases", required(source, "keepReleases"), 1, 100), 1),
+    };
+    const roles = c.take(() => parseRoles("roles", parseJson("roles", source("roles"), {}), app), []);
+    const hosts = c.take(() => parseHosts("hosts", parseJson("hosts", source("hosts"), [])), [""]);
+    c.take(() => checkServiceHosts(services, hosts), undefined);
+    const settings: BerthSettings = {
+        hosts,
+        orchestrator: c.take(() => parseChoice("orchestrator", required(source, "orchestrator"), ["hosts", "swarm"] as const), "hosts"),
+        swarm: {
+            managers: c.take(() => parseInteger("swarmManagers", required(source, "swarmManagers"), 1, Math.max(1, hosts.length)), 1),
+            endpointMode: c.take(() => parseChoice("swarmEndpointMode", required(source, "swarmEndpointMode"), ["dnsrr", "vip"] as const), "dnsrr"),
+            monitorSeconds: c.take(() => parseInteger("swarmMonitorSeconds", required(source, "swarmMonitorSeconds"), 0, 3600), 0),
+            addressPool: c.take(() => parseAddressPool("swarmAddressPool", required(source, "swarmAddressPool"), hosts), "10.240.0.0/16"),
+        },
+        rollout: {
+            batchSize: c.take(() => parseInteger("rolloutBatchSize", required(source, "rolloutBatchSize"), 1, 100), 1),
+            pauseSeconds: c.take(() => parseInteger("rolloutPauseSeconds", required(source, "rolloutPauseSeconds"), 0, 3600), 0),
+        },
+        logRotation: {
+            maxSize: c.take(() => parseLogSize("logMaxSize", required(source, "logMaxSize")), "10m"),
+            maxFiles: c.take(() => parseInteger("logMaxFiles", required(source, "logMaxFiles"), 1, 100), 3),
+        },
+        ephemeral: c.take(() => parseBoolean("ephemeral", required(source, "ephemeral")), false),
+        registry: {
+            server: c.take(() => parseRegistry("registry", source("registry") || defaultRegistry(hosts, testHosts)), ""),
+            username: c.take(() => required(source, "registryUser"), ""),
+        },
+        knownHosts: c.take(() => parseKnownHosts("knownHosts", parseJson("knownHosts", source("knownHosts"), []), hosts), []),
+        app,
+        roles,
+        services,
+    };
+    if (c.errors.length === 0) {
+        c.take(() => checkHostPorts(settings), undefined);
+        // Swarm places the tasks itself: any count runs on any of the nodes.
+        if (settings.orchestrator === "hosts") c.take(() => checkReplicasCoverHosts(app.replicas, hosts), undefined);
+        c.take(() => checkRegistryReachable(settings.registry.server, hosts), undefined);
+        if (settings.orchestrator === "swarm") c.take(() => checkSwarmSettings(settings), undefined);
+    }
+    c.throwIfAny();
+    return settings;
+}
+
+/** What berth does not (yet) do on a swarm, refused before anything is touched rather than half done. */
+export function checkSwarmSettings(settings: Pick<BerthSettings, "app" | "services">): void {
+    if (settings.app.edge.httpsPort > 0) {
+        throw new ConfigError("httpsPort", settings.app.edge.httpsPort, "HTTPS is served by the proxy of berth:orchestrator hosts only so far: set 0 with swarm, or terminate TLS in front of the cluster");
+    }
+    if (settings.app.hostPort > 0 && !settings.app.proxy) {
+        throw new ConfigError("proxy", false, "with swarm the app is published through berth's proxy (a global service on hostPort): set true");
+    }
+    const published = settings.services.find((service) => service.hostPort > 0);
+    if (published) {
+        throw new ConfigError(`services.${published.name}.hostPort`, published.hostPort, "with swarm, services are reached on the stack's overlay network only: remove hostPort");
+    }
+}
+
+/** Every Swarm service name the stack would declare fits a DNS label, checked before web or anything else moves. */
+export function checkSwarmNames(stack: string, settings: Pick<BerthSettings, "app" | "roles" | "services">): void {
+    const names = swarmServiceNames(stack, settings.app.name, settings.roles.map((r) => r.name), settings.services.map((s) => s.name));
+    const errors = names.filter(({ name }) => name.length > SWARM_NAME_LIMIT).map(({ key, name }) =>
+        new ConfigError(key, name, `on a swarm this stack's service would be named ${name} (${name.length} characters), and Swarm allows ${SWARM_NAME_LIMIT}: use a shorter name here or a shorter stack name`));
+    if (errors.length > 0) throw new ConfigErrors(errors);
+}
+
+/** Keys berth reads; a `berth:` key outside them is a typo (checked with the declared services' password keys). */
+export const knownKeys = [
+    "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
+    "proxy", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
+    "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
+    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
+] as const;
+
+/** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */
+export const renamedKeys: Record<string, string> = {
+    dockerHost: "replaced by berth:hosts, a list of engine addresses: write berth:hosts: [<this value>]",
+};
+
+/** Refuses `berth:` keys berth does not read (a typo is silently ignored otherwise), suggesting the closest known one. */
+export function checkKnownKeys(keys: string[], services: ServiceSettings[]): void {
+    const known = [...knownKeys, ...services.map((s) => passwordKey(s.name))];
+    const c = new ErrorCollector();
+    for (const key of keys.filter((k) => !known.includes(k))) {
+        if (renamedKeys[key]) {
+            c.take(() => {
+                throw new ConfigError(key, "(set)", renamedKeys[key]);
+            }, undefined);
+            continue;
+        }
+        const closest = closestName(key, known);
+        const suggestion = closest ? `did you mean berth:${closest}? ` : "";
+        c.take(() => {
+            throw new ConfigError(key, "(set)", `no such key: ${suggestion}Pulumi.yaml lists every key berth reads`);
+        }, undefined);
+    }
+    c.throwIfAny();
+}
+
+/** The build context and its Dockerfile must exist before anything is built (checked at preview). */
+export function checkBuildSource(source: AppSource, projectDir: string): void {
+    if (source.kind !== "build") return;
+    const context = path.resolve(projectDir, source.context);
+    if (!fs.existsSync(context) || !fs.statSync(context).isDirectory()) {
+        throw new ConfigError("appContext", source.context, `no such directory (${context}): the app's build context is its Dockerfile's directory`);
+    }
+    if (!fs.existsSync(path.join(context, source.dockerfile))) {
+        throw new ConfigError("dockerfile", source.dockerfile, `no such file in the build context ${context}`);
+    }
+}
+
+/**
+ * The stack's whole configuration, checked before any resource exists: every value, unknown keys, the build
+ * source, the secrets. All problems are reported at once, as one error without a stack trace.
+ */
+export function loadSettings(input: {
+    source: ConfigSource; keys: string[]; secretState: (key: string) => SecretState; projectDir: string; secretEnvNames?: string[]; testHosts?: TestHosts;
+    /** A secret's value, read only to check it (the TLS pair); never stored or printed. */
+    secretValue?: (key: string) => string | undefined;
+    /** The stack's name, which every Docker name starts with. */
+    stack?: string;
+    /** Whether a key was set as a secret (keys berth reads as plain text must not be). */
+    isSecret?: (key: string) => boolean;
+}): BerthSettings {
+    const c = new ErrorCollector();
+    const settings = c.take(() => parseSettings(input.source, input.projectDir, input.testHosts), undefined);
+    if (settings) settings.app.secretEnvNames = c.take(() => checkSecretEnv(input.secretEnvNames ?? [], settings.app.env, input.secretState("secretEnv")), []);
+    // Which password keys exist depends on the services, read again here in case another key failed.
+    const services = settings?.services ?? new ErrorCollector().take(() => parseServices("services", parseJson("services", input.source("services"), {})), []);
+    c.take(() => checkKnownKeys(input.keys, services), undefined);
+    if (settings) c.take(() => checkSecrets(settings, input.secretState), undefined);
+    if (input.isSecret) c.take(() => checkNoSecretsInPlainKeys(input.keys, input.isSecret!, [...SECRET_KEYS, ...services.map((s) => passwordKey(s.name))]), undefined);
+    if (settings && input.stack !== undefined && settings.orchestrator === "swarm") c.take(() => checkSwarmNames(input.stack!, settings), undefined);
+    if (settings && settings.app.edge.httpsPort > 0 && c.errors.length === 0 && input.secretValue) {
+        c.take(() => checkTlsPair(input.secretValue!("tlsCertificate") ?? "", input.secretValue!("tlsPrivateKey") ?? ""), undefined);
+    }
+    c.throwIfAny();
+    return settings!;
+}
