@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HealthcheckSettings, LogRotation, ServiceKind, ServiceSettings } from "./config";
+import { HealthcheckSettings, LogRotation, ServiceSettings } from "./config";
 import { DataVolume } from "./dataVolume";
 import { DockerContainer } from "./docker/container";
 import { effectiveLogOptions, VolumeMount } from "./docker/providers/container";
@@ -8,6 +8,7 @@ import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";
 import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName } from "./naming";
+import { connectionUrl, Preset, presetFor, serviceHealthcheck } from "./serviceKinds";
 
 export interface DependencyServiceArgs {
     /** The engine that runs it and keeps its data. */
@@ -30,81 +31,6 @@ export interface DependencyServiceArgs {
     swarm?: { manager: pulumi.Input<string>; nodeId: pulumi.Input<string> };
 }
 
-interface Preset {
-    image: string;
-    port: number;
-    dataPath: string;
-    user: string;
-    scheme: string;
-    /** Path part of the URL (the database or vhost). */
-    path: string;
-    healthcheck: HealthcheckSettings;
-    /** Memory limit of its container unless the service sets `memory`. */
-    memoryBytes: number;
-    env(password: string): Record<string, string>;
-}
-
-const MB = 1024 ** 2;
-
-/**
- * The engine's own checks of a running service. Deploys do not wait on them (berth runs the command itself until it
- * passes), so the interval is what steady state can afford: each check is a process started inside the container.
- * Every 2 s, an idle stack with 29 services (50 containers) kept a 2-core host ~75 % busy; every 10 s, ~25 %. A
- * service failing for a minute (6 checks 10 s apart) is unhealthy, and the next `up` repairs it.
- */
-const probe = { intervalSeconds: 10, timeoutSeconds: 5, retries: 6, startPeriodSeconds: 5 };
-
-/** What each official image expects; berth's Debian-built stand-ins (images/) honour the same contracts. */
-export const presets: Record<Exclude<ServiceKind, "custom">, Preset> = {
-    redis: {
-        image: "redis:7", port: 6379, dataPath: "/data", user: "", scheme: "redis", path: "",
-        healthcheck: { command: "redis-cli ping | grep -q PONG", ...probe },
-        memoryBytes: 256 * MB,
-        // With a password (once other hosts reach it) the server requires it: berth's image reads REDIS_PASSWORD.
-        env: (password): Record<string, string> => (password ? { REDIS_PASSWORD: password } : {}),
-    },
-    postgres: {
-        image: "postgres:15", port: 5432, dataPath: "/var/lib/postgresql/data", user: "app", scheme: "postgres", path: "/app",
-        healthcheck: { command: 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"', ...probe },
-        memoryBytes: 512 * MB,
-        env: (password) => ({ POSTGRES_USER: "app", POSTGRES_DB: "app", POSTGRES_PASSWORD: password }),
-    },
-    mysql: {
-        image: "mysql:8", port: 3306, dataPath: "/var/lib/mysql", user: "app", scheme: "mysql", path: "/app",
-        // A real login, not `mysqladmin ping` (which succeeds with any password once the port is open).
-        healthcheck: { command: 'mysql -h 127.0.0.1 -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" -e "SELECT 1" "$MYSQL_DATABASE" >/dev/null', ...probe },
-        memoryBytes: 512 * MB,
-        env: (password) => ({ MYSQL_ROOT_PASSWORD: password, MYSQL_DATABASE: "app", MYSQL_USER: "app", MYSQL_PASSWORD: password }),
-    },
-    rabbitmq: {
-        image: "rabbitmq:3", port: 5672, dataPath: "/var/lib/rabbitmq", user: "app", scheme: "amqp", path: "/",
-        // `ping` answers before the AMQP listener is up; port connectivity is what clients need.
-        healthcheck: { command: "rabbitmq-diagnostics -q check_port_connectivity", ...probe, timeoutSeconds: 10, startPeriodSeconds: 20 },
-        memoryBytes: 512 * MB,
-        env: (password) => ({ RABBITMQ_DEFAULT_USER: "app", RABBITMQ_DEFAULT_PASS: password }),
-    },
-};
-
-/** The preset a service starts from; a custom service brings its own port, data path and healthcheck. */
-export function presetFor(service: ServiceSettings): Preset {
-    if (service.kind !== "custom") return presets[service.kind];
-    return {
-        image: service.image, port: service.port, dataPath: service.dataPath, user: "", scheme: "tcp", path: "",
-        healthcheck: service.healthcheck ?? { command: "true", ...probe },
-        memoryBytes: 512 * MB,
-        env: () => ({}),
-    };
-}
-
-/** The healthcheck of a service's container: a password-protected Redis is asked with its password. */
-export function serviceHealthcheck(preset: Preset, kind: ServiceKind, password: boolean): HealthcheckSettings {
-    return kind === "redis" && password ? { ...preset.healthcheck, command: `REDISCLI_AUTH="$REDIS_PASSWORD" ${preset.healthcheck.command}` } : preset.healthcheck;
-}
-
-export function connectionUrl(preset: Preset, host: string, password: string, port = preset.port): string {
-    const auth = preset.user ? `${preset.user}:${encodeURIComponent(password)}@` : password ? `:${encodeURIComponent(password)}@` : "";
-    return `${preset.scheme}://${auth}${host}:${port}${preset.path}`;
-}
 
 interface SwarmServiceArgs {
     manager: pulumi.Input<string>;
@@ -202,7 +128,7 @@ export class DependencyService extends pulumi.ComponentResource {
         this.preset = preset;
         this.publishedPort = service.hostPort > 0 ? service.hostPort : preset.port;
         this.privateAddress = args.privateAddress === undefined ? undefined : pulumi.output(args.privateAddress);
-        if (this.privateAddress && service.kind === "custom") {
+        if (this.privateAddress && preset.password === "never") {
             // berth's presets require a password once other hosts reach them; an arbitrary image has no such setting.
             pulumi.log.warn(`services.${service.name} is published on ${args.dockerHost}'s private address (port ${this.publishedPort}) for the app on the stack's other hosts, `
                 + "and berth cannot give a custom service a password: make sure the image requires its own credentials (through services." + service.name + ".env), or firewall the port to the stack's hosts.", this);

@@ -16,6 +16,7 @@ import { RolloutPause } from "./docker/rolloutPause";
 import { SwarmCluster } from "./docker/swarmCluster";
 import { SwarmApp } from "./swarmApp";
 import { ProcessRole } from "./processRole";
+import { isSql } from "./serviceKinds";
 import { proxyImage, WebProxy } from "./webProxy";
 
 export interface EnvironmentArgs {
@@ -35,11 +36,9 @@ export interface EnvironmentArgs {
     checkImages?: (images: ServiceImage[], resource: pulumi.Resource) => Promise<string[]>;
 }
 
-const SQL_KINDS = ["postgres", "mysql"];
-
 /** `DATABASE_URL`, the convention most frameworks read, points at the first SQL service the app depends on. */
 export function databaseService(services: ServiceSettings[], dependsOn: string[]): string | undefined {
-    return dependsOn.find((name) => SQL_KINDS.includes(services.find((s) => s.name === name)?.kind ?? ""));
+    return dependsOn.find((name) => services.some((s) => s.name === name && isSql(s.kind)));
 }
 
 /**

@@ -12,12 +12,12 @@ import * as yaml from "js-yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { BRANCH_STACK_PREFIX, BranchNameError, branchStackName, pickHostPort } from "../components/branches";
 import { passwordKey } from "../components/config";
+import { kindOf, needsPassword, ServiceKind, serviceKinds } from "../components/serviceKinds";
 import { recoverStack } from "./recover";
 import { dockerOn } from "./replicas";
 
 const projectRoot = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run branch -- up <branch> [--set key=value ...] | down <branch>";
-const SERVICE_KINDS_WITH_PASSWORD = ["postgres", "mysql", "rabbitmq"];
 
 class UsageError extends Error {}
 
@@ -98,9 +98,12 @@ async function setMissingSecrets(stack: Stack, config: Record<string, unknown>):
         await stack.setConfig("berth:registryPassword", { value: password, secret: true });
     }
     const services = (config["berth:services"] ?? {}) as Record<string, { kind?: string }>;
+    const hostCount = Math.max(1, ((config["berth:hosts"] ?? []) as unknown[]).length);
     for (const [name, service] of Object.entries(services)) {
         const key = `berth:${passwordKey(name)}`;
-        if (SERVICE_KINDS_WITH_PASSWORD.includes(service.kind ?? "") && !(await has(key))) {
+        const kind = kindOf(name, service.kind);
+        // A kind berth does not know is left to preview, which names it.
+        if (serviceKinds.includes(kind as ServiceKind) && needsPassword(kind as ServiceKind, hostCount) && !(await has(key))) {
             await stack.setConfig(key, { value: crypto.randomBytes(18).toString("base64url"), secret: true });
         }
     }

@@ -2,7 +2,8 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, ConfigErrors } from "./errors";
-import { BerthSettings, ServiceKind } from "./types";
+import { needsPassword } from "../serviceKinds";
+import { BerthSettings } from "./types";
 import { ENV_NAME } from "./fields";
 import { isRemoteEngine } from "./hosts";
 
@@ -11,10 +12,9 @@ import { isRemoteEngine } from "./hosts";
  * and each service's password where it has one (Redis too once other hosts reach it over the network).
  */
 export function requiredSecrets(settings: BerthSettings): string[] {
-    const withPassword: ServiceKind[] = settings.hosts.length > 1 ? ["postgres", "mysql", "rabbitmq", "redis"] : ["postgres", "mysql", "rabbitmq"];
     return [
         ...(settings.app.source.kind === "build" || settings.hosts.some(isRemoteEngine) ? ["registryPassword"] : []),
-        ...settings.services.filter((s) => withPassword.includes(s.kind)).map((s) => passwordKey(s.name)),
+        ...settings.services.filter((s) => needsPassword(s.kind, settings.hosts.length)).map((s) => passwordKey(s.name)),
         ...(settings.app.edge.httpsPort > 0 ? ["tlsCertificate", "tlsPrivateKey"] : []),
     ];
 }

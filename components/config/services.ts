@@ -1,5 +1,6 @@
 // berth:services, berth:roles and berth:dependsOn: nested objects, every field checked.
 import { checkFields, ConfigError } from "./errors";
+import { kindOf } from "../serviceKinds";
 import { AppSettings, HealthcheckSettings, RoleSettings, ServiceKind, serviceKinds, ServiceSettings } from "./types";
 import { field, isObject, parseCpus, parseDataPath, parseEnv, parseImageReference, parseInteger, parseMemory, parsePort, parseRestartPolicy } from "./fields";
 
@@ -34,7 +35,7 @@ export function parseServices(key: string, value: unknown): ServiceSettings[] {
         if (!SERVICE_NAME.test(name)) throw new ConfigError(at, raw, "service names are 1-31 lowercase letters, digits and dashes, starting with a letter");
         if (!isObject(raw)) throw new ConfigError(at, raw, "use an object like { kind: postgres, image: postgres:15 }");
         checkFields(at, raw, SERVICE_FIELDS, "a service setting");
-        const kind = field(raw, "kind") ?? name;
+        const kind = kindOf(name, field(raw, "kind"));
         if (!serviceKinds.includes(kind as ServiceKind)) {
             throw new ConfigError(`${at}.kind`, kind, `use one of ${serviceKinds.join(", ")}`);
         }

@@ -1,10 +1,11 @@
 // The parsed shape of a stack's config (berth:* keys), as the components read it.
+import type { ServiceKind } from "../serviceKinds";
+
+export type { ServiceKind } from "../serviceKinds";
+export { serviceKinds } from "../serviceKinds";
+
 /** Reads one raw config value (a string as Pulumi stores it), or undefined when unset. */
 export type ConfigSource = (key: string) => string | undefined;
-
-export type ServiceKind = "redis" | "postgres" | "mysql" | "rabbitmq" | "custom";
-
-export const serviceKinds: readonly ServiceKind[] = ["redis", "postgres", "mysql", "rabbitmq", "custom"];
 
 export interface HealthcheckSettings {
     /** Run by the container's shell; exit 0 means healthy. */

@@ -1,10 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { connectionUrl, presetFor } from "../../components/dependencyService";
+import { connectionUrl, isSql, kindOf, needsPassword, presetFor, serviceKinds } from "../../components/serviceKinds";
 import { databaseService } from "../../components/environment";
 import { ServiceSettings } from "../../components/config";
 
 const service = (name: string, kind: ServiceSettings["kind"], extra: Partial<ServiceSettings> = {}): ServiceSettings =>
     ({ name, kind, image: "", hostPort: 0, env: {}, port: 0, dataPath: "", ...extra });
+
+describe("service kinds, one table", () => {
+    it("name a service's kind by its name unless it says otherwise", () => {
+        expect(kindOf("postgres", undefined)).toBe("postgres");
+        expect(kindOf("db", "mysql")).toBe("mysql");
+    });
+
+    it("say which kinds get a password, on one host and on several, and which speak SQL", () => {
+        expect(serviceKinds.filter((kind) => needsPassword(kind, 1))).toEqual(["postgres", "mysql", "rabbitmq"]);
+        expect(serviceKinds.filter((kind) => needsPassword(kind, 2))).toEqual(["redis", "postgres", "mysql", "rabbitmq"]);
+        expect(serviceKinds.filter(isSql)).toEqual(["postgres", "mysql"]);
+    });
+});
 
 describe("service presets", () => {
     it("default to the official images and their data paths", () => {
