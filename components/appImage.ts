@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { isDigestPinned, parseImageRef } from "./imageReference";
 import { contextHash } from "./contextHash";
 import { AppSource } from "./config";
 import { DockerImage } from "./docker/image";
@@ -74,15 +75,10 @@ export function buildEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
     return caFile && fs.existsSync(caFile) ? { EXTRA_CA_CERTS: fs.readFileSync(caFile, "utf8") } : {};
 }
 
-export function isDigestPinned(reference: string): boolean {
-    return /@sha256:[0-9a-f]{64}$/.test(reference);
-}
-
 /** The version an existing reference stands for: its tag, else the start of its digest. */
 export function referenceVersion(reference: string): string {
-    const [name, digest] = reference.split("@sha256:");
-    const tag = /:([\w][\w.-]*)$/.exec(name.replace(/^[^/]*:[0-9]+\//, ""));
-    return tag?.[1] ?? `sha256-${digest?.slice(0, 12)}`;
+    const { tag, digest } = parseImageRef(reference) ?? { tag: "", digest: "" };
+    return tag || `sha256-${digest.slice("sha256:".length, "sha256:".length + 12)}`;
 }
 
 /**

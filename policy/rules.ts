@@ -3,6 +3,7 @@
  * options): each returns what is wrong with it, as messages that say how to fix it. index.ts serves them as a
  * Pulumi policy pack; test/policy tests them alone and through the engine.
  */
+import { isDigestPinned } from "../components/imageReference";
 
 /** berth's own resources (dynamic providers) and the pulumi-docker ones people mix in. */
 export const types = {
@@ -28,7 +29,7 @@ export function stackOf(urn: string): string {
     return urn.split("::")[0].split(":").slice(2).join(":");
 }
 
-const digestPinned = (reference: unknown) => typeof reference === "string" && /@sha256:[0-9a-f]{64}$/.test(reference);
+const digestPinned = (reference: unknown) => typeof reference === "string" && isDigestPinned(reference);
 const nameOf = (r: ResourceView) => r.urn.split("::").pop();
 /** The app's processes: web replicas and the containers of its other roles (berth:roles), or their Swarm services. */
 const isAppContainer = (r: ResourceView) => (r.type === types.container || r.type === types.swarmService) && ["app", "worker"].includes(r.props.labels?.["berth.role"]);

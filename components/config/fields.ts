@@ -3,13 +3,12 @@ import { isIP } from "net";
 import { cliEnvironmentClash, cliEnvironmentClashReason } from "../docker/cliEnvironment";
 import { ConfigError, ConfigErrors } from "./errors";
 import { ConfigSource } from "./types";
+import { parseImageRef } from "../imageReference";
 
 export const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 export const RESTART = /^(no|always|unless-stopped|on-failure(:[1-9][0-9]*)?)$/;
 
-// [registry[:port]/]path[:tag][@sha256:64hex], the grammar of `docker pull`.
-export const IMAGE_REFERENCE = /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 export const MEMORY_UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -77,7 +76,7 @@ export function parseCpus(key: string, value: string): number {
 }
 
 export function parseImageReference(key: string, value: string): string {
-    if (!IMAGE_REFERENCE.test(value)) {
+    if (!parseImageRef(value)) {
         throw new ConfigError(key, value, "use an image reference like redis:7, registry.example.com/team/app:tag or …@sha256:<64 hex>");
     }
     return value;

@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
+import { parseImageRef } from "../../imageReference";
 import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, mountSpec, startContainer, stopAndRemoveContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
 import { RegistryLogin, withRegistryLogin } from "./image";
@@ -102,9 +103,8 @@ const VERSIONED_DATA = ["postgres", "mysql", "mariadb"];
 
 /** `registry/path/name:15.4-alpine@sha256:…` → its name (`name`) and the tag's leading number (15), where it has them. */
 function imageMajor(image: string): { name: string; major?: number } {
-    const withoutDigest = image.split("@")[0];
-    const lastPart = withoutDigest.split("/").pop() ?? "";
-    const [name, tag = ""] = lastPart.split(":");
+    const { path, tag } = parseImageRef(image) ?? { path: "", tag: "" };
+    const name = path.split("/").pop() ?? "";
     const major = /^([0-9]+)/.exec(tag)?.[1];
     return { name, ...(major !== undefined ? { major: Number(major) } : {}) };
 }

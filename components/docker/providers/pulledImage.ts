@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isDigestPinned, parseImageRef, repositoryOf } from "../../imageReference";
 import { DockerHost, inspect } from "../cli";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
@@ -11,7 +12,8 @@ export interface PulledImageInputs {
 
 /** Pulls the reference (a no-op download when the engine has it) and returns its digest reference. */
 async function resolve(inputs: PulledImageInputs): Promise<{ imageRef: string; imageId: string; version: string }> {
-    const repository = inputs.reference.replace(/@sha256:[0-9a-f]{64}$/, "").replace(/:[\w][\w.-]*$/, "");
+    const parsed = parseImageRef(inputs.reference);
+    const repository = parsed ? repositoryOf(parsed) : inputs.reference;
     if (!(await inspect(inputs.host, "image", inputs.reference))) {
         await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.reference]));
     }
@@ -34,7 +36,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id: string, olds: PulledImageInputs & { imageRef: string }, news: PulledImageInputs) {
         // A digest never moves; a tag may, so its current digest is looked up (`latest` must redeploy when it moves).
-        const pinned = /@sha256:[0-9a-f]{64}$/.test(news.reference);
+        const pinned = isDigestPinned(news.reference);
         const moved = !pinned && olds.reference === news.reference && (await resolve(news)).imageRef !== olds.imageRef;
         return { changes: olds.reference !== news.reference || olds.host !== news.host || moved };
     },

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { parseImageRef } from "../../imageReference";
 import { docker, DockerHost, inspect } from "../cli";
 
 export interface ReleaseHistoryInputs {
@@ -52,7 +53,7 @@ export async function sweepStack(host: DockerHost, stack: string, releases: stri
     const listed = await docker(host, [
         "image", "ls", "--no-trunc", "--filter", `label=berth.built-by=${stack}`, "--format", "{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}}",
     ]);
-    const keptDigests = new Set(releases.map((r) => r.split("@")[1]));
+    const keptDigests = new Set(releases.map((r) => parseImageRef(r)?.digest));
     const stale = new Set<string>();
     const kept = new Set<string>();
     for (const line of listed.split("\n").filter(Boolean)) {
