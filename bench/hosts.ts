@@ -13,11 +13,12 @@ import { docker } from "../components/docker/cli";
 import { withRegistryLogin } from "../components/docker/providers/image";
 import { startLoad, LoadResult } from "../test/load";
 import { appCopy, devServices, hostServices, testHosts, testRegistry, throwawayStack } from "../test/integration/harness";
+import { testHostsDir } from "../components/cacheLayout";
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const sshLogins = (host: string) =>
-    (fs.readFileSync(path.join(os.homedir(), ".cache", "berth", "hosts", host, "log", "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
+    (fs.readFileSync(path.join(testHostsDir(), host, "log", "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
 
 /**
  * A stack on `hosts` (none: the local engine) with its own copy of the app and `config` on top; `release()` changes

@@ -7,9 +7,10 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { testHostsDir } from "../components/cacheLayout";
 
 /** Written by harness testHosts: the id of the test run that last used the pool. */
-export const POOL_USER_FILE = path.join(process.env.HOME ?? "/root", ".cache", "berth", "hosts", "used-by-test-run");
+export const POOL_USER_FILE = path.join(testHostsDir(), "used-by-test-run");
 
 export default function setup(): () => void {
     const run = crypto.randomBytes(6).toString("hex");

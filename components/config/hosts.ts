@@ -2,11 +2,11 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import { isIP } from "net";
-import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "./errors";
 import { ServiceSettings, TestHosts } from "./types";
 import { parseDockerHost } from "./fields";
+import { testHostsDir } from "../cacheLayout";
 
 /** Where the host itself reaches a port bound on `bindAddress`. */
 export function localUrl(bindAddress: string, port: number): string {
@@ -61,7 +61,7 @@ export function defaultRegistry(hosts: string[], testHosts?: TestHosts): string 
 }
 
 /** What `npm run hosts -- up` recorded (none: no test hosts here). */
-export function readTestHosts(file = path.join(process.env.BERTH_CACHE ?? path.join(os.homedir(), ".cache", "berth"), "hosts", "environment.json")): TestHosts | undefined {
+export function readTestHosts(file = path.join(testHostsDir(), "environment.json")): TestHosts | undefined {
     try {
         return JSON.parse(fs.readFileSync(file, "utf8")) as TestHosts;
     } catch {

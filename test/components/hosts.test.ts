@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { execFileSync } from "child_process";
+import * as path from "path";
+import { cacheDir } from "../../components/cacheLayout";
 import {
     checkKnownKeys, checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, engineAddress, hostUrl, isRemoteEngine,
     knownHostsName, parseHosts, parseKnownHosts, parseSettings, replicasPerHost, requiredSecrets, rolloutBatches,
@@ -143,5 +146,15 @@ describe("berth:hosts", () => {
         expect(message).toMatch(/lives on ssh:\/\/deploy@10.1.0.11; this config would run its service on ssh:\/\/deploy@10.1.0.12, where it would start with an empty volume/);
         expect(message).toMatch(/To move the data/);
         expect(message).toMatch(/To keep the service where its data is/);
+    });
+});
+
+describe("the cache layout", () => {
+    it("is where scripts/lib.sh puts it, for every way of setting it", () => {
+        const lib = path.join(__dirname, "..", "..", "scripts", "lib.sh");
+        for (const env of [{ HOME: "/home/ci" }, { HOME: "/home/ci", XDG_CACHE_HOME: "/var/cache/ci" }, { HOME: "/home/ci", XDG_CACHE_HOME: "/x", BERTH_CACHE: "/opt/berth" }]) {
+            const shell = execFileSync("bash", ["-c", `source ${lib} && printf %s "$BERTH_CACHE"`], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+            expect(cacheDir(env)).toBe(shell);
+        }
     });
 });

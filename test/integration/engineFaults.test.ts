@@ -1,13 +1,13 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as crypto from "crypto";
 import { startLoad } from "../load";
 import { appCopy, cleanHosts, dockerAt, hostServices, http, projectRoot, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { testHostsDir } from "../../components/cacheLayout";
 
-const hostDir = path.join(os.homedir(), ".cache", "berth", "hosts", "h3");
+const hostDir = path.join(testHostsDir(), "h3");
 const hosts = (...args: string[]) => execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), ...args], { encoding: "utf8" });
 const dockerdPid = () => Number(fs.readFileSync(path.join(hostDir, "dockerd.pid"), "utf8"));
 const alive = (pid: number) => {
@@ -96,7 +96,7 @@ describe("faults of the engine under a running stack", () => {
     it("a registry that does not answer fails the release with the cause named; the old release serves", async () => {
         const before = await version();
         fs.appendFileSync(path.join(context, "server.js"), `\n// release ${Date.now()}\n`);
-        const registryPid = Number(fs.readFileSync(path.join(os.homedir(), ".cache", "berth", "hosts", "registry", "pid"), "utf8"));
+        const registryPid = Number(fs.readFileSync(path.join(testHostsDir(), "registry", "pid"), "utf8"));
         process.kill(registryPid, "SIGKILL");
         try {
             await expect(env.stack.up({ color: "never" })).rejects.toThrow(/cannot reach 192\.168\.240\.2:5000/);

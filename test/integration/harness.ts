@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { POOL_USER_FILE } from "../hostPool";
+import { logsDir } from "../../components/cacheLayout";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -254,7 +255,7 @@ export async function restartLocalEngine(seconds = 60): Promise<void> {
     };
     process.kill(pid, "SIGTERM");
     await waitFor("its exit", () => !fs.existsSync(`/proc/${pid}`));
-    const log = fs.openSync(path.join(os.homedir(), ".cache", "berth", "logs", "dockerd.log"), "a");
+    const log = fs.openSync(path.join(logsDir(), "dockerd.log"), "a");
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", log, log] }).unref();
     fs.closeSync(log);
     await waitFor("answering again", () => {

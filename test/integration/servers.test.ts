@@ -8,8 +8,9 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
 import { appCopy, cleanHosts, dockerAt, http, projectRoot, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { testHostsDir } from "../../components/cacheLayout";
 
-const hostsDir = path.join(os.homedir(), ".cache", "berth", "hosts");
+const hostsDir = testHostsDir();
 /** SSH logins a test host's sshd has accepted so far: each one is a full handshake. */
 const handshakes = (host: string) => (fs.readFileSync(path.join(hostsDir, host, "log", "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
 const address = (engine: string) => engine.replace(/^ssh:\/\/[^@]+@/, "");
