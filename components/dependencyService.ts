@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HealthcheckSettings, LogRotation, ServiceSettings } from "./config";
 import { DataVolume } from "./dataVolume";
 import { DockerContainer } from "./docker/container";
-import { effectiveLogOptions, VolumeMount } from "./docker/providers/container";
+import { effectiveLogOptions, VolumeMount } from "./docker/commands/container";
 import { environmentFile } from "./docker/providers/swarmService";
 import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";

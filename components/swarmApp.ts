@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { appEnvironment, releaseSteps } from "./appService";
 import { AppSettings, EdgeSettings, HealthcheckSettings, LogRotation, RoleSettings, SwarmSettings } from "./config";
-import { effectiveLogOptions } from "./docker/providers/container";
+import { effectiveLogOptions } from "./docker/commands/container";
 import type { RegistryLogin } from "./docker/providers/image";
 import { environmentFile } from "./docker/providers/swarmService";
 import { SwarmSecret } from "./docker/swarmSecret";

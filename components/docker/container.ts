@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DockerResource } from "./dockerResource";
-import type { DockerContainerInputs } from "./providers/container";
+import type { DockerContainerInputs } from "./commands/container";
 import { InputsOf, withSecretCredentials } from "./resource";
 
 export type { DockerContainerInputs };

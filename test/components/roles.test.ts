@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseRoles } from "../../components/config";
-import { createArgs } from "../../components/docker/providers/container";
+import { createArgs } from "../../components/docker/commands/container";
 import { roleFilters } from "../../scripts/replicas";
 
 const app = { memoryBytes: 256 * 1024 ** 2, cpus: 0, restart: "unless-stopped", stopTimeoutSeconds: 20 };

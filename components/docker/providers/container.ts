@@ -1,87 +1,17 @@
 import * as crypto from "crypto";
-import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { parseImageRef } from "../../imageReference";
-import { docker, DockerError, DockerHost, engineInfo, execIn, inspect, labelFlags, mapFlags, mountSpec, startContainer, stopAndRemoveContainer } from "../cli";
+import { docker, DockerError, DockerHost, inspect, startContainer, stopAndRemoveContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
-import { RegistryLogin, withRegistryLogin } from "./image";
+import { withRegistryLogin } from "./image";
 import { readProxyAhead } from "./nginx";
-
-export interface PortMapping {
-    internal: number;
-    external: number;
-    ip: string;
-    protocol: "tcp" | "udp";
-}
-
-export interface NetworkAttachment {
-    name: string;
-    aliases: string[];
-}
-
-export interface VolumeMount {
-    source: string;
-    target: string;
-    readOnly: boolean;
-}
-
-export interface Healthcheck {
-    /** Run by the container's shell (`CMD-SHELL`); exit 0 means healthy. */
-    command: string;
-    intervalSeconds: number;
-    timeoutSeconds: number;
-    retries: number;
-    startPeriodSeconds: number;
-}
-
-export interface DockerContainerInputs {
-    host: DockerHost;
-    /** The container is named `<namePrefix>-<random>`, so a replacement can start before its predecessor stops. */
-    namePrefix: string;
-    image: string;
-    command: string[];
-    /** May hold secrets: passed through a private env-file, and only its hash is kept in state. */
-    env: Record<string, string>;
-    labels: Record<string, string>;
-    networks: NetworkAttachment[];
-    ports: PortMapping[];
-    volumes: VolumeMount[];
-    restart: string;
-    /** 0 means unlimited. */
-    memoryBytes: number;
-    /** 0 means unlimited. */
-    cpus: number;
-    /** Absent: the image's own HEALTHCHECK, if any (unless noHealthcheck). */
-    healthcheck?: Healthcheck;
-    /** Docker's init (tini) as PID 1, which passes signals on and reaps; absent: the command is PID 1. */
-    init?: boolean;
-    /** Ignore the image's HEALTHCHECK (it is another process's, e.g. web's for a worker). */
-    noHealthcheck?: boolean;
-    /** Without any healthcheck: `create` counts the container healthy once it has stayed up this long (no exit, no restart). */
-    upSeconds?: number;
-    stopTimeoutSeconds: number;
-    logDriver: string;
-    logOptions: Record<string, string>;
-    /**
-     * Rotation of its log files where its log driver (or, with none given, the engine's default) keeps files
-     * (json-file, local): a chatty container cannot fill the disk. Options given in logOptions win.
-     */
-    logRotation?: { maxSize: string; maxFiles: number };
-    /** How long `create` waits for the container to report healthy; 0 means it does not wait. */
-    healthyTimeoutSeconds: number;
-    /**
-     * The TCP port its process serves on, where it has one (a web replica): until that port accepts connections the
-     * container cannot be healthy, so the (costlier) healthcheck waits for it. Not part of the container's settings.
-     */
-    listenPort?: number;
-    /** Fail `create` when the container ends up with no healthcheck at all (none given, none in its image). */
-    requireHealthcheck?: boolean;
-    /** Login for pulling `image` when the engine lacks it; never recorded. */
-    registry?: RegistryLogin;
-}
+import { createArgs, DockerContainerInputs, updateArgs } from "../commands/container";
+import { waitUntilHealthy } from "../health";
+import { engineLogDriver } from "../engineFacts";
 
 /** Changes `docker update` applies to a running container; everything else needs a new container. */
 const inPlaceKeys = ["restart", "memoryBytes", "cpus"] as const;
+
 const replaceKeys = [
     "host", "namePrefix", "image", "command", "init", "envHash", "labels", "networks", "ports", "volumes",
     "healthcheck", "noHealthcheck", "stopTimeoutSeconds", "logDriver", "logOptions", "logRotation",
@@ -187,208 +117,6 @@ export function needsRecovery(state: Partial<ObservedContainer>): boolean {
     return state.running === false || state.unhealthy === true;
 }
 
-/** Log drivers that keep files on the host, which grow until rotated. */
-const FILE_LOG_DRIVERS = ["json-file", "local"];
-
-/** The log options a container is created with: its own, over rotation where its driver keeps files. */
-export function effectiveLogOptions(inputs: Pick<DockerContainerInputs, "logDriver" | "logOptions" | "logRotation">, engineDefaultDriver: string): Record<string, string> {
-    const driver = inputs.logDriver || engineDefaultDriver;
-    const rotation: Record<string, string> = inputs.logRotation && FILE_LOG_DRIVERS.includes(driver)
-        ? { "max-size": inputs.logRotation.maxSize, "max-file": String(inputs.logRotation.maxFiles) }
-        : {};
-    return { ...rotation, ...inputs.logOptions };
-}
-
-/** Memory (swap not added on top) and CPU limits, for `docker create` and `docker update` alike; 0: none. */
-function limitFlags(inputs: Pick<DockerContainerInputs, "memoryBytes" | "cpus">): string[] {
-    return [
-        ...(inputs.memoryBytes > 0 ? ["--memory", String(inputs.memoryBytes), "--memory-swap", String(inputs.memoryBytes)] : []),
-        ...(inputs.cpus > 0 ? ["--cpus", String(inputs.cpus)] : []),
-    ];
-}
-
-/** The `docker create` arguments for a container (without the env-file, which create() adds). */
-export function createArgs(name: string, inputs: DockerContainerInputs, engineDefaultDriver = "json-file"): string[] {
-    const [firstNetwork] = inputs.networks;
-    const hc = inputs.healthcheck;
-    return [
-        "create",
-        "--name", name,
-        ...labelFlags(inputs.labels),
-        "--restart", inputs.restart,
-        ...limitFlags(inputs),
-        "--stop-timeout", String(inputs.stopTimeoutSeconds),
-        ...(inputs.logDriver ? ["--log-driver", inputs.logDriver] : []),
-        ...mapFlags("--log-opt", effectiveLogOptions(inputs, engineDefaultDriver)),
-        ...(firstNetwork ? ["--network", firstNetwork.name, ...firstNetwork.aliases.flatMap((a) => ["--network-alias", a])] : []),
-        ...inputs.ports.flatMap((p) => ["--publish", `${p.ip ? `${p.ip}:` : ""}${p.external}:${p.internal}/${p.protocol}`]),
-        ...inputs.volumes.map((v) => `--mount=${mountSpec(v)}`),
-        ...(inputs.init ? ["--init"] : []),
-        ...(inputs.noHealthcheck && !hc ? ["--no-healthcheck"] : []),
-        ...(hc
-            ? [
-                "--health-cmd", hc.command,
-                "--health-interval", `${hc.intervalSeconds}s`,
-                "--health-timeout", `${hc.timeoutSeconds}s`,
-                "--health-retries", String(hc.retries),
-                "--health-start-period", `${hc.startPeriodSeconds}s`,
-            ]
-            : []),
-        inputs.image,
-        ...inputs.command,
-    ];
-}
-
-/**
- * The command that runs a container's healthcheck (`Config.Healthcheck.Test`) once inside it, or undefined when it
- * has none. berth probes with it itself because the engine runs the first check only after a full interval (and
- * engines before API 1.44 have no faster start interval): polling the same command is the same verdict, seconds
- * earlier.
- */
-export function healthProbeCommand(test: string[] | undefined): string[] | undefined {
-    const [kind, ...rest] = test ?? [];
-    if (kind === "CMD" && rest.length > 0) return rest;
-    if (kind === "CMD-SHELL" && rest.length > 0) return ["/bin/sh", "-c", rest.join(" ")];
-    return undefined; // no test, or NONE
-}
-
-const PROBE_PAUSE_MS = 250;
-const PORT_PAUSE_MS = 50;
-const PROBE_ANYWAY_MS = 2000;
-
-/**
- * Health probes in flight at once on an engine with `cores` cores: one per two. Each starts a process inside a
- * container that is booting (the sample app's `node healthcheck.js` takes ~0.5 s of a core), so more at once slow
- * the very boots they wait for: two replicas probed together on two cores were healthy after 2.2 s (median of 6),
- * one probe at a time 1.7 s; twenty at once (a stack's first `up`) slowed every start until the engine failed them.
- */
-export function probesPerEngine(cores: number): number {
-    return Math.max(1, Math.floor(cores / 2));
-}
-
-const probeSlots = new Map<DockerHost, { running: number; waiting: (() => void)[] }>();
-
-async function withProbeSlot<T>(host: DockerHost, run: () => Promise<T>): Promise<T> {
-    const limit = probesPerEngine(Number((await engineFacts(host)).NCPU) || 1);
-    const slots = probeSlots.get(host) ?? { running: 0, waiting: [] };
-    probeSlots.set(host, slots);
-    if (slots.running >= limit) await new Promise<void>((resolve) => slots.waiting.push(resolve));
-    else slots.running++;
-    try {
-        return await run();
-    } finally {
-        // The slot passes straight to the next waiting probe, if any.
-        const next = slots.waiting.shift();
-        if (next) next();
-        else slots.running--;
-    }
-}
-
-/**
- * Whether the container's `port` certainly refuses connections: its address reached from here, nothing listening.
- * Only a local engine's containers are reachable from here; for any other, or without an answer (an engine in a VM),
- * it is not certain, and the healthcheck runs as it would without this test.
- */
-function portRefused(host: DockerHost, container: any, port: number): Promise<boolean> {
-    const address = Object.values<{ IPAddress?: string }>(container.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
-    if ((host !== "" && !host.startsWith("unix://")) || !address) return Promise.resolve(false);
-    return new Promise((resolve) => {
-        const socket = net.connect({ host: address, port, timeout: 1000 });
-        const answer = (refused: boolean) => {
-            socket.destroy();
-            resolve(refused);
-        };
-        socket.once("connect", () => answer(false));
-        socket.once("timeout", () => answer(false));
-        socket.once("error", (err: NodeJS.ErrnoException) => answer(err.code === "ECONNREFUSED"));
-    });
-}
-
-/** True once the container's own healthcheck passes, run by berth or by the engine. */
-async function probeHealthy(host: DockerHost, container: any): Promise<boolean> {
-    if (container.State?.Health?.Status === "healthy") return true;
-    const probe = healthProbeCommand(container.Config?.Healthcheck?.Test);
-    if (!probe) return false;
-    const timeoutNs: number = container.Config.Healthcheck.Timeout || 30e9;
-    // Not running (any more), or the engine refused: not healthy yet; the caller looks at the state again.
-    const name = container.Name.replace(/^\//, "");
-    return (await withProbeSlot(host, () => execIn(host, name, probe, timeoutNs / 1e6)).catch(() => undefined)) === 0;
-}
-
-/** What the shell's exit codes for a command that never ran mean (the message then says why, not just a number). */
-export function exitMeaning(code: number | undefined): string {
-    if (code === 127) return ": the shell found no such command (a typo, or a program missing from the image)";
-    if (code === 126) return ": the command is not executable (its file mode, or a directory)";
-    return "";
-}
-
-/** A container without a healthcheck is taken as healthy once it has run `seconds` without exiting or restarting. */
-async function waitUntilUpFor(host: DockerHost, name: string, seconds: number): Promise<void> {
-    for (;;) {
-        const state = (await inspect(host, "container", name))?.State;
-        if (!state?.Running || state.Restarting || (state.RestartCount ?? 0) > 0) {
-            throw new Error(`container ${name} did not stay up for ${seconds}s (exit code ${state?.ExitCode ?? "unknown"}${exitMeaning(state?.ExitCode)})`);
-        }
-        if (Date.now() - Date.parse(state.StartedAt) >= seconds * 1000) return;
-        await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
-    }
-}
-
-type HealthGate = Pick<DockerContainerInputs, "host" | "healthyTimeoutSeconds" | "requireHealthcheck" | "upSeconds" | "listenPort">;
-
-async function waitUntilHealthy(inputs: HealthGate, name: string): Promise<void> {
-    const { host, healthyTimeoutSeconds: timeoutSeconds, requireHealthcheck, upSeconds = 0, listenPort } = inputs;
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    let probedAt = Date.now();
-    for (;;) {
-        const container = await inspect(host, "container", name);
-        const state = container?.State;
-        const health: string | undefined = state?.Health?.Status;
-        if (state && !state.Running && !state.Restarting) {
-            throw new Error(`container ${name} exited with code ${state.ExitCode}${exitMeaning(state.ExitCode)} before becoming healthy`);
-        }
-        if (state?.Running && health === undefined) {
-            if (requireHealthcheck) {
-                throw new Error(`container ${name} has no healthcheck: its image declares no HEALTHCHECK and none was configured (set berth:healthcheck)`);
-            }
-            // No healthcheck at all: staying up is the best signal there is.
-            return upSeconds > 0 ? waitUntilUpFor(host, name, upSeconds) : undefined;
-        }
-        if (health === "unhealthy") {
-            throw new Error(`container ${name} reported unhealthy`);
-        }
-        // A port still closed is asked again sooner: that costs a connection attempt, a healthcheck costs a process.
-        // The healthcheck still runs every PROBE_ANYWAY_MS (what refused may have been a firewall, not the app).
-        const closed = state?.Running && listenPort !== undefined && Date.now() - probedAt < PROBE_ANYWAY_MS
-            && (await portRefused(host, container, listenPort));
-        if (state?.Running && !closed) {
-            probedAt = Date.now();
-            if (await probeHealthy(host, container)) return;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`container ${name} was not healthy within ${timeoutSeconds}s (status: ${health})`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, closed ? PORT_PAUSE_MS : PROBE_PAUSE_MS));
-    }
-}
-
-const engineFactsByHost = new Map<DockerHost, Promise<any>>();
-
-/** The engine's `docker info`, asked once per engine and run: what berth reads of it does not change during a run. */
-function engineFacts(host: DockerHost): Promise<any> {
-    if (!engineFactsByHost.has(host)) {
-        const facts = engineInfo(host);
-        facts.catch(() => engineFactsByHost.delete(host)); // a failed answer is asked again, not kept for the run
-        engineFactsByHost.set(host, facts);
-    }
-    return engineFactsByHost.get(host)!;
-}
-
-/** The log driver an engine gives containers that name none. */
-export async function engineLogDriver(host: DockerHost): Promise<string> {
-    return String((await engineFacts(host)).LoggingDriver);
-}
-
 /** Creates and starts a new container `<namePrefix>-<random>`, and returns once it is healthy (if asked to wait). */
 async function createContainer(inputs: DockerContainerInputs): Promise<RecordedState> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
@@ -482,12 +210,7 @@ async function recover(recorded: RecordedState, inputs: DockerContainerInputs): 
 
 /** Sets restart policy and limits on a container with `docker update`. */
 async function applyInPlace(inputs: DockerContainerInputs, name: string): Promise<void> {
-    await docker(inputs.host, [
-        "update",
-        "--restart", inputs.restart,
-        ...limitFlags(inputs),
-        name,
-    ]);
+    await docker(inputs.host, updateArgs(name, inputs));
 }
 
 /**

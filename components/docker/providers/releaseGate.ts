@@ -2,7 +2,8 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, labelFlags, mapFlags } from "../cli";
 import { changedKeys, envHash, withEnvironment } from "../resource";
-import { effectiveLogOptions, engineLogDriver } from "./container";
+import { effectiveLogOptions } from "../commands/container";
+import { engineLogDriver } from "../engineFacts";
 
 export interface ReleaseGateInputs {
     host: DockerHost;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags, mountSpec } from "../cli";
 import { changedKeys, ignoreMissing, volumeInUse, volumeUsers } from "../resource";
-import type { Healthcheck, VolumeMount } from "./container";
+import type { Healthcheck, VolumeMount } from "../commands/container";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
 export interface SwarmServiceInputs {

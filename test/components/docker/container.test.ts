@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { containerDiff, createArgs, effectiveLogOptions, DockerContainerInputs, healthProbeCommand, needsRecovery, probesPerEngine, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
+import { containerDiff, needsRecovery, observedState, RecordedState, restartPolicy } from "../../../components/docker/providers/container";
+import { createArgs, effectiveLogOptions, DockerContainerInputs, updateArgs } from "../../../components/docker/commands/container";
+import { healthProbeCommand, probesPerEngine } from "../../../components/docker/health";
 import { envHash } from "../../../components/docker/resource";
 import { changedKeys } from "../../../components/docker/resource";
 
@@ -43,6 +45,23 @@ describe("createArgs", () => {
         expect(valueOf("--health-cmd")).toBe("curl -f localhost");
         expect(valueOf("--health-interval")).toBe("2s");
         expect(args.at(-1)).toBe(inputs.image);
+    });
+
+    it("is exactly this command: no flag missing, stray or twice", () => {
+        expect(args).toEqual([
+            "create", "--name", "berth-dev-shop-abc123",
+            "--label", "berth.role=app", "--label", "berth.stack=dev",
+            "--restart", "on-failure:3",
+            "--memory", String(256 * 1024 ** 2), "--memory-swap", String(256 * 1024 ** 2), "--cpus", "0.5",
+            "--stop-timeout", "20",
+            "--log-driver", "syslog", "--log-opt", "tag=shop",
+            "--network", "berth-dev-net", "--network-alias", "shop",
+            "--publish", "127.0.0.1:18080:8080/tcp",
+            "--mount=type=volume,source=berth-dev-postgres-data,target=/data,readonly",
+            "--health-cmd", "curl -f localhost", "--health-interval", "2s", "--health-timeout", "3s", "--health-retries", "5", "--health-start-period", "1s",
+            inputs.image,
+        ]);
+        expect(updateArgs("berth-dev-shop-abc123", inputs)).toEqual(["update", "--restart", "on-failure:3", "--memory", String(256 * 1024 ** 2), "--memory-swap", String(256 * 1024 ** 2), "--cpus", "0.5", "berth-dev-shop-abc123"]);
     });
 
     it("never puts environment values (secrets) on the command line", () => {
