@@ -75,7 +75,7 @@ export function swarmProxyConf(service: string, port: number, edge: Pick<EdgeSet
 }
 
 /** Writes the site from BERTH_APP_CONF, then runs nginx as the image does. */
-const PROXY_COMMAND = ["/bin/sh", "-c", 'printf "%s" "$BERTH_APP_CONF" >/etc/nginx/app.conf && exec nginx -g "daemon off;"'];
+const PROXY_COMMAND = ["/bin/sh", "-c", 'printf "%s" "$BERTH_APP_CONF" >/etc/nginx/app.conf && exec berth-proxy-start'];
 
 /**
  * The app on a swarm: web as a replicated service (rolling start-first updates gated by its healthcheck, rolled back
