@@ -8,6 +8,7 @@ import { AppSource } from "./config";
 import { DockerImage } from "./docker/image";
 import type { RegistryLogin } from "./docker/providers/image";
 import { PulledImage } from "./docker/pulledImage";
+import { LABEL } from "./naming";
 
 export interface RegistryArgs {
     server: string;
@@ -126,7 +127,7 @@ export class AppImage extends pulumi.ComponentResource {
                 buildEnvironment: buildEnvironment(),
                 contextHash: source.contextHash,
                 // Cleanup removes only what this stack built, never another stack's rollback images.
-                labels: { "berth.built-by": args.stack },
+                labels: { [LABEL.builtBy]: args.stack },
                 repository: imageRepository(args.registry.server, args.app, args.branch),
                 tag,
                 registry: login,

@@ -3,7 +3,7 @@ import { AppSettings, hostUrl, LogRotation } from "./config";
 import { DockerContainer } from "./docker/container";
 import { ReleaseGate } from "./docker/releaseGate";
 import type { RegistryLogin } from "./docker/providers/image";
-import { berthLabels, dockerName } from "./naming";
+import { berthLabels, dockerName, LABEL } from "./naming";
 
 export interface AppServiceArgs {
     dockerHost: string;
@@ -61,7 +61,7 @@ export function releaseSteps(name: string, parent: pulumi.Resource, args: Releas
             command,
             network: args.network,
             env: args.env,
-            labels: berthLabels(args.stack, "release-gate", { "berth.app": app.name }),
+            labels: berthLabels(args.stack, "release-gate", { [LABEL.app]: app.name }),
             namePrefix: dockerName(args.stack, app.name, purpose === "release gate" ? "tests" : "release"),
             logRotation: args.logRotation,
             purpose,
@@ -104,7 +104,7 @@ export class AppService extends pulumi.ComponentResource {
                 command: [],
                 env,
                 labels: pulumi.output(args.version).apply((version) =>
-                    ({ ...app.labels, ...berthLabels(args.stack, "app", { "berth.app": app.name, "berth.version": version }) })),
+                    ({ ...app.labels, ...berthLabels(args.stack, "app", { [LABEL.app]: app.name, [LABEL.version]: version }) })),
                 networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [app.name] }]),
                 ports: hostPort > 0 ? [{ internal: app.containerPort, external: hostPort, ip: app.bindAddress, protocol: "tcp" }] : [],
                 volumes: [],

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DockerVolume } from "./docker/volume";
-import { berthLabels, dockerName } from "./naming";
+import { berthLabels, dockerName, LABEL } from "./naming";
 
 export interface DataVolumeArgs {
     dockerHost: string;
@@ -20,7 +20,7 @@ export class DataVolume extends pulumi.ComponentResource {
         const volume = new DockerVolume(`${name}-volume`, {
             host: args.dockerHost,
             name: dockerName(args.stack, args.purpose, "data"),
-            labels: berthLabels(args.stack, "data", { "berth.purpose": args.purpose }),
+            labels: berthLabels(args.stack, "data", { [LABEL.purpose]: args.purpose }),
             ephemeral: args.ephemeral,
         }, {
             parent: this,

@@ -7,7 +7,7 @@ import { environmentFile } from "./docker/providers/swarmService";
 import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";
 import type { RegistryLogin } from "./docker/providers/image";
-import { berthLabels, dockerName } from "./naming";
+import { berthLabels, dockerName, LABEL } from "./naming";
 import { connectionUrl, Preset, presetFor, serviceHealthcheck } from "./serviceKinds";
 
 export interface DependencyServiceArgs {
@@ -140,7 +140,7 @@ export class DependencyService extends pulumi.ComponentResource {
             ephemeral: args.ephemeral,
         }, { parent: this });
         const env = password.apply((p) => ({ ...preset.env(p), ...service.env }));
-        const labels = berthLabels(args.stack, "dependency", { "berth.service": service.name });
+        const labels = berthLabels(args.stack, "dependency", { [LABEL.service]: service.name });
         const healthcheck = service.healthcheck ?? serviceHealthcheck(preset, service.kind, args.password !== undefined);
         const memoryBytes = service.memoryBytes ?? preset.memoryBytes;
         const mounts = data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]);

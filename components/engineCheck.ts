@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isRemoteEngine } from "./config";
 import { DockerError, DockerHost, engineApi, engineInfo } from "./docker/cli";
 import type { RegistryLogin } from "./docker/providers/image";
-import { stackPrefix } from "./naming";
+import { LABEL, stackPrefix } from "./naming";
 
 /** What berth checks of an engine it deploys to (from `docker info`, and the data root's free space where known). */
 export interface EngineFacts {
@@ -69,13 +69,13 @@ export function collidingStacks(stack: string, labelled: string[]): string[] {
 
 /** The `berth.stack` labels of the containers, volumes and networks on an engine (through its API socket). */
 async function stackLabels(host: DockerHost): Promise<string[]> {
-    const filters = encodeURIComponent(JSON.stringify({ label: ["berth.stack"] }));
+    const filters = encodeURIComponent(JSON.stringify({ label: [LABEL.stack] }));
     const [containers, volumes, networks] = await Promise.all([
         engineApi(host, "GET", `/containers/json?all=1&filters=${filters}`, undefined, 30_000),
         engineApi(host, "GET", `/volumes?filters=${filters}`, undefined, 30_000),
         engineApi(host, "GET", `/networks?filters=${filters}`, undefined, 30_000),
     ]);
-    return [...containers, ...(volumes.Volumes ?? []), ...networks].map((object: any) => String(object.Labels?.["berth.stack"] ?? ""));
+    return [...containers, ...(volumes.Volumes ?? []), ...networks].map((object: any) => String(object.Labels?.[LABEL.stack] ?? ""));
 }
 
 /**

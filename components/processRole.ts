@@ -3,7 +3,7 @@ import { appEnvironment } from "./appService";
 import { AppSettings, LogRotation, RoleSettings } from "./config";
 import { DockerContainer } from "./docker/container";
 import type { RegistryLogin } from "./docker/providers/image";
-import { berthLabels, dockerName } from "./naming";
+import { berthLabels, dockerName, LABEL } from "./naming";
 
 export interface ProcessRoleArgs {
     dockerHost: string;
@@ -66,7 +66,7 @@ export class ProcessRole extends pulumi.ComponentResource {
             env,
             labels: pulumi.output(args.version).apply((version) => ({
                 ...app.labels,
-                ...berthLabels(args.stack, "worker", { "berth.app": app.name, "berth.process": role.name, "berth.version": version }),
+                ...berthLabels(args.stack, "worker", { [LABEL.app]: app.name, [LABEL.process]: role.name, [LABEL.version]: version }),
             })),
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [`${app.name}-${role.name}`] }]),
             ports: [],

@@ -6,7 +6,7 @@ import type { RegistryLogin } from "./docker/providers/image";
 import { environmentFile } from "./docker/providers/swarmService";
 import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";
-import { berthLabels, dockerName } from "./naming";
+import { berthLabels, dockerName, LABEL } from "./naming";
 import { roleProcess } from "./processRole";
 
 export interface SwarmAppArgs {
@@ -107,11 +107,11 @@ export class SwarmApp extends pulumi.ComponentResource {
             host: args.manager,
             namePrefix: dockerName(args.stack, app.name, "env"),
             content: credentials.apply(environmentFile),
-            labels: berthLabels(args.stack, "app-env", { "berth.app": app.name }),
+            labels: berthLabels(args.stack, "app-env", { [LABEL.app]: app.name }),
         }, { parent: this });
         const logOptions = effectiveLogOptions({ logDriver: app.logDriver, logOptions: app.logOptions, logRotation: args.logRotation }, "json-file");
         const labels = (role: string, extra: Record<string, string>) => pulumi.output(args.version).apply((version) =>
-            ({ ...app.labels, ...berthLabels(args.stack, role, { "berth.app": app.name, "berth.version": version, ...extra }) }));
+            ({ ...app.labels, ...berthLabels(args.stack, role, { [LABEL.app]: app.name, [LABEL.version]: version, ...extra }) }));
         const common = {
             host: args.manager,
             image: args.image,
@@ -154,7 +154,7 @@ export class SwarmApp extends pulumi.ComponentResource {
                 name: dockerName(args.stack, app.name, role.name),
                 command: process.command,
                 ...(process.init ? { init: true, plainEnv: { ...plainEnv, ...process.env } } : {}),
-                labels: labels("worker", { "berth.process": role.name }),
+                labels: labels("worker", { [LABEL.process]: role.name }),
                 aliases: [`${app.name}-${role.name}`],
                 replicas: role.replicas,
                 restart: role.restart,

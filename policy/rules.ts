@@ -4,15 +4,16 @@
  * Pulumi policy pack; test/policy tests them alone and through the engine.
  */
 import { isDigestPinned } from "../components/imageReference";
+import { berthType, LABEL } from "../components/naming";
 
 /** berth's own resources (dynamic providers) and the pulumi-docker ones people mix in. */
 export const types = {
-    container: "pulumi-nodejs:dynamic/berth:DockerContainer",
-    image: "pulumi-nodejs:dynamic/berth:DockerImage",
-    pulledImage: "pulumi-nodejs:dynamic/berth:PulledImage",
-    volume: "pulumi-nodejs:dynamic/berth:DockerVolume",
-    releaseGate: "pulumi-nodejs:dynamic/berth:ReleaseGate",
-    swarmService: "pulumi-nodejs:dynamic/berth:SwarmService",
+    container: berthType("DockerContainer"),
+    image: berthType("DockerImage"),
+    pulledImage: berthType("PulledImage"),
+    volume: berthType("DockerVolume"),
+    releaseGate: berthType("ReleaseGate"),
+    swarmService: berthType("SwarmService"),
     dockerContainer: "docker:index/container:Container",
     dockerRemoteImage: "docker:index/remoteImage:RemoteImage",
 } as const;
@@ -32,7 +33,7 @@ export function stackOf(urn: string): string {
 const digestPinned = (reference: unknown) => typeof reference === "string" && isDigestPinned(reference);
 const nameOf = (r: ResourceView) => r.urn.split("::").pop();
 /** The app's processes: web replicas and the containers of its other roles (berth:roles), or their Swarm services. */
-const isAppContainer = (r: ResourceView) => (r.type === types.container || r.type === types.swarmService) && ["app", "worker"].includes(r.props.labels?.["berth.role"]);
+const isAppContainer = (r: ResourceView) => (r.type === types.container || r.type === types.swarmService) && ["app", "worker"].includes(r.props.labels?.[LABEL.role]);
 
 /**
  * berth's own proxy image: built from berth's images/proxy, named berth/proxy and tagged with its content's hash,
@@ -98,7 +99,7 @@ export function hostAccessFindings(r: ResourceView): string[] {
         for (const v of r.props.volumes ?? []) if (isDockerSocket(v.source)) findings.push(`${name} mounts the Docker socket (${v.source}): ${fix}`);
         // berth's proxy listens on the host's network (so an engine restart drops nothing); nothing else may. Its
         // role label is berth's alone: config refuses berth.* labels.
-        const berthProxy = r.props.labels?.["berth.role"] === "proxy";
+        const berthProxy = r.props.labels?.[LABEL.role] === "proxy";
         for (const n of r.props.networks ?? []) if (n.name === "host" && !berthProxy) findings.push(`${name} uses the host network: ${fix}; use the stack network`);
         if (r.props.privileged === true) findings.push(`${name} runs privileged: ${fix}`);
     }
@@ -113,8 +114,8 @@ export function hostAccessFindings(r: ResourceView): string[] {
 
 /** Dependency-service data in a stack that keeps its data cannot be deleted or replaced by a deploy. */
 export function dataVolumeFindings(r: ResourceView): string[] {
-    if (r.type !== types.volume || r.props.labels?.["berth.role"] !== "data" || r.props.ephemeral === true || r.protect) return [];
-    return [`data volume ${r.props.name} (${r.props.labels?.["berth.purpose"] ?? "data"}) is not protected: declare it with \`protect: true\` (berth's DataVolume does, unless berth:ephemeral is true)`];
+    if (r.type !== types.volume || r.props.labels?.[LABEL.role] !== "data" || r.props.ephemeral === true || r.protect) return [];
+    return [`data volume ${r.props.name} (${r.props.labels?.[LABEL.purpose] ?? "data"}) is not protected: declare it with \`protect: true\` (berth's DataVolume does, unless berth:ephemeral is true)`];
 }
 
 const CREDENTIAL_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/i;

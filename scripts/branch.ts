@@ -15,6 +15,7 @@ import { passwordKey } from "../components/config";
 import { kindOf, needsPassword, ServiceKind, serviceKinds } from "../components/serviceKinds";
 import { recoverStack } from "./recover";
 import { dockerOn } from "./replicas";
+import { LABEL } from "../components/naming";
 
 const projectRoot = path.resolve(__dirname, "..");
 const USAGE = "usage: npm run branch -- up <branch> [--set key=value ...] | down <branch>";
@@ -125,7 +126,7 @@ async function down(branch: string, stackName: string): Promise<void> {
     let removed = 0;
     for (const host of new Set(["", ...hosts])) {
         const docker = (...args: string[]) => dockerOn(host, ...args);
-        const images = [...new Set(docker("image", "ls", "-q", "--filter", `label=berth.built-by=${stackName}`).split("\n").filter(Boolean))];
+        const images = [...new Set(docker("image", "ls", "-q", "--filter", `label=${LABEL.builtBy}=${stackName}`).split("\n").filter(Boolean))];
         if (images.length > 0) docker("image", "rm", "--force", ...images);
         removed += images.length;
     }

@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import { cliEnvironment } from "../components/docker/cli";
 import { withEnvironment } from "../components/docker/resource";
 import { dockerOn, parseOptions, replicas, runMain, UsageError } from "./replicas";
+import { LABEL } from "../components/naming";
 
 const USAGE = "usage: npm run exec -- --stack <stack> -- <command…>";
 
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
     return withEnvironment(env, ({ flags, cliEnv }) => new Promise<number>((resolve) => {
         const child = spawn("docker", [
             ...(first.host ? ["--host", first.host] : []), "run", "--rm", "--interactive", "--name", name,
-            "--label", `berth.stack=${stack}`, "--label", "berth.role=one-off", ...(network ? ["--network", network] : []), ...flags,
+            "--label", `${LABEL.stack}=${stack}`, "--label", `${LABEL.role}=one-off`, ...(network ? ["--network", network] : []), ...flags,
             "--entrypoint", "sh", replica.Config.Image, "-c", rest.join(" "),
         ], { env: cliEnvironment(first.host, cliEnv), stdio: "inherit" });
         child.on("close", (code) => resolve(code ?? 1));

@@ -18,6 +18,7 @@ import * as path from "path";
 import { cliEnvironment, engineHint, useStackKnownHosts } from "../components/docker/cli";
 import { stackKnownHostsId } from "../components/docker/dockerResource";
 import { PROJECT } from "./replicas";
+import { LABEL } from "../components/naming";
 
 const CONTAINER_TYPE = "pulumi-nodejs:dynamic/berth:DockerContainer";
 
@@ -92,7 +93,7 @@ export class RecoveryError extends Error {}
 export function unreachableMessage(stack: string, host: string, stderr: string): string {
     const where = host || "the local Docker engine";
     return [
-        `stack ${stack}: ${where} does not answer, so berth could not look for containers an interrupted run left there (docker ps --filter label=berth.stack=${stack}). Nothing was changed on any host.`,
+        `stack ${stack}: ${where} does not answer, so berth could not look for containers an interrupted run left there (docker ps --filter label=${LABEL.stack}=${stack}). Nothing was changed on any host.`,
         `What the docker CLI said: ${stderr.trim().split("\n")[0] || "nothing"}`,
         engineHint(stderr, host) ?? `Check that ${where} answers (is the machine up, does dockerd run there?), then run again.`,
     ].join("\n");
@@ -127,7 +128,7 @@ export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS
                 throw new RecoveryError(unreachableMessage(stack, host, String((err as { stderr?: string }).stderr ?? (err as Error).message)));
             }
         };
-        const labelled = docker("ps", "--all", "--filter", `label=berth.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean);
+        const labelled = docker("ps", "--all", "--filter", `label=${LABEL.stack}=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean);
         const stray = orphans(labelled, names);
         if (stray.length > 0) {
             docker("rm", "--force", ...stray);

@@ -8,6 +8,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { cliEnvironment, useStackKnownHosts } from "../components/docker/cli";
 import { stackKnownHostsId } from "../components/docker/dockerResource";
+import { LABEL } from "../components/naming";
 
 export const projectRoot = path.resolve(__dirname, "..");
 /** Pulumi.yaml's project name. */
@@ -37,8 +38,8 @@ export function stackHosts(stack: string): string[] {
 
 /** The label filters that pick a role's containers: web's replicas, or the containers of a role of berth:roles. */
 export function roleFilters(stack: string, role: string): string[] {
-    const labels = role === "web" ? ["berth.role=app"] : ["berth.role=worker", `berth.process=${role}`];
-    return [`berth.stack=${stack}`, ...labels].flatMap((label) => ["--filter", `label=${label}`]);
+    const labels = role === "web" ? [`${LABEL.role}=app`] : [`${LABEL.role}=worker`, `${LABEL.process}=${role}`];
+    return [`${LABEL.stack}=${stack}`, ...labels].flatMap((label) => ["--filter", `label=${label}`]);
 }
 
 /** The running containers of `role` (default: web) on every host of the stack, in host order. */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { berthType } from "../naming";
 
 /** Names a stack's own host keys (berth:knownHosts): see cli.ts useStackKnownHosts. */
 export function stackKnownHostsId(project: string, stack: string): string {
@@ -46,6 +47,6 @@ export function providerModule(kind: ProviderKind): string {
  */
 export abstract class DockerResource extends pulumi.CustomResource {
     protected constructor(kind: ProviderKind, type: string, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-        super(`pulumi-nodejs:dynamic/berth:${type}`, name, { ...props, __provider: providerModule(kind), __stack: stackKnownHostsId(pulumi.getProject(), pulumi.getStack()) }, opts);
+        super(berthType(type), name, { ...props, __provider: providerModule(kind), __stack: stackKnownHostsId(pulumi.getProject(), pulumi.getStack()) }, opts);
     }
 }

@@ -5,6 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost } from "./cli";
 import { cliEnvironmentClash, cliEnvironmentClashReason, fitsEnvFile } from "./cliEnvironment";
+import { LABEL } from "../naming";
 
 /** The Pulumi inputs of a resource whose plain inputs are T. */
 export type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
@@ -98,8 +99,8 @@ export async function withEnvironment<T>(env: Record<string, string>, run: (deli
  * stacks' traffic or data, removing it would destroy the other stack's.
  */
 export function refuseOtherStacks(kind: string, name: string, host: DockerHost, found: { Labels?: Record<string, string> | null } | undefined, labels: Record<string, string>, action: string): void {
-    const owner = found?.Labels?.["berth.stack"];
-    const mine = labels["berth.stack"];
+    const owner = found?.Labels?.[LABEL.stack];
+    const mine = labels[LABEL.stack];
     if (owner !== undefined && mine !== undefined && owner !== mine) {
         throw new Error(`${kind} ${name} on ${host || "the local engine"} belongs to stack ${owner}, not ${mine}: berth did not ${action} it. Two stacks whose names differ only in _, . or case share Docker names: use another stack name.`);
     }

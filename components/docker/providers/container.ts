@@ -8,6 +8,7 @@ import { readProxyAhead } from "./nginx";
 import { createArgs, DockerContainerInputs, updateArgs } from "../commands/container";
 import { waitUntilHealthy } from "../health";
 import { engineLogDriver } from "../engineFacts";
+import { LABEL } from "../../naming";
 
 /** Changes `docker update` applies to a running container; everything else needs a new container. */
 const inPlaceKeys = ["restart", "memoryBytes", "cpus"] as const;
@@ -249,7 +250,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     async diff(id: string, olds: RecordedState, news: DockerContainerInputs) {
         // On another engine it is a new container anyway; the old engine may not even answer any more.
         const diff = containerDiff(olds, olds.host === news.host ? await observe(id, olds) : olds, news);
-        if (!diff.changes && news.labels["berth.role"] === "proxy") readProxyAhead(news.host, olds.name ?? id);
+        if (!diff.changes && news.labels[LABEL.role] === "proxy") readProxyAhead(news.host, olds.name ?? id);
         if (swapsInPlace(diff.replaces, news)) {
             if (diff.replaces.includes("image")) refuseMajorUpgrade(olds.image, news.image, olds.name ?? id);
             return { changes: true, replaces: [] };

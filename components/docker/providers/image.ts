@@ -4,6 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerHost, inspect, labelFlags } from "../cli";
 import { changedKeys } from "../resource";
+import { LABEL } from "../../naming";
 
 export interface RegistryLogin {
     server: string;
@@ -77,7 +78,7 @@ export function buildArgs(inputs: DockerImageInputs, cacheFrom: string | undefin
         "--file", path.join(inputs.context, inputs.dockerfile),
         "--tag", `${inputs.repository}:${inputs.tag}`,
         // Each label is a step of its own in the legacy builder (~0.13 s): only those something reads.
-        ...labelFlags({ ...inputs.labels, "berth.version": inputs.tag }),
+        ...labelFlags({ ...inputs.labels, [LABEL.version]: inputs.tag }),
         ...Object.keys(allBuildArgs).sort().flatMap((key) => ["--build-arg", `${key}=${allBuildArgs[key]}`]),
         ...(inputs.target ? ["--target", inputs.target] : []),
         ...(cacheFrom ? ["--cache-from", cacheFrom] : []),

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isDigestPinned, parseImageRef, repositoryOf } from "../../imageReference";
 import { DockerHost, inspect } from "../cli";
 import { RegistryLogin, withRegistryLogin } from "./image";
+import { LABEL } from "../../naming";
 
 export interface PulledImageInputs {
     host: DockerHost;
@@ -23,7 +24,7 @@ async function resolve(inputs: PulledImageInputs): Promise<{ imageRef: string; i
         throw new Error(`${inputs.reference} has no registry digest on the engine: deploy images that were pushed to a registry`);
     }
     // Images berth built carry their version (the git sha) as a label.
-    return { imageRef, imageId: image.Id, version: image.Config?.Labels?.["berth.version"] ?? "" };
+    return { imageRef, imageId: image.Id, version: image.Config?.Labels?.[LABEL.version] ?? "" };
 }
 
 function recordedState(inputs: PulledImageInputs, resolved: { imageRef: string; imageId: string; version: string }) {

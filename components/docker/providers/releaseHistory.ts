@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseImageRef } from "../../imageReference";
 import { docker, DockerHost, inspect } from "../cli";
+import { LABEL } from "../../naming";
 
 export interface ReleaseHistoryInputs {
     host: DockerHost;
@@ -49,9 +50,9 @@ export function sweepDue(releasesSinceSweep: number | undefined): boolean {
  */
 export async function sweepStack(host: DockerHost, stack: string, releases: string[]): Promise<void> {
     // Release-gate runs are the only throw-away containers berth starts (with --rm, but a killed run can leave one).
-    await docker(host, ["container", "prune", "--force", "--filter", `label=berth.stack=${stack}`, "--filter", "label=berth.role=release-gate"]);
+    await docker(host, ["container", "prune", "--force", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=release-gate`]);
     const listed = await docker(host, [
-        "image", "ls", "--no-trunc", "--filter", `label=berth.built-by=${stack}`, "--format", "{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}}",
+        "image", "ls", "--no-trunc", "--filter", `label=${LABEL.builtBy}=${stack}`, "--format", "{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}}",
     ]);
     const keptDigests = new Set(releases.map((r) => parseImageRef(r)?.digest));
     const stale = new Set<string>();
@@ -61,7 +62,7 @@ export async function sweepStack(host: DockerHost, stack: string, releases: stri
         (keptDigests.has(digest) ? kept : stale).add(id);
     }
     await removeImages(host, [...stale].filter((id) => !kept.has(id)));
-    await docker(host, ["image", "prune", "--force", "--filter", `label=berth.built-by=${stack}`]);
+    await docker(host, ["image", "prune", "--force", "--filter", `label=${LABEL.builtBy}=${stack}`]);
 }
 
 /** The images of releases that fell off the history (each looked up by its reference: no listing). */
