@@ -9,3 +9,4 @@ export * from "./services";
 export * from "./secrets";
 export * from "./hosts";
 export * from "./stack";
+export * from "./defaults";

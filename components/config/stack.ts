@@ -46,20 +46,20 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         : {
             kind: "build",
             context: c.take(() => required(source, "appContext"), ""),
-            dockerfile: source("dockerfile") || "Dockerfile",
+            dockerfile: c.take(() => required(source, "dockerfile"), "Dockerfile"),
             target: source("buildTarget") ?? "",
             buildArgs: c.take(() => parseStringMap("buildArgs", parseJson("buildArgs", source("buildArgs"), {}), ENV_NAME, "build arg names"), {}),
         };
     if (projectDir !== undefined) c.take(() => checkBuildSource(appSource, projectDir), undefined);
-    const services = c.take(() => parseServices("services", parseJson("services", source("services"), {})), []);
-    const dependsOn = c.take(() => parseDependsOn(parseJson("dependsOn", source("dependsOn"), []), services), []);
+    const services = c.take(() => parseServices("services", parseJson("services", required(source, "services"), {})), []);
+    const dependsOn = c.take(() => parseDependsOn(parseJson("dependsOn", required(source, "dependsOn"), []), services), []);
     const app: AppSettings = {
         name: c.take(() => parseName("app", required(source, "app")), "app"),
         branch: c.take(() => required(source, "branch"), ""),
         source: appSource,
         replicas: c.take(() => parseInteger("replicas", required(source, "replicas"), 1, 20), 1),
         hostPort: c.take(() => parseInteger("hostPort", required(source, "hostPort"), 0, 65535), 0),
-        bindAddress: c.take(() => parseBindAddress("bindAddress", source("bindAddress") ?? "127.0.0.1"), "127.0.0.1"),
+        bindAddress: c.take(() => parseBindAddress("bindAddress", required(source, "bindAddress")), "127.0.0.1"),
         proxy: c.take(() => parseBoolean("proxy", required(source, "proxy")), true),
         edge: {
             httpsPort: c.take(() => parseInteger("httpsPort", required(source, "httpsPort"), 0, 65535), 0),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { configWithDefaults, schemaDefaults } from "../../components/config/defaults";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -8,17 +9,25 @@ import {
 } from "../../components/config";
 
 /** Pulumi.yaml's defaults, as the engine hands them to the program (objects as JSON text). */
-const valid: Record<string, string> = {
-    app: "shop", branch: "main", appContext: "app", image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-    replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "unless-stopped", memory: "256m", cpus: "0",
-    env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}",
-    services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres" } }),
-    dependsOn: JSON.stringify(["redis", "postgres"]),
-    ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", registry: "", registryUser: "berth", knownHosts: "[]",
-    testCommand: "", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
-};
+const defaults = configWithDefaults({});
 const settingsWith = (overrides: Record<string, string | undefined>) =>
-    parseSettings((key) => (key in overrides ? overrides[key] : valid[key]));
+    parseSettings((key) => (key in overrides ? overrides[key] : defaults(key)));
+
+describe("defaults, in Pulumi.yaml alone", () => {
+    it("every key the code falls back on when unset falls back to Pulumi.yaml's default; the others are required", () => {
+        const withDefaults = parseSettings(defaults);
+        for (const key of Object.keys(schemaDefaults())) {
+            let unset;
+            try {
+                unset = parseSettings((k) => (k === key ? undefined : defaults(k)));
+            } catch (err) {
+                expect((err as Error).message, key).toMatch(new RegExp(`berth:${key} = null: it is required`));
+                continue;
+            }
+            expect(unset, key).toEqual(withDefaults);
+        }
+    });
+});
 
 describe("parseSettings", () => {
     it("accepts the defaults of Pulumi.yaml", () => {
@@ -138,7 +147,7 @@ describe("bindAddress", () => {
     });
 
     it("defaults to this host only", () => {
-        expect(parseSettings((key) => valid[key]).app.bindAddress).toBe("127.0.0.1");
+        expect(parseSettings(defaults).app.bindAddress).toBe("127.0.0.1");
     });
 });
 
@@ -201,8 +210,8 @@ describe("a whole config at preview", () => {
     fs.mkdirSync(path.join(project, "app"));
     fs.writeFileSync(path.join(project, "app", "Dockerfile"), "FROM scratch\n");
     const load = (overrides: Record<string, string | undefined>, extraKeys: string[] = []) => loadSettings({
-        source: (key) => (key in overrides ? overrides[key] : valid[key]),
-        keys: [...Object.keys(valid), "registryPassword", "postgresPassword", ...extraKeys],
+        source: (key) => (key in overrides ? overrides[key] : defaults(key)),
+        keys: [...Object.keys(schemaDefaults()), "registryPassword", "postgresPassword", ...extraKeys],
         secretState: () => "secret",
         projectDir: project,
     });
@@ -262,8 +271,8 @@ describe("a whole config at preview", () => {
 
     it("needs a service's password only when that service exists", () => {
         const noPostgres = loadSettings({
-            source: (key) => ({ ...valid, services: JSON.stringify({ redis: { kind: "redis" } }), dependsOn: JSON.stringify(["redis"]) } as Record<string, string>)[key],
-            keys: [...Object.keys(valid), "registryPassword"],
+            source: configWithDefaults({ services: { redis: { kind: "redis" } }, dependsOn: ["redis"] }),
+            keys: [...Object.keys(schemaDefaults()), "registryPassword"],
             secretState: (key) => (key === "registryPassword" ? "secret" : "missing"),
             projectDir: project,
         });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { configWithDefaults } from "../../components/config/defaults";
 import { checkHostPorts, checkTlsPair, parseBodySize, requiredSecrets, parseSettings } from "../../components/config";
 import { applyScript, httpConfig, siteConfig, siteId, tlsHash } from "../../components/docker/providers/proxySite";
 import { proxyListenEnv } from "../../components/webProxy";
@@ -44,12 +45,7 @@ describe("the proxy's edge", () => {
         expect(() => checkHostPorts({ app: { ...base, edge: { ...edge, httpsPort: 8080 } }, services: [] })).toThrow(/berth:hostPort = 8080: host port 8080 is already published by httpsPort/);
         expect(() => checkHostPorts({ app: { ...base, proxy: false, edge }, services: [] })).toThrow(/berth:httpsPort = 8443: HTTPS is served by berth's proxy/);
         expect(() => checkHostPorts({ app: { ...base, edge }, services: [] })).not.toThrow();
-        const settings = parseSettings((key) => ({
-            app: "shop", branch: "main", image: "registry.internal:5000/shop:1", replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080",
-            restart: "no", memory: "0", cpus: "0", healthTimeoutSeconds: "60", stopTimeoutSeconds: "10", keepReleases: "3", releaseCommandTimeoutSeconds: "600",
-            rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", logMaxSize: "10m", logMaxFiles: "3", ephemeral: "false", registryUser: "ci",
-            httpsPort: "443", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
-        } as Record<string, string>)[key]);
+        const settings = parseSettings(configWithDefaults({ image: "registry.internal:5000/shop:1", services: {}, dependsOn: [], httpsPort: 443 }));
         expect(requiredSecrets(settings)).toEqual(["tlsCertificate", "tlsPrivateKey"]);
         expect(requiredSecrets({ ...settings, app: { ...settings.app, edge: { ...edge, httpsPort: 0 } } })).toEqual([]);
     });

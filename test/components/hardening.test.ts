@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
+import { configWithDefaults } from "../../components/config/defaults";
 import { checkFields, checkNoSecretsInPlainKeys, describeValue, hashedHostMatches, parseKnownHosts, parseDataPath, parseLabels, parseLogDriver, parseSettings } from "../../components/config";
 import { cliEnvironmentClash } from "../../components/docker/cliEnvironment";
 import { cliEnvironment, mountSpec, trustStackHostKeys, useStackKnownHosts } from "../../components/docker/cli";
@@ -13,15 +14,9 @@ import { collidingStacks, registryAuth } from "../../components/engineCheck";
 import { refuseOtherStacks } from "../../components/docker/resource";
 import { hostAddresses } from "../../components/environment";
 
-/** Pulumi.yaml's defaults as the engine hands them over (the shape config.test.ts uses). */
-const valid: Record<string, string> = {
-    app: "shop", branch: "main", appContext: "app", image: "", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-    replicas: "1", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "unless-stopped", memory: "256m", cpus: "0",
-    env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}", services: "{}", dependsOn: "[]",
-    ephemeral: "false", hosts: "[]", rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", registry: "", registryUser: "berth", knownHosts: "[]",
-    testCommand: "", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
-};
-const settingsWith = (overrides: Record<string, string>) => parseSettings((key) => (key in overrides ? overrides[key] : valid[key]));
+/** Pulumi.yaml's defaults, as the engine hands them to the program (objects as JSON text). */
+const defaults = configWithDefaults({ services: {}, dependsOn: [] });
+const settingsWith = (overrides: Record<string, string>) => parseSettings((key) => (key in overrides ? overrides[key] : defaults(key)));
 const errorOf = (run: () => unknown): string => {
     try {
         run();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { configWithDefaults } from "../../components/config/defaults";
 import { execFileSync } from "child_process";
 import * as path from "path";
 import { cacheDir } from "../../components/cacheLayout";
@@ -93,19 +94,16 @@ describe("berth:hosts", () => {
     });
 
     it("asks for Redis's password and the registry's once other hosts are involved", () => {
-        const base: Record<string, string> = {
-            app: "shop", branch: "main", appContext: "app", image: "registry.internal:5000/shop/main:abc", dockerfile: "Dockerfile", buildTarget: "", buildArgs: "{}",
-            replicas: "2", hostPort: "8080", proxy: "true", containerPort: "8080", restart: "always", memory: "256m", cpus: "0",
-            env: "{}", labels: "{}", logDriver: "", logOptions: "{}", healthcheck: "{}",
-            services: JSON.stringify({ redis: { kind: "redis" }, postgres: { kind: "postgres", host: h2 } }), dependsOn: JSON.stringify(["redis", "postgres"]),
-            ephemeral: "false", hosts: JSON.stringify([h1, h2]), rolloutBatchSize: "1", rolloutPauseSeconds: "0", orchestrator: "hosts", swarmManagers: "1", swarmEndpointMode: "dnsrr", swarmMonitorSeconds: "0", swarmAddressPool: "10.240.0.0/16", registry: "registry.internal:5000", registryUser: "ci",
-            testCommand: "", releaseCommand: "", releaseCommandTimeoutSeconds: "600", healthTimeoutSeconds: "120", stopTimeoutSeconds: "20", keepReleases: "3", logMaxSize: "10m", logMaxFiles: "3", httpsPort: "0", hsts: "false", maxBodySize: "25m", keepAliveSeconds: "0",
-        };
-        const settings = parseSettings((key) => base[key]);
+        const settings = parseSettings(configWithDefaults({
+            image: "registry.internal:5000/shop/main:abc", replicas: 2, hosts: [h1, h2], registry: "registry.internal:5000", registryUser: "ci",
+            services: { redis: { kind: "redis" }, postgres: { kind: "postgres", host: h2 } },
+        }));
         expect(settings.hosts).toEqual([h1, h2]);
         expect(settings.services.map((s) => s.host)).toEqual([undefined, h2]);
         expect(requiredSecrets(settings).sort()).toEqual(["postgresPassword", "redisPassword", "registryPassword"]);
-        const single = parseSettings((key) => (key === "hosts" ? "[]" : key === "services" ? JSON.stringify({ redis: { kind: "redis" } }) : key === "dependsOn" ? '["redis"]' : key === "registry" ? "127.0.0.1:5000" : base[key]));
+        const single = parseSettings(configWithDefaults({
+            image: "registry.internal:5000/shop/main:abc", replicas: 2, registry: "127.0.0.1:5000", registryUser: "ci", services: { redis: { kind: "redis" } }, dependsOn: ["redis"],
+        }));
         expect(requiredSecrets(single)).toEqual([]);
     });
 

@@ -2,9 +2,6 @@
  * Pulumi mocks for component tests: every resource the program registers is recorded with its inputs (secrets
  * unwrapped), and berth's Docker resources answer with the outputs their providers would give.
  */
-import * as fs from "fs";
-import * as yaml from "js-yaml";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Registered {
@@ -50,12 +47,4 @@ export function recordResources(registered: Registered[], options: { onSecret?: 
     }, "berth", "unit", true);
 }
 
-/** Config as the engine hands it to the program: `overrides` over Pulumi.yaml's defaults, objects as JSON text. */
-export function configWithDefaults(overrides: Record<string, unknown>): (key: string) => string | undefined {
-    const schema = (yaml.load(fs.readFileSync(path.join(__dirname, "..", "..", "Pulumi.yaml"), "utf8")) as any).config as Record<string, { default?: unknown }>;
-    return (key) => {
-        const value = key in overrides ? overrides[key] : schema[key]?.default;
-        if (value === undefined) return undefined;
-        return typeof value === "object" ? JSON.stringify(value) : String(value);
-    };
-}
+export { configWithDefaults } from "../../components/config/defaults";
