@@ -117,7 +117,7 @@ export class AppService extends pulumi.ComponentResource {
                 logDriver: app.logDriver,
                 logOptions: app.logOptions,
                 logRotation: args.logRotation,
-                healthyTimeoutSeconds: app.healthTimeoutSeconds,
+                healthTimeoutSeconds: app.healthTimeoutSeconds,
                 requireHealthcheck: true,
                 registry: args.pullLogin,
             }, {

@@ -167,7 +167,7 @@ export class DependencyService extends pulumi.ComponentResource {
             logDriver: "",
             logOptions: {},
             logRotation: args.logRotation,
-            healthyTimeoutSeconds: 180,
+            healthTimeoutSeconds: 180,
             registry: args.pullLogin,
         }, {
             parent: this,

@@ -82,7 +82,7 @@ export class ProcessRole extends pulumi.ComponentResource {
             logDriver: app.logDriver,
             logOptions: app.logOptions,
             logRotation: args.logRotation,
-            healthyTimeoutSeconds: Math.max(app.healthTimeoutSeconds, role.upSeconds + 30),
+            healthTimeoutSeconds: Math.max(app.healthTimeoutSeconds, role.upSeconds + 30),
             registry: args.pullLogin,
         }, { parent: this }));
         this.containerNames = pulumi.all(containers.map((container) => container.name));

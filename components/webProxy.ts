@@ -107,7 +107,7 @@ export class WebProxy extends pulumi.ComponentResource {
             logDriver: "",
             logOptions: {},
             logRotation: args.logRotation,
-            healthyTimeoutSeconds: 60,
+            healthTimeoutSeconds: 60,
             registry: args.pullLogin,
         }, { parent: this, deleteBeforeReplace: true });
         // Side by side: each writes its own files under the proxy's lock, and neither needs the other's to be served.

@@ -101,10 +101,10 @@ export async function waitUntilUpFor(host: DockerHost, name: string, seconds: nu
     }
 }
 
-export type HealthGate = Pick<DockerContainerInputs, "host" | "healthyTimeoutSeconds" | "requireHealthcheck" | "upSeconds" | "listenPort">;
+export type HealthGate = Pick<DockerContainerInputs, "host" | "healthTimeoutSeconds" | "requireHealthcheck" | "upSeconds" | "listenPort">;
 
 export async function waitUntilHealthy(inputs: HealthGate, name: string): Promise<void> {
-    const { host, healthyTimeoutSeconds: timeoutSeconds, requireHealthcheck, upSeconds = 0, listenPort } = inputs;
+    const { host, healthTimeoutSeconds: timeoutSeconds, requireHealthcheck, upSeconds = 0, listenPort } = inputs;
     const deadline = Date.now() + timeoutSeconds * 1000;
     let probedAt = Date.now();
     for (;;) {

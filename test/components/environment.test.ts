@@ -118,14 +118,14 @@ describe("Environment", () => {
         expect(gate).toMatchObject({ command: "npm test", network: "berth-unit-net", image: expect.stringMatching(/@sha256:/) });
         expect(gate.env.DATABASE_URL).toBe("postgres://app:pg-pw@postgres:5432/app");
         const app = byType("DockerContainer").find((c) => c.name === "unit-app-1")!.inputs;
-        expect(app).toMatchObject({ healthyTimeoutSeconds: 90, stopTimeoutSeconds: 15 });
+        expect(app).toMatchObject({ healthTimeoutSeconds: 90, stopTimeoutSeconds: 15 });
     });
 
     it("keeps each dependency's data in its volume and waits for it to be healthy", () => {
         const postgres = byType("DockerContainer").find((c) => c.name === "unit-postgres-container")!.inputs;
         expect(postgres.volumes).toEqual([{ source: "berth-unit-postgres-data", target: "/var/lib/postgresql/data", readOnly: false }]);
         expect(postgres.env).toMatchObject({ POSTGRES_USER: "app", POSTGRES_DB: "app", POSTGRES_PASSWORD: "pg-pw" });
-        expect(postgres.healthyTimeoutSeconds).toBeGreaterThan(0);
+        expect(postgres.healthTimeoutSeconds).toBeGreaterThan(0);
         expect(postgres.healthcheck.command).toContain("pg_isready");
     });
 

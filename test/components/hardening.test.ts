@@ -48,7 +48,7 @@ describe("values that land in a --mount spec", () => {
         const inputs: DockerContainerInputs = {
             host: "", namePrefix: "berth-dev-files", image: "minio/minio:1", command: [], env: {}, labels: { "berth.stack": "dev" }, networks: [], ports: [],
             volumes: [{ source: "berth-dev-files-data", target: "/data", readOnly: false }], restart: "unless-stopped", memoryBytes: 0, cpus: 0,
-            stopTimeoutSeconds: 30, logDriver: "", logOptions: {}, healthyTimeoutSeconds: 0,
+            stopTimeoutSeconds: 30, logDriver: "", logOptions: {}, healthTimeoutSeconds: 0,
         };
         expect(createArgs("berth-dev-files-abc123", inputs, "syslog")).toEqual([
             "create", "--name", "berth-dev-files-abc123", "--label", "berth.stack=dev", "--restart", "unless-stopped", "--stop-timeout", "30",
@@ -181,7 +181,7 @@ describe("role commands as users write them", () => {
         const { command, init } = roleProcess("cd /app && node worker.js");
         const inputs: DockerContainerInputs = {
             host: "", namePrefix: "berth-dev-shop-worker", image: "shop@sha256:1", command, init, env: {}, labels: {}, networks: [], ports: [], volumes: [],
-            restart: "unless-stopped", memoryBytes: 0, cpus: 0, noHealthcheck: true, stopTimeoutSeconds: 5, logDriver: "syslog", logOptions: {}, healthyTimeoutSeconds: 0,
+            restart: "unless-stopped", memoryBytes: 0, cpus: 0, noHealthcheck: true, stopTimeoutSeconds: 5, logDriver: "syslog", logOptions: {}, healthTimeoutSeconds: 0,
         };
         expect(createArgs("w", inputs)).toEqual([
             "create", "--name", "w", "--restart", "unless-stopped", "--stop-timeout", "5", "--log-driver", "syslog", "--init", "--no-healthcheck",

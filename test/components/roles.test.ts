@@ -31,7 +31,7 @@ describe("process roles", () => {
     it("run without the image's healthcheck when they have none of their own, and are found by their labels", () => {
         const inputs = {
             host: "", namePrefix: "w", image: "img", command: ["/bin/sh", "-c", "exec node worker.js"], env: {}, labels: {}, networks: [], ports: [], volumes: [],
-            restart: "no", memoryBytes: 0, cpus: 0, stopTimeoutSeconds: 10, logDriver: "", logOptions: {}, healthyTimeoutSeconds: 40, noHealthcheck: true, upSeconds: 5,
+            restart: "no", memoryBytes: 0, cpus: 0, stopTimeoutSeconds: 10, logDriver: "", logOptions: {}, healthTimeoutSeconds: 40, noHealthcheck: true, upSeconds: 5,
         };
         const args = createArgs("w-1", inputs);
         expect(args).toContain("--no-healthcheck");

@@ -1,5 +1,6 @@
 // What berth's containers are (DockerContainerInputs) and the `docker create` argv for one: pure, compared whole in tests.
 import { DockerHost, labelFlags, mapFlags, mountSpec } from "../cli";
+import type { HealthcheckSettings } from "../../config/types";
 import type { RegistryLogin } from "../providers/image";
 
 export interface PortMapping {
@@ -20,15 +21,6 @@ export interface VolumeMount {
     readOnly: boolean;
 }
 
-export interface Healthcheck {
-    /** Run by the container's shell (`CMD-SHELL`); exit 0 means healthy. */
-    command: string;
-    intervalSeconds: number;
-    timeoutSeconds: number;
-    retries: number;
-    startPeriodSeconds: number;
-}
-
 export interface DockerContainerInputs {
     host: DockerHost;
     /** The container is named `<namePrefix>-<random>`, so a replacement can start before its predecessor stops. */
@@ -47,7 +39,7 @@ export interface DockerContainerInputs {
     /** 0 means unlimited. */
     cpus: number;
     /** Absent: the image's own HEALTHCHECK, if any (unless noHealthcheck). */
-    healthcheck?: Healthcheck;
+    healthcheck?: HealthcheckSettings;
     /** Docker's init (tini) as PID 1, which passes signals on and reaps; absent: the command is PID 1. */
     init?: boolean;
     /** Ignore the image's HEALTHCHECK (it is another process's, e.g. web's for a worker). */
@@ -63,7 +55,7 @@ export interface DockerContainerInputs {
      */
     logRotation?: { maxSize: string; maxFiles: number };
     /** How long `create` waits for the container to report healthy; 0 means it does not wait. */
-    healthyTimeoutSeconds: number;
+    healthTimeoutSeconds: number;
     /**
      * The TCP port its process serves on, where it has one (a web replica): until that port accepts connections the
      * container cannot be healthy, so the (costlier) healthcheck waits for it. Not part of the container's settings.

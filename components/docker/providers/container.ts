@@ -138,7 +138,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
             await docker(inputs.host, ["network", "connect", ...extra.aliases.flatMap((a) => ["--alias", a]), extra.name, name]);
         }
         await startContainer(inputs.host, name);
-        if (inputs.healthyTimeoutSeconds > 0) {
+        if (inputs.healthTimeoutSeconds > 0) {
             await waitUntilHealthy(inputs, name);
         }
     } catch (err) {
@@ -194,7 +194,7 @@ async function recover(recorded: RecordedState, inputs: DockerContainerInputs): 
     const gate = () => waitUntilHealthy(inputs, recorded.name);
     if (recorded.running === false) {
         const restarted = await startContainer(inputs.host, recorded.name)
-            .then(() => (inputs.healthyTimeoutSeconds > 0 ? gate() : undefined))
+            .then(() => (inputs.healthTimeoutSeconds > 0 ? gate() : undefined))
             .then(() => true, () => false);
         if (restarted) {
             await applyInPlace(inputs, recorded.name);

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags, mountSpec } from "../cli";
 import { changedKeys, ignoreMissing, volumeInUse, volumeUsers } from "../resource";
-import type { Healthcheck, VolumeMount } from "../commands/container";
+import type { HealthcheckSettings } from "../../config/types";
+import type { VolumeMount } from "../commands/container";
 import { RegistryLogin, withRegistryLogin } from "./image";
 
 export interface SwarmServiceInputs {
@@ -37,7 +38,7 @@ export interface SwarmServiceInputs {
     memoryBytes: number;
     cpus: number;
     /** Absent: the image's own HEALTHCHECK, if any (unless noHealthcheck). */
-    healthcheck?: Healthcheck;
+    healthcheck?: HealthcheckSettings;
     noHealthcheck?: boolean;
     /** Docker's init (tini) as each task's PID 1, passing signals on; absent: the command is PID 1. */
     init?: boolean;

@@ -22,7 +22,7 @@ const inputs: DockerContainerInputs = {
     stopTimeoutSeconds: 20,
     logDriver: "syslog",
     logOptions: { tag: "shop" },
-    healthyTimeoutSeconds: 60,
+    healthTimeoutSeconds: 60,
 };
 
 describe("createArgs", () => {
