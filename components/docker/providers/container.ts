@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseImageRef } from "../../imageReference";
 import { docker, DockerError, DockerHost, inspect, startContainer, stopAndRemoveContainer } from "../cli";
 import { changedKeys, envHash, ignoreMissing, volumeInUse, volumeUsers, withEnvironment } from "../resource";
-import { withRegistryLogin } from "./image";
+import { pullIfMissing } from "./image";
 import { readProxyAhead } from "./nginx";
 import { createArgs, DockerContainerInputs, updateArgs } from "../commands/container";
 import { waitUntilHealthy } from "../health";
@@ -125,9 +125,7 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
         const users = await volumeUsers(inputs.host, volume.source);
         if (users.length > 0) throw volumeInUse(volume.source, inputs.host, users);
     }
-    if (!(await inspect(inputs.host, "image", inputs.image))) {
-        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
-    }
+    await pullIfMissing(inputs.host, inputs.image, inputs.registry);
     const engineDriver = inputs.logDriver ? "" : await engineLogDriver(inputs.host);
     await withEnvironment(inputs.env, ({ flags, cliEnv }) => {
         const [create, ...rest] = createArgs(name, inputs, engineDriver);
@@ -161,11 +159,9 @@ async function createContainer(inputs: DockerContainerInputs): Promise<RecordedS
  */
 async function swapContainer(current: RecordedState, news: DockerContainerInputs): Promise<RecordedState> {
     const where = news.host || "the local engine";
-    if (!(await inspect(news.host, "image", news.image))) {
-        await withRegistryLogin(news.host, news.registry, (loggedIn) => loggedIn(["pull", "--quiet", news.image])).catch((err: Error) => {
-            throw new Error(`${where}: the new image ${news.image} could not be pulled, so ${current.name} (${current.image}) runs on as it was: ${err.message}`);
-        });
-    }
+    await pullIfMissing(news.host, news.image, news.registry).catch((err: Error) => {
+        throw new Error(`${where}: the new image ${news.image} could not be pulled, so ${current.name} (${current.image}) runs on as it was: ${err.message}`);
+    });
     await docker(news.host, ["stop", "--time", String(current.stopTimeoutSeconds), current.name]).catch(ignoreMissing);
     let swapped: RecordedState;
     try {

@@ -132,6 +132,12 @@ export async function withRegistryLogin<T>(
     }
 }
 
+/** Makes `image` present on `host`: pulled (with the registry login, where given) unless the engine has it. */
+export async function pullIfMissing(host: DockerHost, image: string, login: RegistryLogin | undefined): Promise<void> {
+    if (await inspect(host, "image", image)) return;
+    await withRegistryLogin(host, login, (loggedIn) => loggedIn(["pull", "--quiet", image]));
+}
+
 /** State keeps what is needed to diff, never the registry password. */
 function recordedState(inputs: DockerImageInputs, outputs: DockerImageOutputs) {
     const { registry, buildEnvironment, ...rest } = inputs;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isDigestPinned, parseImageRef, repositoryOf } from "../../imageReference";
 import { DockerHost, inspect } from "../cli";
-import { RegistryLogin, withRegistryLogin } from "./image";
+import { pullIfMissing, RegistryLogin } from "./image";
 import { LABEL } from "../../naming";
 
 export interface PulledImageInputs {
@@ -15,9 +15,7 @@ export interface PulledImageInputs {
 async function resolve(inputs: PulledImageInputs): Promise<{ imageRef: string; imageId: string; version: string }> {
     const parsed = parseImageRef(inputs.reference);
     const repository = parsed ? repositoryOf(parsed) : inputs.reference;
-    if (!(await inspect(inputs.host, "image", inputs.reference))) {
-        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.reference]));
-    }
+    await pullIfMissing(inputs.host, inputs.reference, inputs.registry);
     const image = await inspect(inputs.host, "image", inputs.reference);
     const imageRef: string | undefined = (image?.RepoDigests ?? []).find((d: string) => d.startsWith(`${repository}@`));
     if (!image || !imageRef) {

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost, inspect, labelFlags, mapFlags, mountSpec } from "../cli";
+import { docker, DockerHost, inspect, labelFlags, mapFlags, mountSpec } from "../cli";
 import { changedKeys, ignoreMissing, volumeInUse, volumeUsers } from "../resource";
 import type { HealthcheckSettings } from "../../config/types";
 import type { VolumeMount } from "../commands/container";
-import { RegistryLogin, withRegistryLogin } from "./image";
+import { pullIfMissing, RegistryLogin, withRegistryLogin } from "./image";
 
 export interface SwarmServiceInputs {
     /** A manager of the cluster. */
@@ -207,12 +207,8 @@ async function imageConfig(inputs: SwarmServiceInputs): Promise<{ entrypoint: st
 
 /** The image's config, from the manager's engine (pulled there first when it lacks it). */
 async function imageJson(inputs: SwarmServiceInputs): Promise<any> {
-    const read = async () => JSON.parse(await docker(inputs.host, ["image", "inspect", "--format", "{{json .Config}}", inputs.image]));
-    return read().catch(async (err) => {
-        if (!(err instanceof DockerError && /no such/i.test(err.stderr))) throw err;
-        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["pull", "--quiet", inputs.image]));
-        return read();
-    });
+    await pullIfMissing(inputs.host, inputs.image, inputs.registry);
+    return JSON.parse(await docker(inputs.host, ["image", "inspect", "--format", "{{json .Config}}", inputs.image]));
 }
 
 const POLL_MS = 500;
