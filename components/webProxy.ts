@@ -37,14 +37,26 @@ export interface WebProxyArgs {
  * /dev/tcp/ADDRESS/PORT takes them (a wildcard address probed on loopback).
  */
 export function proxyListenEnv(bindAddress: string, httpPort: number, httpsPort: number): Record<string, string> {
-    const v6 = isIP(bindAddress) === 6;
-    const listen = (port: number) => `${v6 ? `[${bindAddress}]` : bindAddress}:${port}`;
+    const listen = (port: number) => socketAddress(bindAddress, port);
     const probe = bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress === "::" ? "::1" : bindAddress;
     return {
         BERTH_LISTEN: listen(httpPort),
         ...(httpsPort > 0 ? { BERTH_LISTEN_HTTPS: listen(httpsPort) } : {}),
         BERTH_PROBE: `${probe}/${httpPort}`,
     };
+}
+
+/** `address:port` as nginx takes it (an IPv6 address in brackets). */
+function socketAddress(address: string, port: number): string {
+    return `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+}
+
+/**
+ * The environment of a service's port (the image's forward mode, start.sh): listen on the host's private address
+ * and port, pass each connection to the service's container at its address on the stack network.
+ */
+export function servicePortEnv(listenAddress: string, listenPort: number, serviceAddress: string, servicePort: number): Record<string, string> {
+    return { BERTH_FORWARD: `${socketAddress(listenAddress, listenPort)} ${socketAddress(serviceAddress, servicePort)}` };
 }
 
 /** nginx with a few thousand connections needs little; the limit keeps a runaway one from taking the host. */

@@ -97,9 +97,9 @@ export function hostAccessFindings(r: ResourceView): string[] {
     const fix = "remove it; a container with it controls the whole host";
     if (r.type === types.container) {
         for (const v of r.props.volumes ?? []) if (isDockerSocket(v.source)) findings.push(`${name} mounts the Docker socket (${v.source}): ${fix}`);
-        // berth's proxy listens on the host's network (so an engine restart drops nothing); nothing else may. Its
-        // role label is berth's alone: config refuses berth.* labels.
-        const berthProxy = r.props.labels?.[LABEL.role] === "proxy";
+        // berth's proxy and its services' ports listen on the host's network (so an engine restart drops nothing);
+        // nothing else may. Their role labels are berth's alone: config refuses berth.* labels.
+        const berthProxy = ["proxy", "port"].includes(r.props.labels?.[LABEL.role]);
         for (const n of r.props.networks ?? []) if (n.name === "host" && !berthProxy) findings.push(`${name} uses the host network: ${fix}; use the stack network`);
         if (r.props.privileged === true) findings.push(`${name} runs privileged: ${fix}`);
     }

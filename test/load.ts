@@ -4,6 +4,7 @@
  */
 import * as http from "http";
 import * as https from "https";
+import * as net from "net";
 
 export interface LoadResult {
     total: number;
@@ -64,6 +65,47 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: 
             running = false;
             await Promise.all(loops);
             agent.destroy();
+            return result;
+        },
+    };
+}
+
+/**
+ * Fresh TCP connections in a loop, each sending `request` and counting as answered once any reply arrives: what a
+ * client opening a new connection to a service sees (a connection pool's reconnect, a one-off tool). Bounded like
+ * startLoad.
+ */
+export function startConnectionLoad(host: string, port: number, request: string, concurrency = 4, maxSeconds = 600): { stop(): Promise<Omit<LoadResult, "answers">> } {
+    const deadline = Date.now() + maxSeconds * 1000;
+    const result = { total: 0, failed: 0, failures: {} as Record<string, number> };
+    let running = true;
+    const once = () => new Promise<void>((resolve) => {
+        const socket = net.connect(port, host);
+        let settled = false;
+        const settle = (failure?: string) => {
+            if (settled) return;
+            settled = true;
+            socket.destroy();
+            result.total++;
+            if (failure) {
+                result.failed++;
+                result.failures[failure] = (result.failures[failure] ?? 0) + 1;
+            }
+            resolve();
+        };
+        socket.setTimeout(5_000, () => settle("timeout"));
+        socket.on("connect", () => socket.write(request));
+        socket.on("data", () => settle());
+        socket.on("error", (err: NodeJS.ErrnoException) => settle(err.code ?? err.message));
+        socket.on("close", () => settle("closed before answering"));
+    });
+    const loops = Array.from({ length: concurrency }, async () => {
+        while (running && Date.now() < deadline) await once();
+    });
+    return {
+        async stop() {
+            running = false;
+            await Promise.all(loops);
             return result;
         },
     };

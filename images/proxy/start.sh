@@ -1,7 +1,17 @@
 #!/bin/sh
-# Where nginx listens, from the container's environment (set by berth): on the host's network, the stack's own
-# address and ports (BERTH_LISTEN, BERTH_LISTEN_HTTPS); elsewhere the image's 80 and 443.
+# Set by berth in the container's environment:
+# - BERTH_FORWARD="LISTEN TARGET": a service's port (forward.conf): listen on LISTEN (the host's private address and
+#   port, on the host's network) and pass each TCP connection to TARGET (the service's container).
+# - Otherwise the web proxy, listening where BERTH_LISTEN and BERTH_LISTEN_HTTPS say (the stack's own address and
+#   ports on the host's network), elsewhere on the image's 80 and 443.
 set -e
+if [ -n "${BERTH_FORWARD:-}" ]; then
+  set -- $BERTH_FORWARD
+  [ $# -eq 2 ] || { echo "BERTH_FORWARD must be 'LISTEN TARGET', got '$BERTH_FORWARD'" >&2; exit 2; }
+  # reuseport: a new forwarder binds beside the old one before it goes, so a replacement refuses nothing.
+  printf 'server {\n    listen %s reuseport so_keepalive=on;\n    proxy_pass %s;\n}\n' "$1" "$2" > /etc/nginx/berth/forward-server.conf
+  exec nginx -c /etc/nginx/forward.conf -g 'daemon off;'
+fi
 printf 'listen %s;\n' "${BERTH_LISTEN:-80}" > /etc/nginx/berth/listen.conf
 printf 'listen %s ssl;\n' "${BERTH_LISTEN_HTTPS:-443}" > /etc/nginx/berth/listen-https.conf
 exec nginx -g 'daemon off;'

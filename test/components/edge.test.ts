@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { configWithDefaults } from "../../components/config/defaults";
 import { checkHostPorts, checkTlsPair, parseBodySize, requiredSecrets, parseSettings } from "../../components/config";
 import { applyScript, httpConfig, siteConfig, siteId, tlsHash } from "../../components/docker/providers/proxySite";
-import { proxyListenEnv } from "../../components/webProxy";
+import { proxyListenEnv, servicePortEnv } from "../../components/webProxy";
 import { selfSignedCertificate } from "../certificates";
 
 const edge = { httpsPort: 8443, hsts: true, maxBodySize: "25m", keepAliveSeconds: 0 };
@@ -14,6 +14,11 @@ describe("the proxy's edge", () => {
         expect(proxyListenEnv("0.0.0.0", 80, 443)).toEqual({ BERTH_LISTEN: "0.0.0.0:80", BERTH_LISTEN_HTTPS: "0.0.0.0:443", BERTH_PROBE: "127.0.0.1/80" });
         expect(proxyListenEnv("::", 8080, 8443)).toEqual({ BERTH_LISTEN: "[::]:8080", BERTH_LISTEN_HTTPS: "[::]:8443", BERTH_PROBE: "::1/8080" });
         expect(proxyListenEnv("fd00::5", 80, 0)).toEqual({ BERTH_LISTEN: "[fd00::5]:80", BERTH_PROBE: "fd00::5/80" });
+    });
+
+    it("forwards a service's port from the host's private address to the service's container", () => {
+        expect(servicePortEnv("192.168.240.11", 6380, "172.18.0.4", 6379)).toEqual({ BERTH_FORWARD: "192.168.240.11:6380 172.18.0.4:6379" });
+        expect(servicePortEnv("fd00::11", 5432, "fd00:b::4", 5432)).toEqual({ BERTH_FORWARD: "[fd00::11]:5432 [fd00:b::4]:5432" });
     });
 
     const pair = selfSignedCertificate("shop.test");

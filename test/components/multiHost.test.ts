@@ -8,7 +8,9 @@ import { configWithDefaults, recordResources, Registered } from "./mocks";
 
 const registered: Registered[] = [];
 
-beforeAll(() => recordResources(registered));
+/** Each container's address on its stack network. */
+const addresses: Record<string, string> = { "berth-prod-redis": "172.18.0.4", "berth-prod-postgres": "172.18.0.5" };
+beforeAll(() => recordResources(registered, { extraOutputs: (type, inputs) => (type.endsWith("DockerContainer") ? { address: addresses[inputs.namePrefix] ?? "172.18.0.9" } : {}) }));
 
 const h1 = "ssh://deploy@10.1.0.11";
 const h2 = "ssh://deploy@10.1.0.12";
@@ -73,12 +75,18 @@ describe("Environment on two hosts", () => {
         }
     });
 
-    it("publishes services on their host's private address only, Redis with a password", () => {
-        const [redis] = container("prod-redis");
-        const [postgres] = container("prod-postgres");
+    it("serves services on their host's private address only, through a port of their own on the host's network, Redis with a password", () => {
+        const [redis, redisPort] = container("prod-redis");
+        const [postgres, postgresPort] = container("prod-postgres");
         expect([redis.host, postgres.host]).toEqual([h1, h2]);
-        expect(redis.ports).toEqual([{ internal: 6379, external: 6379, ip: "10.1.0.11", protocol: "tcp" }]);
-        expect(postgres.ports).toEqual([{ internal: 5432, external: 5432, ip: "10.1.0.12", protocol: "tcp" }]);
+        // Nothing published through Docker's NAT, which a restarting engine rebuilds.
+        expect([redis.ports, postgres.ports]).toEqual([[], []]);
+        expect([redisPort.host, redisPort.namePrefix, redisPort.networks, redisPort.ports]).toEqual([h1, "berth-prod-redis-port", [{ name: "host", aliases: [] }], []]);
+        expect(redisPort.env).toEqual({ BERTH_FORWARD: "10.1.0.11:6379 172.18.0.4:6379" });
+        expect(postgresPort.env).toEqual({ BERTH_FORWARD: "10.1.0.12:5432 172.18.0.5:5432" });
+        expect(postgresPort.labels).toEqual({ "berth.stack": "prod", "berth.role": "port" });
+        expect(postgresPort.image).toMatch(/^registry\.internal:5000\/berth\/proxy@sha256:b{64}$/);
+        expect(postgresPort.registry).toEqual({ server: "registry.internal:5000", username: "ci", password: "registry-pw" });
         expect(redis.env).toEqual({ REDIS_PASSWORD: "redis-pw" });
         expect(redis.healthcheck.command).toMatch(/^REDISCLI_AUTH="\$REDIS_PASSWORD" redis-cli ping/);
         expect(redis.registry).toEqual({ server: "registry.internal:5000", username: "ci", password: "registry-pw" });

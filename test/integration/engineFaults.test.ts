@@ -4,20 +4,12 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as crypto from "crypto";
 import { startLoad } from "../load";
-import { appCopy, cleanHosts, dockerAt, hostServices, http, projectRoot, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, cleanHosts, dockerAt, hostServices, http, projectRoot, restartTestHostEngine, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
 import { testHostsDir } from "../../components/cacheLayout";
 
 const hostDir = path.join(testHostsDir(), "h3");
 const hosts = (...args: string[]) => execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), ...args], { encoding: "utf8" });
 const dockerdPid = () => Number(fs.readFileSync(path.join(hostDir, "dockerd.pid"), "utf8"));
-const alive = (pid: number) => {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-};
 async function until(what: string, condition: () => boolean, seconds = 60): Promise<void> {
     const deadline = Date.now() + seconds * 1000;
     while (!condition()) {
@@ -55,18 +47,7 @@ describe("faults of the engine under a running stack", () => {
         const load = startLoad(`${url}/`, 4, 180);
         try {
             await new Promise((resolve) => setTimeout(resolve, 1000));
-            const pid = dockerdPid();
-            hosts("stop", "h3");
-            await until("dockerd's exit", () => !alive(pid));
-            await new Promise((resolve) => setTimeout(resolve, 2000)); // the app serves with no engine at all
-            hosts("start", "h3");
-            await until("the engine answering again", () => {
-                try {
-                    return dockerAt(engine, "info", "--format", "{{.ServerVersion}}") !== "";
-                } catch {
-                    return false;
-                }
-            });
+            await restartTestHostEngine("h3", engine); // the app serves with no engine at all meanwhile
             await new Promise((resolve) => setTimeout(resolve, 2000));
         } finally {
             const result = await load.stop();

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { POOL_USER_FILE } from "../hostPool";
-import { logsDir } from "../../components/cacheLayout";
+import { logsDir, testHostsDir } from "../../components/cacheLayout";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -235,6 +235,33 @@ export async function engineHealth(container: string, timeoutMs = 60_000, waitFo
         if (!waitFor.includes(status) || Date.now() > deadline) return status;
         await new Promise((resolve) => setTimeout(resolve, 250));
     }
+}
+
+/**
+ * Stops a test host's dockerd (`npm run hosts -- stop`), leaves the host without an engine for `downSeconds`, starts
+ * it again and resolves once it answers at `engine`.
+ */
+export async function restartTestHostEngine(host: string, engine: string, downSeconds = 2, seconds = 60): Promise<void> {
+    const pid = Number(fs.readFileSync(path.join(testHostsDir(), host, "dockerd.pid"), "utf8"));
+    const deadline = Date.now() + seconds * 1000;
+    const waitFor = async (what: string, done: () => boolean) => {
+        while (!done()) {
+            if (Date.now() > deadline) throw new Error(`${host}'s dockerd: ${what} did not happen within ${seconds}s`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+    };
+    const hosts = (...args: string[]) => execFileSync("bash", [path.join(projectRoot, "scripts/hosts.sh"), ...args], { encoding: "utf8" });
+    hosts("stop", host);
+    await waitFor("its exit", () => !fs.existsSync(`/proc/${pid}`));
+    await new Promise((resolve) => setTimeout(resolve, downSeconds * 1000));
+    hosts("start", host);
+    await waitFor("answering again", () => {
+        try {
+            return dockerAt(engine, "info", "--format", "{{.ServerVersion}}") !== "";
+        } catch {
+            return false;
+        }
+    });
 }
 
 /**

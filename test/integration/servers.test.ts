@@ -6,8 +6,8 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLoad } from "../load";
-import { appCopy, cleanHosts, dockerAt, http, projectRoot, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { startConnectionLoad, startLoad } from "../load";
+import { appCopy, cleanHosts, dockerAt, http, projectRoot, restartTestHostEngine, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
 import { testHostsDir } from "../../components/cacheLayout";
 
 const hostsDir = testHostsDir();
@@ -118,11 +118,30 @@ describe("staging and production on test hosts over SSH", () => {
         expect((await http("POST", `${urls[1]}/rows`, { note })).status).toBe(201);
         expect((await http("GET", `${urls[0]}/rows`)).json.rows.map((r: any) => r.note)).toContain(note);
         expect((await http("POST", `${urls[1]}/hits`)).status).toBe(200);
+        // Nothing published through Docker's NAT: each service's port listens on the private address itself.
         const [postgres] = labelled(engines[0], "label=berth.service=postgres");
-        const bindings = JSON.parse(dockerAt(engines[0], "inspect", "--format", "{{json .HostConfig.PortBindings}}", postgres));
-        expect(bindings).toEqual({ "5432/tcp": [{ HostIp: "192.168.240.11", HostPort: "5432" }] });
+        expect(dockerAt(engines[0], "inspect", "--format", "{{json .HostConfig.PortBindings}}", postgres)).toBe("{}");
+        const ports = labelled(engines[0], "label=berth.role=port");
+        expect(ports).toHaveLength(2);
+        const forwards = ports.map((port) => dockerAt(engines[0], "inspect", "--format", "{{.HostConfig.NetworkMode}} {{range .Config.Env}}{{.}} {{end}}", port));
+        expect(forwards.map((f) => f.match(/^host .*BERTH_FORWARD=(\S+)/)?.[1]).sort()).toEqual(["192.168.240.11:5432", "192.168.240.11:6379"]);
         const [redis] = labelled(engines[0], "label=berth.service=redis");
         expect(dockerAt(engines[0], "exec", redis, "redis-cli", "ping")).toMatch(/NOAUTH/);
+    });
+
+    it("h1's engine restarts under load: new connections to its services from elsewhere and the app on h2 that uses them fail none", async () => {
+        const app = startLoad(`${urls[1]}/hits`, 2, 120);
+        const redis = startConnectionLoad(address(engines[0]), 6379, "PING\r\n", 4, 120);
+        try {
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            await restartTestHostEngine("h1", engines[0]);
+            await new Promise((resolve) => setTimeout(resolve, 2000));
+        } finally {
+            const [web, connections] = await Promise.all([app.stop(), redis.stop()]);
+            console.log(`h1 engine restart: app on h2 ${web.total} requests, failures`, web.failures, `; new connections to h1's redis ${connections.total}, failures`, connections.failures);
+            expect([web.failures, connections.failures]).toEqual([{}, {}]);
+            expect(Math.min(web.total, connections.total)).toBeGreaterThan(200);
+        }
     });
 
     it("`npm run logs` merges every replica's lines on both hosts in time order; `npm run exec` runs a one-off of the release with its environment", async () => {

@@ -71,9 +71,10 @@ describe("no-host-access", () => {
         expect(hostAccessFindings(resource(types.dockerContainer, { privileged: true, networkMode: "host", mounts: [{ source: "/run/docker.sock" }] }))).toHaveLength(3);
     });
 
-    it("lets berth's own proxy, and nothing else, listen on the host network", () => {
+    it("lets berth's own proxy and services' ports, and nothing else, listen on the host network", () => {
         const host = [{ name: "host", aliases: [] }];
         expect(hostAccessFindings(app({ networks: host, labels: { "berth.stack": "staging", "berth.role": "proxy" }, image: "sha256:" + "a".repeat(64) }))).toEqual([]);
+        expect(hostAccessFindings(app({ networks: host, labels: { "berth.stack": "staging", "berth.role": "port" } }))).toEqual([]);
         expect(hostAccessFindings(app({ networks: host, labels: { "berth.stack": "staging", "berth.role": "app" } }))[0]).toMatch(/uses the host network/);
         expect(hostAccessFindings(app({ networks: host, image: "berth/proxy:9fbfa68a721f" }))[0]).toMatch(/uses the host network/);
     });
