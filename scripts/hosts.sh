@@ -8,6 +8,9 @@
 # a filesystem of its own (default 8192, sparse: a disk-full test fills it with one fallocate'd file, never the
 # machine's own disk). `npm run hosts -- stop|start|cut|join|fill|unfill <host>`: stop/start a host's dockerd,
 # cut/restore its network link, fill its data root up to its last 16 MB or empty it again.
+# --acme: also the test ACME server (scripts/acme-host.sh), printing `acme: <directory URL>` and
+# `acme-roots: <PEM bundle>` before the hosts' lines; --acme-validity SECONDS: how long its certificates last.
+# `npm run hosts -- dns <name> <host>`: its DNS answers <name> with that host's address (default: h1's).
 # The hosts' registry runs on a test host of its own (its namespace's address, REGISTRY below) over TLS with a
 # certificate from a CA made here, trusted by every host's dockerd and by the local engine (certs.d, no
 # insecure-registries), with the local registry's login; berth's service stand-ins are pushed there.
@@ -28,6 +31,7 @@ SSH_DIR="$HOME/.ssh"
 CLIENT_KEY="$SSH_DIR/berth_test_hosts"
 KNOWN_HOSTS="$SSH_DIR/berth_known_hosts"
 SSH_INCLUDE="$SSH_DIR/berth_config"
+source "$(dirname "$0")/acme-host.sh"  # ensure_acme_host, cmd_dns, stop_acme_host
 
 address_of() { echo "$SUBNET.$((10 + ${1#h}))"; }
 # A fixed MAC per address: a host or the registry made again keeps its MAC, so ARP entries its peers cached stay right.
@@ -204,17 +208,24 @@ host_ok() {
   ssh -o BatchMode=yes -o ConnectTimeout=3 "deploy@$(address_of "$host")" docker info >/dev/null 2>&1
 }
 
-# The CA the hosts trust and the registry's certificate (for its IP address), made once.
-ensure_certificates() {
+# The CA the hosts trust, made once.
+ensure_ca() {
   local dir="$REGISTRY_DIR/tls"
   mkdir -p "$dir"
-  [ -s "$dir/ca.crt" ] && [ -s "$dir/registry.crt" ] && return 0
+  [ -s "$dir/ca.crt" ] && [ -s "$dir/ca.key" ] && return 0
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=berth test hosts CA" \
     -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=$REGISTRY_ADDRESS" -keyout "$dir/registry.key" -out "$dir/registry.csr" 2>/dev/null
-  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$REGISTRY_ADDRESS" >"$dir/ext.cnf"
-  openssl x509 -req -in "$dir/registry.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
-    -extfile "$dir/ext.cnf" -out "$dir/registry.crt" 2>/dev/null
+}
+
+# issue_certificate NAME IP: NAME.crt and NAME.key (beside the CA) for a server at IP, made once.
+issue_certificate() {
+  local name=$1 ip=$2 dir="$REGISTRY_DIR/tls"
+  ensure_ca
+  [ -s "$dir/$name.crt" ] && [ -s "$dir/$name.key" ] && return 0
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$ip" -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
+  printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$ip" >"$dir/$name.ext"
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
 }
 
 # Where an engine's dockerd looks for the CAs it trusts for one registry.
@@ -227,7 +238,7 @@ registry_answers() {
 }
 
 ensure_registry_host() {
-  ensure_certificates
+  issue_certificate registry "$REGISTRY_ADDRESS"
   trust_registry /etc/docker
   registry_answers && return 0
   local ns=berth-registry
@@ -269,13 +280,15 @@ push_service_images() {
 }
 
 cmd_up() {
-  local count=3 swarm=0 disk=8192
+  local count=3 swarm=0 disk=8192 acme=0 validity=7776000
   while [ $# -gt 0 ]; do
     case "$1" in
       --swarm) swarm=1 ;;
       --disk) disk=$2; shift ;;
+      --acme) acme=1 ;;
+      --acme-validity) acme=1; validity=$2; shift ;;
       [0-9]*) count=$1 ;;
-      *) die "unknown argument $1" "usage: npm run hosts -- up [N] [--swarm] [--disk MB]" ;;
+      *) die "unknown argument $1" "usage: npm run hosts -- up [N] [--swarm] [--disk MB] [--acme [--acme-validity SECONDS]]" ;;
     esac
     shift
   done
@@ -303,6 +316,7 @@ cmd_up() {
     say "test host $host: dockerd and sshd at $(address_of "$host")"
   done
   say "the hosts' registry: $REGISTRY (TLS, CA $REGISTRY_DIR/tls/ca.crt)"
+  [ "$acme" = 0 ] || ensure_acme_host "$validity"
   # What a stack on these hosts gets when it leaves berth:registry unset (components/config.ts, readTestHosts).
   local engines
   engines=$(for i in $(seq "$count"); do printf '"ssh://deploy@%s"\n' "$(address_of "h$i")"; done | paste -sd, -)
@@ -314,6 +328,7 @@ cmd_up() {
 cmd_down() {
   local host
   for host in $(existing_hosts) $(host_dirs); do remove_host "$host"; done
+  stop_acme_host
   kill -KILL "$(cat "$REGISTRY_DIR/pid" 2>/dev/null)" 2>/dev/null || true
   ip link del bhreg 2>/dev/null || true
   ip netns del berth-registry 2>/dev/null || true
@@ -351,5 +366,6 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   stop|start|cut|join|fill|unfill) [ -n "${2:-}" ] || die "usage: npm run hosts -- $1 <host>"; cmd_fault "$1" "$2" ;;
-  *) die "usage: npm run hosts -- up [N] [--swarm] [--disk MB] | down | stop|start|cut|join|fill|unfill <host>" ;;
+  dns) [ -n "${3:-}" ] || die "usage: npm run hosts -- dns <name> <host>"; cmd_dns "$2" "$3" ;;
+  *) die "usage: npm run hosts -- up [N] [--swarm] [--disk MB] [--acme [--acme-validity SECONDS]] | down | stop|start|cut|join|fill|unfill <host> | dns <name> <host>" ;;
 esac

@@ -1,5 +1,7 @@
 import { execFileSync } from "child_process";
+import { promises as dns } from "dns";
 import * as fs from "fs";
+import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -46,6 +48,26 @@ describe("test hosts", () => {
         }
     });
 
+    it("`up --acme` adds pebble and its DNS on a host of their own: names resolve to h1 unless `dns` says otherwise", async () => {
+        const lines = hosts("up", "2", "--acme").split("\n");
+        expect(lines.slice(-4, -2)).toEqual(["acme: https://192.168.240.3:14000/dir", `acme-roots: ${path.join(os.homedir(), ".cache/berth/hosts/acme/roots.pem")}`]);
+        expect(fs.readFileSync(lines.at(-3)!.slice("acme-roots: ".length), "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----/);
+        // The directory, over TLS that the hosts' CA vouches for.
+        const ca = fs.readFileSync(path.join(os.homedir(), ".cache/berth/hosts/registry/tls/ca.crt"), "utf8");
+        const directory = await new Promise<any>((resolve, reject) => https.get("https://192.168.240.3:14000/dir", { ca, headers: { "user-agent": "berth-test" } }, (response) => {
+            let body = "";
+            response.on("data", (chunk) => (body += chunk)).on("end", () => resolve(JSON.parse(body)));
+        }).on("error", reject));
+        expect(directory.newOrder).toBe("https://192.168.240.3:14000/order-plz");
+        const resolver = new dns.Resolver();
+        resolver.setServers(["192.168.240.3:8053"]);
+        expect(await resolver.resolve4("shop.test")).toEqual(["192.168.240.11"]);
+        hosts("dns", "login-page.staging.shop.test", "h2");
+        expect(await resolver.resolve4("login-page.staging.shop.test")).toEqual(["192.168.240.12"]);
+        expect(await resolver.resolve4("shop.test")).toEqual(["192.168.240.11"]);
+        expect(() => hosts("dns", "x.test", "nowhere")).toThrow(/not a test host or an IPv4 address: nowhere/);
+    });
+
     it("`up 1` removes the extra host; a killed host is rebuilt; `down` leaves nothing", () => {
         hosts("up", "1");
         expect(namespaces()).toEqual(["berth-h1"]);
@@ -55,6 +77,7 @@ describe("test hosts", () => {
         expect(dockerAt("ssh://deploy@192.168.240.11", "info", "--format", "{{.Name}}")).toBe("h1");
         hosts("down");
         expect(namespaces()).toEqual([]);
+        expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toContain("berth-acme");
         expect(fs.readFileSync("/proc/mounts", "utf8")).not.toContain("/berth/hosts/");
     });
 });
