@@ -19,9 +19,9 @@ export function environmentOf(entries: string[], imageEntries: string[]): Record
 }
 
 async function main(): Promise<number> {
-    const { options, rest } = parseOptions(process.argv.slice(2), []);
+    const { options, rest } = parseOptions(process.argv.slice(2), { values: ["stack"] });
     const stack = options.stack;
-    if (typeof stack !== "string" || rest.length === 0) throw new UsageError(USAGE);
+    if (stack === undefined || rest.length === 0) throw new UsageError(USAGE);
     const [first] = replicas(stack);
     if (!first) throw new UsageError(`stack ${stack} runs no replica to take the image and environment from`);
     const replica = JSON.parse(dockerOn(first.host, "inspect", first.name))[0];

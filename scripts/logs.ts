@@ -18,11 +18,11 @@ export function mergeLogLines(streams: { replica: string; text: string }[]): str
 }
 
 async function main(): Promise<void> {
-    const { options } = parseOptions(process.argv.slice(2), ["follow"]);
+    const { options } = parseOptions(process.argv.slice(2), { values: ["stack", "since", "role"], flags: ["follow"] });
     const stack = options.stack;
-    if (typeof stack !== "string") throw new UsageError(USAGE);
-    const since = typeof options.since === "string" ? ["--since", options.since] : [];
-    const found = replicas(stack, typeof options.role === "string" ? options.role : undefined);
+    if (stack === undefined) throw new UsageError(USAGE);
+    const since = options.since !== undefined ? ["--since", options.since] : [];
+    const found = replicas(stack, options.role);
     if (found.length === 0) throw new UsageError(`stack ${stack} runs no replica`);
     if (!options.follow) {
         // `docker logs` gives the container's stderr on its own stderr: both are read; the timestamps order them.

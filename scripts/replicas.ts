@@ -5,6 +5,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { parseArgs } from "util";
 import * as yaml from "js-yaml";
 import { cliEnvironment, useStackKnownHosts } from "../components/docker/cli";
 import { stackKnownHostsId } from "../components/docker/dockerResource";
@@ -51,20 +52,21 @@ export function replicas(stack: string, role = "web"): Replica[] {
     return found;
 }
 
-/** `--name value` and `--flag` options before an optional `--`, and what follows it. */
-export function parseOptions(argv: string[], flags: string[]): { options: Record<string, string | true>; rest: string[] } {
-    const options: Record<string, string | true> = {};
+/** `--name value` and `--flag` options (those named, no others) before an optional `--`, and what follows it. */
+export function parseOptions<V extends string, F extends string>(argv: string[], names: { values: readonly V[]; flags?: readonly F[] }): {
+    options: Partial<Record<V, string> & Record<F, boolean>>; rest: string[];
+} {
     const dashes = argv.indexOf("--");
-    const own = dashes >= 0 ? argv.slice(0, dashes) : argv;
-    for (let i = 0; i < own.length; i++) {
-        const arg = own[i];
-        if (!arg.startsWith("--")) throw new UsageError(`unexpected argument ${arg}`);
-        const name = arg.slice(2);
-        if (flags.includes(name)) options[name] = true;
-        else if (i + 1 < own.length) options[name] = own[++i];
-        else throw new UsageError(`${arg} needs a value`);
+    const options = Object.fromEntries([
+        ...names.values.map((name) => [name, { type: "string" as const }]),
+        ...(names.flags ?? []).map((name) => [name, { type: "boolean" as const }]),
+    ]);
+    try {
+        const { values } = parseArgs({ args: dashes >= 0 ? argv.slice(0, dashes) : argv, options, strict: true, allowPositionals: false });
+        return { options: values as Partial<Record<V, string> & Record<F, boolean>>, rest: dashes >= 0 ? argv.slice(dashes + 1) : [] };
+    } catch (err) {
+        throw new UsageError((err as Error).message);
     }
-    return { options, rest: dashes >= 0 ? argv.slice(dashes + 1) : [] };
 }
 
 /** Runs a script's main, printing a UsageError as its message alone. */

@@ -1,5 +1,6 @@
 // How config is refused: a ConfigError names the key, the value and what is allowed; all of a stack's at once; unknown keys with the closest known one.
 import * as pulumi from "@pulumi/pulumi";
+import { distance as editDistance } from "fastest-levenshtein";
 
 /** A user's mistake, not a crash: Pulumi prints a RunError as its message, without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -59,19 +60,6 @@ export class ErrorCollector {
     throwIfAny(): void {
         if (this.errors.length > 0) throw new ConfigErrors(this.errors);
     }
-}
-
-/** Edit distance: how many single-character edits turn `a` into `b`. */
-export function editDistance(a: string, b: string): number {
-    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-        const current = [i];
-        for (let j = 1; j <= b.length; j++) {
-            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-        }
-        previous = current;
-    }
-    return previous[b.length];
 }
 
 /** The known name closest to `name` (case aside), when it is close enough to be the one meant. */

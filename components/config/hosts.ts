@@ -1,7 +1,7 @@
 // Host topology: berth:hosts, their keys and addresses, where services run and how a release moves over the hosts.
 import * as crypto from "crypto";
 import * as fs from "fs";
-import { isIP } from "net";
+import { BlockList, isIP } from "net";
 import * as path from "path";
 import { ConfigError } from "./errors";
 import { ServiceSettings, TestHosts } from "./types";
@@ -19,11 +19,6 @@ export function serviceHost(service: Pick<ServiceSettings, "host">, hosts: strin
     return service.host ?? hosts[0];
 }
 
-/** An IPv4 address as a 32-bit number. */
-export function ipv4Number(address: string): number {
-    return address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-}
-
 /** `berth:swarmAddressPool`: an IPv4 CIDR of /8 to /24 that holds none of the hosts' addresses (overlays would shadow them). */
 export function parseAddressPool(key: string, value: string, hosts: string[]): string {
     const match = /^([0-9]{1,3}(?:\.[0-9]{1,3}){3})\/([0-9]{1,2})$/.exec(value);
@@ -31,9 +26,9 @@ export function parseAddressPool(key: string, value: string, hosts: string[]): s
     if (!match || isIP(match[1]) !== 4 || bits < 8 || bits > 24) {
         throw new ConfigError(key, value, "use an IPv4 CIDR from /8 to /24, e.g. 10.240.0.0/16 (Swarm cuts a /24 from it for each overlay network)");
     }
-    const mask = (~0 << (32 - bits)) >>> 0;
-    const base = (ipv4Number(match[1]) & mask) >>> 0;
-    const inside = hosts.map(engineAddress).find((address) => isIP(address) === 4 && ((ipv4Number(address) & mask) >>> 0) === base);
+    const pool = new BlockList();
+    pool.addSubnet(match[1], bits, "ipv4");
+    const inside = hosts.map(engineAddress).find((address) => isIP(address) === 4 && pool.check(address, "ipv4"));
     if (inside !== undefined) {
         throw new ConfigError(key, value, `it holds ${inside}, a host of berth:hosts: overlay networks taken from it would hide the hosts' own network; choose a range none of them is in`);
     }

@@ -23,8 +23,11 @@ describe("npm run logs / exec, their pure parts", () => {
     });
 
     it("reads options before `--` and the command after it", () => {
-        expect(parseOptions(["--stack", "staging", "--follow", "--since", "10m"], ["follow"])).toEqual({ options: { stack: "staging", follow: true, since: "10m" }, rest: [] });
-        expect(parseOptions(["--stack", "s", "--", "rake", "db:seed"], []).rest).toEqual(["rake", "db:seed"]);
-        expect(() => parseOptions(["--stack"], [])).toThrow(/--stack needs a value/);
+        const logs = { values: ["stack", "since", "role"], flags: ["follow"] } as const;
+        expect(parseOptions(["--stack", "staging", "--follow", "--since", "10m"], logs)).toEqual({ options: { stack: "staging", follow: true, since: "10m" }, rest: [] });
+        expect(parseOptions(["--stack", "s", "--", "rake", "db:seed", "--stack"], { values: ["stack"] })).toEqual({ options: { stack: "s" }, rest: ["rake", "db:seed", "--stack"] });
+        expect(() => parseOptions(["--stack"], logs)).toThrow(/'--stack <value>' argument missing/);
+        expect(() => parseOptions(["--stack", "s", "--tail", "5"], logs)).toThrow(/Unknown option '--tail'/);
+        expect(() => parseOptions(["--stack", "s", "stray"], logs)).toThrow(/Unexpected argument 'stray'/);
     });
 });
