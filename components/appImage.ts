@@ -17,7 +17,7 @@ export interface RegistryArgs {
 }
 
 export interface AppImageArgs {
-    dockerHost: string;
+    host: string;
     stack: string;
     app: string;
     branch: string;
@@ -107,7 +107,7 @@ export class AppImage extends pulumi.ComponentResource {
         } else if (args.source.kind === "image") {
             const reference = args.source.reference;
             const pulled = new PulledImage(`${name}-pulled`, {
-                host: args.dockerHost,
+                host: args.host,
                 reference,
                 registry: this.pullLogin,
             }, { parent: this });
@@ -119,7 +119,7 @@ export class AppImage extends pulumi.ComponentResource {
             const tag = imageTag(source);
             this.version = pulumi.output(tag);
             const image = new DockerImage(`${name}-image`, {
-                host: args.dockerHost,
+                host: args.host,
                 context,
                 dockerfile: args.source.dockerfile,
                 target: args.source.target,

@@ -6,7 +6,7 @@ import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName, LABEL } from "./naming";
 
 export interface AppServiceArgs {
-    dockerHost: string;
+    host: string;
     stack: string;
     app: AppSettings;
     /** Image by digest (`repo@sha256:…`), so replicas are replaced exactly when the image changes. */
@@ -91,14 +91,14 @@ export class AppService extends pulumi.ComponentResource {
         const { app } = args;
         const env = appEnvironment(app, args.serviceEnv);
         const release = releaseSteps(name, this, {
-            host: args.dockerHost, stack: args.stack, app, image: args.image, network: args.network, env, logRotation: args.logRotation, after: args.dependsOn,
+            host: args.host, stack: args.stack, app, image: args.image, network: args.network, env, logRotation: args.logRotation, after: args.dependsOn,
         }, args.runsReleaseGate);
         this.releaseSteps = release.steps;
         this.releaseOutput = release.output;
         const replicas = Array.from({ length: args.replicas }, (_, index) => {
             const hostPort = replicaHostPort(app, index);
             return new DockerContainer(`${name}-${index + 1}`, {
-                host: args.dockerHost,
+                host: args.host,
                 namePrefix: dockerName(args.stack, app.name),
                 image: args.image,
                 command: [],
@@ -135,7 +135,7 @@ export class AppService extends pulumi.ComponentResource {
         this.upstreams = pulumi.all(replicas.map((r) => r.address)).apply((addresses) =>
             // A stopped replica has no address until `up` recovers it; the proxy routes around it meanwhile.
             addresses.filter(Boolean).map((a) => `${a}:${app.containerPort}`));
-        this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => hostUrl(args.dockerHost, app.bindAddress, p));
+        this.urls = replicas.map((_, i) => replicaHostPort(app, i)).filter((p) => p > 0).map((p) => hostUrl(args.host, app.bindAddress, p));
         this.registerOutputs({ containerNames: this.containerNames, urls: this.urls });
     }
 }

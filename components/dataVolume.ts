@@ -3,7 +3,7 @@ import { DockerVolume } from "./docker/volume";
 import { berthLabels, dockerName, LABEL } from "./naming";
 
 export interface DataVolumeArgs {
-    dockerHost: string;
+    host: string;
     stack: string;
     /** What the data is, e.g. `postgres`: part of the volume's name and its `berth.purpose` label. */
     purpose: string;
@@ -18,7 +18,7 @@ export class DataVolume extends pulumi.ComponentResource {
     constructor(name: string, args: DataVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:storage:DataVolume", name, {}, opts);
         const volume = new DockerVolume(`${name}-volume`, {
-            host: args.dockerHost,
+            host: args.host,
             name: dockerName(args.stack, args.purpose, "data"),
             labels: berthLabels(args.stack, "data", { [LABEL.purpose]: args.purpose }),
             ephemeral: args.ephemeral,

@@ -16,7 +16,7 @@ const SERVICE_PORT_MEMORY_BYTES = 64 * 1024 ** 2;
 
 export interface DependencyServiceArgs {
     /** The engine that runs it and keeps its data. */
-    dockerHost: string;
+    host: string;
     stack: string;
     service: ServiceSettings;
     network: pulumi.Input<string>;
@@ -33,7 +33,7 @@ export interface DependencyServiceArgs {
     pullLogin?: pulumi.Input<RegistryLogin>;
     /** With privateAddress: berth's proxy image (proxyImage), which listens there for the service, and its pull login. */
     portImage?: { image: pulumi.Input<string>; pullLogin?: pulumi.Input<RegistryLogin> };
-    /** On a swarm: a one-replica service declared on `manager`, pinned to the node (dockerHost) that holds its volume. */
+    /** On a swarm: a one-replica service declared on `manager`, pinned to the node (host) that holds its volume. */
     swarm?: { manager: pulumi.Input<string>; nodeId: pulumi.Input<string> };
 }
 
@@ -156,8 +156,8 @@ export class DependencyService extends pulumi.ComponentResource {
     readonly user: string;
     readonly password: pulumi.Output<string>;
     readonly containerName: pulumi.Output<string>;
-    /** The engine it runs on. */
-    readonly engine: string;
+    /** The host (engine address) it runs on. */
+    readonly host: string;
     /** The image it runs, and the login that pulls it (from berth's registry). */
     readonly image: string;
     readonly pullLogin?: pulumi.Input<RegistryLogin>;
@@ -175,7 +175,7 @@ export class DependencyService extends pulumi.ComponentResource {
         this.port = preset.port;
         this.user = preset.user;
         this.password = password;
-        this.engine = args.dockerHost;
+        this.host = args.host;
         this.image = service.image || preset.image;
         this.pullLogin = args.pullLogin;
         this.preset = preset;
@@ -183,11 +183,11 @@ export class DependencyService extends pulumi.ComponentResource {
         this.privateAddress = args.privateAddress === undefined ? undefined : pulumi.output(args.privateAddress);
         if (this.privateAddress && preset.password === "never") {
             // berth's presets require a password once other hosts reach them; an arbitrary image has no such setting.
-            pulumi.log.warn(`services.${service.name} is published on ${args.dockerHost}'s private address (port ${this.publishedPort}) for the app on the stack's other hosts, `
+            pulumi.log.warn(`services.${service.name} is published on ${args.host}'s private address (port ${this.publishedPort}) for the app on the stack's other hosts, `
                 + "and berth cannot give a custom service a password: make sure the image requires its own credentials (through services." + service.name + ".env), or firewall the port to the stack's hosts.", this);
         }
         const data = new DataVolume(`${name}-data`, {
-            dockerHost: args.dockerHost,
+            host: args.host,
             stack: args.stack,
             purpose: service.name,
             ephemeral: args.ephemeral,
@@ -198,10 +198,10 @@ export class DependencyService extends pulumi.ComponentResource {
         const memoryBytes = service.memoryBytes ?? preset.memoryBytes;
         const mounts = data.name.apply((volume) => [{ source: volume, target: preset.dataPath, readOnly: false }]);
         const container = args.swarm ? swarmService(`${name}-service`, this, {
-            manager: args.swarm.manager, nodeId: args.swarm.nodeId, node: args.dockerHost, stack: args.stack, service, image: this.image, env, labels,
+            manager: args.swarm.manager, nodeId: args.swarm.nodeId, node: args.host, stack: args.stack, service, image: this.image, env, labels,
             network: args.network, mounts, healthcheck, memoryBytes, logRotation: args.logRotation, pullLogin: args.pullLogin,
         }) : new DockerContainer(`${name}-container`, {
-            host: args.dockerHost,
+            host: args.host,
             namePrefix: dockerName(args.stack, service.name),
             image: this.image,
             command: [],
@@ -229,7 +229,7 @@ export class DependencyService extends pulumi.ComponentResource {
         if (this.privateAddress && container instanceof DockerContainer) {
             if (!args.portImage) throw new Error(`services.${service.name}: a service reached from other hosts needs berth's proxy image for its port`);
             servicePort(`${name}-port`, this, {
-                host: args.dockerHost, stack: args.stack, service: service.name, image: args.portImage,
+                host: args.host, stack: args.stack, service: service.name, image: args.portImage,
                 listen: this.privateAddress, port: this.publishedPort, target: container.address, targetPort: preset.port, logRotation: args.logRotation,
             });
         }
@@ -238,14 +238,14 @@ export class DependencyService extends pulumi.ComponentResource {
         this.registerOutputs({ alias: this.alias, port: this.port, containerName: this.containerName });
     }
 
-    /** Where an app on engine `from` connects: by alias on its own host, else at the private address. */
+    /** Where an app on host `from` connects: by alias on its own host, else at the private address. */
     private endpoint(from: string): pulumi.Output<{ host: string; port: number }> {
-        return from === this.engine || !this.privateAddress
+        return from === this.host || !this.privateAddress
             ? pulumi.output({ host: this.alias, port: this.port })
             : this.privateAddress.apply((host) => ({ host, port: this.publishedPort }));
     }
 
-    /** Its URL as an app on engine `from` uses it; secret whenever it embeds a password. */
+    /** Its URL as an app on host `from` uses it; secret whenever it embeds a password. */
     url(from: string): pulumi.Output<string> {
         return pulumi.secret(pulumi.all([this.endpoint(from), this.password]).apply(([{ host, port }, password]) =>
             connectionUrl(this.preset, host, password, port)));
@@ -253,7 +253,7 @@ export class DependencyService extends pulumi.ComponentResource {
 
     /**
      * `<NAME>_URL`, `_HOST`, `_PORT` (and `_USER`, `_PASSWORD` where there is one) for the environment of an app
-     * on engine `from`.
+     * on host `from`.
      */
     connectionEnv(from: string): pulumi.Output<Record<string, string>> {
         const prefix = this.alias.toUpperCase().replace(/-/g, "_");

@@ -45,7 +45,7 @@ export function databaseService(services: ServiceSettings[], dependsOn: string[]
  * The engine that builds the images: the one berth runs beside when any host is another machine (which then
  * pulls from the registry), else the stack's own engine, which then needs no registry round trip.
  */
-export function buildEngine(hosts: string[]): string {
+export function buildHost(hosts: string[]): string {
     return hosts.some(isRemoteEngine) ? "" : hosts[0];
 }
 
@@ -133,7 +133,7 @@ export class Environment extends pulumi.ComponentResource {
         const pullLogin = remote ? registryLogin : undefined;
         // First: a release's critical path starts with its build, and the engine checks resources in the order they come.
         const image = new AppImage(`${name}-image`, {
-            dockerHost: buildEngine(hosts),
+            host: buildHost(hosts),
             stack,
             app: app.name,
             branch: app.branch,
@@ -154,13 +154,13 @@ export class Environment extends pulumi.ComponentResource {
         // What is declared on the swarm goes through its manager once the cluster exists.
         const manager = cluster?.clusterId.apply(() => hosts[0]);
         const networks = cluster
-            ? [new StackNetwork(`${name}-net`, { dockerHost: hosts[0], stack, overlay: true }, { parent: this, dependsOn: [cluster] })]
-            : hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { dockerHost: host, stack }, { parent: this, dependsOn: checks }));
+            ? [new StackNetwork(`${name}-net`, { host: hosts[0], stack, overlay: true }, { parent: this, dependsOn: [cluster] })]
+            : hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { host: host, stack }, { parent: this, dependsOn: checks }));
         // berth's nginx image: the web proxy in front of the replicas, and the port of each service other hosts reach.
         const webProxy = app.proxy && app.hostPort > 0;
         const crossHostServices = hosts.length > 1 && !cluster;
         const proxyImageRef = webProxy || (crossHostServices && settings.services.length > 0)
-            ? proxyImage(`${name}-proxy-image`, { buildHost: buildEngine(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
+            ? proxyImage(`${name}-proxy-image`, { buildHost: buildHost(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
                 parent: this,
                 // Single-host stacks built it inside their proxy component: the same image, not a new one.
                 aliases: [{ parent: pulumi.createUrn(`${name}-proxy`, "berth:service:WebProxy", this) }],
@@ -170,7 +170,7 @@ export class Environment extends pulumi.ComponentResource {
             const host = serviceHost(service, hosts);
             const fromRegistry = service.image.startsWith(`${settings.registry.server}/`);
             return [service.name, new DependencyService(`${name}-${service.name}`, {
-                dockerHost: host,
+                host: host,
                 stack,
                 service,
                 network: networks[cluster ? 0 : hosts.indexOf(host)].name,
@@ -185,7 +185,7 @@ export class Environment extends pulumi.ComponentResource {
             }, { parent: this })];
         }));
         const missingImages = pulumi.secret(pulumi.all([...services.values()].map((s) => pulumi.output(s.pullLogin))).apply((logins) =>
-            (args.checkImages ?? warnAboutMissingImages)([...services.entries()].map(([service, s], i) => ({ service, host: s.engine, image: s.image, login: logins[i] })), this)));
+            (args.checkImages ?? warnAboutMissingImages)([...services.entries()].map(([service, s], i) => ({ service, host: s.host, image: s.image, login: logins[i] })), this)));
         const needed = app.dependsOn.map((serviceName) => services.get(serviceName)!);
         const database = databaseService(settings.services, app.dependsOn);
         const secretEnv = pulumi.secret(pulumi.output(args.secretEnv ?? {}));
@@ -229,7 +229,7 @@ export class Environment extends pulumi.ComponentResource {
             for (const i of batch) {
                 const host = hosts[i];
                 const appService = new AppService(hostScoped(`${name}-app`, i), {
-                    dockerHost: host,
+                    host: host,
                     stack,
                     app,
                     image: imageOn[i],
@@ -245,7 +245,7 @@ export class Environment extends pulumi.ComponentResource {
                 // The other roles start with web's new replicas, after the release command, and the proxy switches
                 // only once they run: a role that cannot start fails the release while the old one serves.
                 const roles = settings.roles.filter((role) => roleCounts.get(role.name)![i] > 0).map((role) => new ProcessRole(hostScoped(`${name}-role-${role.name}`, i), {
-                    dockerHost: host,
+                    host: host,
                     stack,
                     app,
                     role,
@@ -259,7 +259,7 @@ export class Environment extends pulumi.ComponentResource {
                 }, { parent: this, dependsOn: [...needed, ...(deployed[0]?.appService ?? appService).releaseSteps, ...releaseAfter] }));
                 const proxy = webProxy
                     ? new WebProxy(hostScoped(`${name}-proxy`, i), {
-                        dockerHost: host, stack, image: proxyImageRef!, pullLogin,
+                        host: host, stack, image: proxyImageRef!, pullLogin,
                         hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
                         logRotation: settings.logRotation,
                         edge: app.edge, tls,

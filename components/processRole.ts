@@ -6,7 +6,7 @@ import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName, LABEL } from "./naming";
 
 export interface ProcessRoleArgs {
-    dockerHost: string;
+    host: string;
     stack: string;
     app: AppSettings;
     role: RoleSettings;
@@ -58,7 +58,7 @@ export class ProcessRole extends pulumi.ComponentResource {
         const process = roleProcess(role.command);
         const env = pulumi.output(appEnvironment(app, args.serviceEnv)).apply((appEnv) => ({ ...appEnv, ...process.env }));
         const containers = Array.from({ length: args.replicas }, (_, index) => new DockerContainer(`${name}-${index + 1}`, {
-            host: args.dockerHost,
+            host: args.host,
             namePrefix: dockerName(args.stack, app.name, role.name),
             image: args.image,
             command: process.command,

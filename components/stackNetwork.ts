@@ -3,7 +3,7 @@ import { DockerNetwork } from "./docker/network";
 import { berthLabels, dockerName } from "./naming";
 
 export interface StackNetworkArgs {
-    dockerHost: string;
+    host: string;
     stack: string;
     /** A swarm-wide overlay network (created through a manager) instead of a bridge on one engine. */
     overlay?: boolean;
@@ -19,7 +19,7 @@ export class StackNetwork extends pulumi.ComponentResource {
     constructor(name: string, args: StackNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:network:StackNetwork", name, {}, opts);
         const network = new DockerNetwork(`${name}-network`, {
-            host: args.dockerHost,
+            host: args.host,
             name: dockerName(args.stack, "net"),
             labels: berthLabels(args.stack, "network"),
             ...(args.overlay ? { driver: "overlay" as const } : {}),

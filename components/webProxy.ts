@@ -11,7 +11,7 @@ import { ProxySite } from "./docker/proxySite";
 import { berthLabels, dockerName } from "./naming";
 
 export interface WebProxyArgs {
-    dockerHost: string;
+    host: string;
     stack: string;
     /** berth's proxy image (see proxyImage). */
     image: pulumi.Input<string>;
@@ -103,7 +103,7 @@ export class WebProxy extends pulumi.ComponentResource {
     constructor(name: string, args: WebProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:WebProxy", name, {}, opts);
         const proxy = new DockerContainer(`${name}-container`, {
-            host: args.dockerHost,
+            host: args.host,
             namePrefix: dockerName(args.stack, "proxy"),
             image: args.image,
             command: [],
@@ -123,11 +123,11 @@ export class WebProxy extends pulumi.ComponentResource {
             registry: args.pullLogin,
         }, { parent: this, deleteBeforeReplace: true });
         // Side by side: each writes its own files under the proxy's lock, and neither needs the other's to be served.
-        new ProxyRoutes(`${name}-routes`, { host: args.dockerHost, proxy: proxy.name, upstreams: args.upstreams, drainSeconds: args.drainSeconds }, { parent: this });
-        new ProxySite(`${name}-site`, { host: args.dockerHost, proxy: proxy.name, edge: args.edge, tls: args.tls }, { parent: this });
+        new ProxyRoutes(`${name}-routes`, { host: args.host, proxy: proxy.name, upstreams: args.upstreams, drainSeconds: args.drainSeconds }, { parent: this });
+        new ProxySite(`${name}-site`, { host: args.host, proxy: proxy.name, edge: args.edge, tls: args.tls }, { parent: this });
         this.url = args.edge.httpsPort > 0
-            ? hostUrl(args.dockerHost, args.bindAddress, args.edge.httpsPort).replace(/^http:/, "https:")
-            : hostUrl(args.dockerHost, args.bindAddress, args.hostPort);
+            ? hostUrl(args.host, args.bindAddress, args.edge.httpsPort).replace(/^http:/, "https:")
+            : hostUrl(args.host, args.bindAddress, args.hostPort);
         this.containerName = proxy.name;
         this.registerOutputs({ url: this.url, containerName: this.containerName });
     }

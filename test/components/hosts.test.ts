@@ -9,7 +9,7 @@ import {
 } from "../../components/config";
 import { cliEnvironment, engineHint } from "../../components/docker/cli";
 import { movedDataMessage } from "../../components/docker/providers/volume";
-import { buildEngine, hostScoped } from "../../components/environment";
+import { buildHost, hostScoped } from "../../components/environment";
 
 const h1 = "ssh://deploy@10.1.0.11";
 const h2 = "ssh://deploy@10.1.0.12";
@@ -112,8 +112,8 @@ describe("berth:hosts", () => {
     });
 
     it("builds on the engine beside berth when any host is another machine, else on the stack's engine", () => {
-        expect(buildEngine([h1, h2])).toBe("");
-        expect(buildEngine(["tcp://127.0.0.1:2375"])).toBe("tcp://127.0.0.1:2375");
+        expect(buildHost([h1, h2])).toBe("");
+        expect(buildHost(["tcp://127.0.0.1:2375"])).toBe("tcp://127.0.0.1:2375");
         expect([0, 1, 2].map((i) => hostScoped("dev-app", i))).toEqual(["dev-app", "dev-app-h2", "dev-app-h3"]);
     });
 
