@@ -15,11 +15,7 @@ ACME_MANAGEMENT="https://$ACME_ADDRESS:15000"
 ACME_DNS_MANAGEMENT="http://$ACME_ADDRESS:8055"
 
 ensure_pebble() {
-  [ -x "$PEBBLE_DIR/pebble" ] && [ -x "$PEBBLE_DIR/pebble-challtestsrv" ] && return 0
-  command -v go >/dev/null || die "Go is needed to build pebble, the test ACME server" "apt-get install golang"
-  say "building pebble v$PEBBLE_VERSION and pebble-challtestsrv from the Go module proxy into $PEBBLE_DIR"
-  mkdir -p "$PEBBLE_DIR"
-  GOBIN="$PEBBLE_DIR" go install "github.com/letsencrypt/pebble/v2/cmd/pebble@v$PEBBLE_VERSION" \
+  install_go_programs "$PEBBLE_DIR" "github.com/letsencrypt/pebble/v2/cmd/pebble@v$PEBBLE_VERSION" \
     "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv@v$PEBBLE_VERSION"
 }
 

@@ -118,6 +118,18 @@ ensure_service_images() {
   done
 }
 
+# berth/caddy:<version>, what berth's ingress image builds on: images/caddy with the Caddy that ensure_caddy built.
+ensure_caddy_image() {
+  local image="berth/caddy:$CADDY_VERSION" context hash
+  hash="$(context_hash "$BERTH_ROOT/images/caddy")-$(sha256sum "$CADDY_DIR/caddy" | cut -c1-16)"
+  [ "$(docker image inspect -f '{{index .Config.Labels "berth.context-hash"}}' "$image" 2>/dev/null)" = "$hash" ] && return 0
+  echo "building $image"
+  context=$(mktemp -d)
+  cp -a "$BERTH_ROOT/images/caddy/." "$CADDY_DIR/caddy" "$context/"
+  docker build -q --label "berth.context-hash=$hash" -t "$image" "$context" >"$BERTH_LOGS/build.log" 2>&1 || { cat "$BERTH_LOGS/build.log"; rm -rf "$context"; return 1; }
+  rm -rf "$context"
+}
+
 # Networks that re-sign TLS add their CA to the host (Debian: /usr/local/share/ca-certificates); builds inside
 # containers need it too, or npm and friends fail with SELF_SIGNED_CERT_IN_CHAIN. Collected once for AppImage.
 ensure_extra_ca_certs() {

@@ -18,6 +18,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/engine.sh"   # SERVICE_IMAGES, write_registry_config
+source "$(dirname "$0")/toolchain.sh"   # install_go_programs
 export_berth_env
 
 HOSTS_DIR="$BERTH_CACHE/hosts"            # per host: data root, run dir, sshd config and keys, logs

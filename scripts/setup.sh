@@ -19,4 +19,6 @@ run_stage "Docker engine" ensure_docker_engine
 run_stage "private registry" ensure_registry
 run_stage "base images" ensure_base_images
 run_stage "service images" ensure_service_images
+run_stage "Caddy v$CADDY_VERSION" ensure_caddy
+run_stage "Caddy image" ensure_caddy_image
 run_stage "extra CA certificates" ensure_extra_ca_certs

@@ -76,6 +76,28 @@ build_pulumi_from_go() { # OUTPUT_BINARY
   )
 }
 
+# install_go_programs DIR PACKAGE@VERSION...: Go programs built from the module proxy into DIR (cached outside the
+# clone), published atomically; nothing to do when DIR holds them all.
+install_go_programs() {
+  local dir=$1 pkg missing=0; shift
+  for pkg in "$@"; do [ -x "$dir/$(basename "${pkg%@*}")" ] || missing=1; done
+  [ "$missing" = 0 ] && return 0
+  command -v go >/dev/null || { echo "Go is needed to build $* here (apt-get install golang)"; return 1; }
+  echo "building $* from the Go module proxy (cold: up to a few minutes)"
+  local staging
+  staging=$(mktemp -d "$BERTH_CACHE/toolchain/.staging.XXXXXX")
+  GOBIN="$staging" GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" "$@" || { rm -rf "$staging"; return 1; }
+  rm -rf "$dir" && mv "$staging" "$dir"
+}
+
+# Caddy, berth's ingress (front door): the module proxy's release, not Debian's 2.6.2, whose ACME client cannot
+# finish an order with current ACME servers (measured against pebble: it rejects an HTTP-date Retry-After).
+CADDY_VERSION=2.11.9
+CADDY_DIR="$BERTH_CACHE/toolchain/caddy-v$CADDY_VERSION"
+ensure_caddy() {
+  install_go_programs "$CADDY_DIR" "github.com/caddyserver/caddy/v2/cmd/caddy@v$CADDY_VERSION"
+}
+
 # Plugins the engine looks for next to the CLI (placed there, they count as bundled, not ambient):
 # - pulumi-resource-pulumi-nodejs serves berth's Docker resources (dynamic providers): berth's copy of the shim
 #   @pulumi/pulumi ships (tools/), which defers loading the TypeScript compiler.

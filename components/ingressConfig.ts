@@ -1,0 +1,161 @@
+/**
+ * The front door's Caddy config (its `apps`), as each stack changes its own part of it: a route by `Host` (and path
+ * prefix) to the stack's proxy, and how the stack's names get certificates. Pure: berth reads the running config
+ * (with its ETag), computes the new one here and writes it back only if nothing changed meanwhile (If-Match), so two
+ * stacks updating one host's ingress at once never lose each other's routes.
+ */
+
+export type TlsMode = "acme" | "manual" | "off";
+
+/** What one stack asks of a host's ingress. */
+export interface IngressSite {
+    stack: string;
+    /** Names it answers for (a wildcard only as the whole first label: `*.staging.example.com`). */
+    domains: string[];
+    /** Only requests under this path (`/api`), or every path (""). */
+    pathPrefix: string;
+    /** Where the stack's own proxy listens on the host (`127.0.0.1:21000`). */
+    upstream: string;
+    tls: TlsMode;
+    /** With tls acme: the directory, the account's email, and PEM files (in the ingress) trusted for the CA's API. */
+    acme?: { server: string; email: string; trustedRoots: string[] };
+    /** Answer 503 with a plain page instead of passing requests on. */
+    maintenance: boolean;
+    /** HTTP Strict-Transport-Security on its HTTPS answers. */
+    hsts: boolean;
+    /** Largest request body passed on, in bytes (0: no limit). */
+    maxBodyBytes: number;
+}
+
+/** The parts of Caddy's JSON config berth writes (`apps`); anything else in it is left as it is. */
+export interface CaddyApps {
+    http: { servers: Record<string, CaddyServer> };
+    tls?: { automation?: { policies?: CaddyTlsPolicy[] }; certificates?: Record<string, unknown> };
+    [app: string]: unknown;
+}
+
+interface CaddyServer {
+    listen: string[];
+    routes: CaddyRoute[];
+    automatic_https?: { skip?: string[]; [key: string]: unknown };
+    [key: string]: unknown;
+}
+
+interface CaddyRoute {
+    "@id"?: string;
+    match?: { host?: string[]; path?: string[] }[];
+    handle: Record<string, unknown>[];
+    terminal?: boolean;
+}
+
+interface CaddyTlsPolicy {
+    "@id"?: string;
+    subjects?: string[];
+    issuers?: Record<string, unknown>[];
+    [key: string]: unknown;
+}
+
+/** The one server of berth's ingress. */
+export const INGRESS_SERVER = "ingress";
+
+const routeId = (stack: string) => `berth-route-${stack}`;
+const policyId = (stack: string) => `berth-tls-${stack}`;
+
+/** A fresh ingress: one server listening on the host's ports, no routes yet. */
+export function emptyIngress(httpPort: number, httpsPort: number): CaddyApps {
+    return {
+        http: { servers: { [INGRESS_SERVER]: { listen: [`:${httpPort}`, `:${httpsPort}`], routes: [], automatic_https: { skip: [] } } } },
+        tls: { automation: { policies: [] } },
+    };
+}
+
+/** The stack that claims one of `site`'s names under the same path prefix, other than `site`'s own. */
+export function claimedBy(apps: CaddyApps, site: Pick<IngressSite, "stack" | "domains" | "pathPrefix">): { stack: string; domain: string } | undefined {
+    const path = pathMatcher(site.pathPrefix);
+    for (const route of server(apps).routes) {
+        const stack = route["@id"]?.startsWith("berth-route-") ? route["@id"].slice("berth-route-".length) : undefined;
+        if (stack === undefined || stack === site.stack) continue;
+        const match = route.match?.[0] ?? {};
+        const samePath = JSON.stringify(match.path ?? []) === JSON.stringify(path ?? []);
+        const domain = site.domains.find((d) => (match.host ?? []).includes(d));
+        if (samePath && domain !== undefined) return { stack, domain };
+    }
+    return undefined;
+}
+
+/** `apps` with `site` in place of whatever its stack had there before. */
+export function withSite(apps: CaddyApps, site: IngressSite): CaddyApps {
+    const next = withoutSite(apps, site.stack);
+    const srv = server(next);
+    srv.routes = sortRoutes([...srv.routes, siteRoute(site)]);
+    if (site.tls === "off") srv.automatic_https = { ...srv.automatic_https, skip: [...(srv.automatic_https?.skip ?? []), ...site.domains] };
+    if (site.tls === "acme") {
+        if (!site.acme) throw new Error(`stack ${site.stack}: tls acme needs the ACME server and email`);
+        const policies = next.tls?.automation?.policies ?? [];
+        next.tls = { ...next.tls, automation: { ...next.tls?.automation, policies: [...policies, acmePolicy(site.stack, site.domains, site.acme)] } };
+    }
+    return next;
+}
+
+/** `apps` without anything of `stack`: its route, its certificate policy, its names in the skip list. */
+export function withoutSite(apps: CaddyApps, stack: string): CaddyApps {
+    const next: CaddyApps = JSON.parse(JSON.stringify(apps));
+    const srv = server(next);
+    const old = srv.routes.find((r) => r["@id"] === routeId(stack));
+    const oldNames = new Set(old?.match?.[0]?.host ?? []);
+    srv.routes = srv.routes.filter((r) => r["@id"] !== routeId(stack));
+    if (srv.automatic_https?.skip) srv.automatic_https.skip = srv.automatic_https.skip.filter((name) => !oldNames.has(name));
+    const policies = next.tls?.automation?.policies;
+    if (policies) next.tls!.automation!.policies = policies.filter((p) => p["@id"] !== policyId(stack));
+    return next;
+}
+
+function server(apps: CaddyApps): CaddyServer {
+    const srv = apps.http?.servers?.[INGRESS_SERVER];
+    if (!srv) throw new Error(`the ingress config has no server "${INGRESS_SERVER}"`);
+    return srv;
+}
+
+function pathMatcher(prefix: string): string[] | undefined {
+    return prefix === "" ? undefined : [prefix, `${prefix}/*`];
+}
+
+/** A stack's route: its names (and path prefix) to its proxy, or to the maintenance page. */
+export function siteRoute(site: IngressSite): CaddyRoute {
+    const path = pathMatcher(site.pathPrefix);
+    const handle: Record<string, unknown>[] = [];
+    if (site.hsts && site.tls !== "off") {
+        handle.push({ handler: "headers", response: { set: { "Strict-Transport-Security": ["max-age=31536000"] } } });
+    }
+    if (site.maintenance) {
+        handle.push({
+            handler: "static_response",
+            status_code: 503,
+            headers: { "Content-Type": ["text/plain; charset=utf-8"], "Retry-After": ["120"] },
+            body: "Down for maintenance; back soon.\n",
+        });
+    } else {
+        if (site.maxBodyBytes > 0) handle.push({ handler: "request_body", max_size: site.maxBodyBytes });
+        handle.push({
+            handler: "reverse_proxy",
+            upstreams: [{ dial: site.upstream }],
+            // A connection the stack's proxy refuses (it is being replaced) is tried again rather than failed.
+            load_balancing: { try_duration: "10s", try_interval: "100ms" },
+        });
+    }
+    return { "@id": routeId(site.stack), match: [{ host: site.domains, ...(path ? { path } : {}) }], handle, terminal: true };
+}
+
+/** Routes with a path prefix before those without, longer prefixes first: the most specific claim answers. */
+function sortRoutes(routes: CaddyRoute[]): CaddyRoute[] {
+    const specificity = (r: CaddyRoute) => Math.max(0, ...(r.match?.[0]?.path ?? []).map((p) => p.length));
+    return [...routes].sort((a, b) => specificity(b) - specificity(a));
+}
+
+function acmePolicy(stack: string, domains: string[], acme: NonNullable<IngressSite["acme"]>): CaddyTlsPolicy {
+    return {
+        "@id": policyId(stack),
+        subjects: domains,
+        issuers: [{ module: "acme", ca: acme.server, email: acme.email, ...(acme.trustedRoots.length > 0 ? { trusted_roots_pem_files: acme.trustedRoots } : {}) }],
+    };
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { claimedBy, emptyIngress, IngressSite, siteRoute, withoutSite, withSite } from "../../components/ingressConfig";
+
+const acme = { server: "https://acme.test/dir", email: "ops@shop.test", trustedRoots: [] };
+const site = (stack: string, domains: string[], extra: Partial<IngressSite> = {}): IngressSite => ({
+    stack, domains, pathPrefix: "", upstream: "127.0.0.1:21000", tls: "acme", acme, maintenance: false, hsts: false, maxBodyBytes: 0, ...extra,
+});
+const routes = (apps: ReturnType<typeof emptyIngress>) => apps.http.servers.ingress.routes;
+
+/** The front door's Caddy config as stacks add, change and remove their own part of it. */
+describe("the ingress config", () => {
+    it("routes a stack's names to its proxy, retrying a refused connection, with a certificate policy for ACME", () => {
+        const apps = withSite(emptyIngress(80, 443), site("shop", ["shop.test", "www.shop.test"], { maxBodyBytes: 1024 }));
+        expect(apps.http.servers.ingress.listen).toEqual([":80", ":443"]);
+        expect(routes(apps)).toEqual([{
+            "@id": "berth-route-shop",
+            match: [{ host: ["shop.test", "www.shop.test"] }],
+            handle: [
+                { handler: "request_body", max_size: 1024 },
+                { handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:21000" }], load_balancing: { try_duration: "10s", try_interval: "100ms" } },
+            ],
+            terminal: true,
+        }]);
+        expect(apps.tls?.automation?.policies).toEqual([{ "@id": "berth-tls-shop", subjects: ["shop.test", "www.shop.test"], issuers: [{ module: "acme", ca: "https://acme.test/dir", email: "ops@shop.test" }] }]);
+    });
+
+    it("replaces only the stack's own part: another stack's route and policy stay", () => {
+        const two = withSite(withSite(emptyIngress(80, 443), site("shop", ["shop.test"])), site("blog", ["blog.test"]));
+        const moved = withSite(two, site("shop", ["shop.example.test"], { tls: "off" }));
+        expect(routes(moved).map((r) => [r["@id"], r.match?.[0].host])).toEqual([["berth-route-blog", ["blog.test"]], ["berth-route-shop", ["shop.example.test"]]]);
+        expect(moved.tls?.automation?.policies?.map((p) => p["@id"])).toEqual(["berth-tls-blog"]);
+        expect(moved.http.servers.ingress.automatic_https?.skip).toEqual(["shop.example.test"]);
+        const gone = withoutSite(moved, "shop");
+        expect(routes(gone).map((r) => r["@id"])).toEqual(["berth-route-blog"]);
+        expect(gone.http.servers.ingress.automatic_https?.skip).toEqual([]);
+        // The input is never changed in place: a failed write leaves what was read intact.
+        expect(routes(two)).toHaveLength(2);
+    });
+
+    it("puts path prefixes before whole hosts, the longest first", () => {
+        let apps = withSite(emptyIngress(80, 443), site("web", ["shop.test"]));
+        apps = withSite(apps, site("api", ["shop.test"], { pathPrefix: "/api" }));
+        apps = withSite(apps, site("api-v2", ["shop.test"], { pathPrefix: "/api/v2" }));
+        expect(routes(apps).map((r) => [r["@id"], r.match?.[0].path])).toEqual([
+            ["berth-route-api-v2", ["/api/v2", "/api/v2/*"]], ["berth-route-api", ["/api", "/api/*"]], ["berth-route-web", undefined],
+        ]);
+    });
+
+    it("names the stack that already claims a name under the same path prefix", () => {
+        const apps = withSite(emptyIngress(80, 443), site("staging", ["staging.shop.test", "shop.test"]));
+        expect(claimedBy(apps, { stack: "feature-x", domains: ["feature-x.shop.test", "shop.test"], pathPrefix: "" })).toEqual({ stack: "staging", domain: "shop.test" });
+        expect(claimedBy(apps, { stack: "staging", domains: ["shop.test"], pathPrefix: "" })).toBeUndefined();
+        expect(claimedBy(apps, { stack: "api", domains: ["shop.test"], pathPrefix: "/api" })).toBeUndefined();
+    });
+
+    it("answers 503 with a plain page in maintenance, HSTS on HTTPS only", () => {
+        const route = siteRoute(site("shop", ["shop.test"], { maintenance: true, hsts: true }));
+        expect(route.handle).toEqual([
+            { handler: "headers", response: { set: { "Strict-Transport-Security": ["max-age=31536000"] } } },
+            { handler: "static_response", status_code: 503, headers: { "Content-Type": ["text/plain; charset=utf-8"], "Retry-After": ["120"] }, body: "Down for maintenance; back soon.\n" },
+        ]);
+        expect(siteRoute(site("shop", ["shop.test"], { hsts: true, tls: "off" })).handle.map((h) => h.handler)).toEqual(["reverse_proxy"]);
+    });
+});
