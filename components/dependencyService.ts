@@ -13,6 +13,8 @@ import { servicePortEnv } from "./webProxy";
 
 /** nginx passing TCP connections needs little. */
 const SERVICE_PORT_MEMORY_BYTES = 64 * 1024 ** 2;
+/** How long a stopping service may take to shut down cleanly (a database flushing), on hosts and on a swarm. */
+const SERVICE_STOP_SECONDS = 30;
 
 export interface DependencyServiceArgs {
     /** The engine that runs it and keeps its data. */
@@ -88,7 +90,7 @@ function swarmService(name: string, parent: pulumi.Resource, args: SwarmServiceA
         memoryBytes: args.memoryBytes,
         cpus: 0,
         healthcheck: args.healthcheck,
-        stopTimeoutSeconds: 30,
+        stopTimeoutSeconds: SERVICE_STOP_SECONDS,
         updateOrder: "stop-first",
         monitorSeconds: 5,
         convergeTimeoutSeconds: 180,
@@ -215,7 +217,7 @@ export class DependencyService extends pulumi.ComponentResource {
             memoryBytes,
             cpus: 0,
             healthcheck,
-            stopTimeoutSeconds: 30,
+            stopTimeoutSeconds: SERVICE_STOP_SECONDS,
             logDriver: "",
             logOptions: {},
             logRotation: args.logRotation,

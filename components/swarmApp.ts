@@ -8,6 +8,7 @@ import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";
 import { berthLabels, dockerName, LABEL } from "./naming";
 import { roleProcess } from "./processRole";
+import { PROXY_MEMORY_BYTES, PROXY_STOP_SECONDS } from "./webProxy";
 
 export interface SwarmAppArgs {
     /** A manager of the cluster: services are declared there, the release gate runs there. */
@@ -59,16 +60,7 @@ export function swarmProxyConf(service: string, port: number, edge: Pick<EdgeSet
     resolver_timeout 2s;
     set $berth_app tasks.${service};
     proxy_pass http://$berth_app:${port};
-    proxy_http_version 1.1;
-    proxy_set_header Upgrade $http_upgrade;
-    proxy_set_header Connection $connection_upgrade;
-    proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_set_header X-Forwarded-Host $host;
-    proxy_connect_timeout 2s;
-    proxy_next_upstream error timeout http_502 http_503;
-    proxy_next_upstream_tries 3;
+    include /etc/nginx/forwarding.conf;
     client_max_body_size ${edge.maxBodySize};
 }
 `;
@@ -184,9 +176,9 @@ export class SwarmApp extends pulumi.ComponentResource {
             // Each node's proxy owns its host port: the old one must let go of it before the new one starts.
             ports: [{ target: 80, published: app.hostPort }],
             restart: "unless-stopped",
-            memoryBytes: 128 * 1024 ** 2,
+            memoryBytes: PROXY_MEMORY_BYTES,
             cpus: 0,
-            stopTimeoutSeconds: 30,
+            stopTimeoutSeconds: PROXY_STOP_SECONDS,
             updateOrder: "stop-first",
             monitorSeconds: 10,
             convergeTimeoutSeconds: 180,

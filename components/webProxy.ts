@@ -62,6 +62,9 @@ export function servicePortEnv(listenAddress: string, listenPort: number, servic
 /** nginx with a few thousand connections needs little; the limit keeps a runaway one from taking the host. */
 export const PROXY_MEMORY_BYTES = 128 * 1024 ** 2;
 
+/** How long a stopping proxy (SIGQUIT: graceful) may finish its requests, on hosts and on a swarm. */
+export const PROXY_STOP_SECONDS = 30;
+
 const PROXY_CONTEXT = path.join(__dirname, "..", "images", "proxy");
 
 export interface ProxyImageArgs {
@@ -115,7 +118,7 @@ export class WebProxy extends pulumi.ComponentResource {
             restart: "unless-stopped",
             memoryBytes: PROXY_MEMORY_BYTES,
             cpus: 0,
-            stopTimeoutSeconds: 30,
+            stopTimeoutSeconds: PROXY_STOP_SECONDS,
             logDriver: "",
             logOptions: {},
             logRotation: args.logRotation,

@@ -152,6 +152,8 @@ describe("service commands", () => {
         expect(conf).toContain("resolver 127.0.0.11 valid=1s");
         expect(conf).toContain("set $berth_app tasks.berth-prod-shop;");
         expect(conf).toContain("proxy_pass http://$berth_app:8080;");
+        // Forwarded the same way as on hosts: one file in the image.
+        expect(conf).toContain("include /etc/nginx/forwarding.conf;");
     });
 
     it("refuses a second server on a data volume, naming who holds it and how a stack moves between orchestrators", () => {
