@@ -210,7 +210,7 @@ export class DependencyService extends pulumi.ComponentResource {
             env,
             labels,
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [this.alias] }]),
-            // For the stack's other hosts, its port is its ServicePort's; hostPort alone is for tools on this host.
+            // The stack's other hosts reach it through its port container (servicePort); hostPort alone is for tools here.
             ports: !this.privateAddress && service.hostPort > 0 ? [{ internal: preset.port, external: service.hostPort, ip: "127.0.0.1", protocol: "tcp" }] : [],
             volumes: mounts,
             restart: "unless-stopped",

@@ -45,13 +45,7 @@ ensure_acme_host() {
   if ! acme_answers || [ "$(cat "$ACME_DIR/mode" 2>/dev/null)" != "$(acme_mode "$validity")" ]; then
     stop_acme_host
     local ns=berth-acme
-    ip netns add "$ns"
-    ip link add bhacme type veth peer name eth0 netns "$ns"
-    ip link set bhacme master "$BRIDGE" up
-    ip -n "$ns" link set eth0 address "$(mac_of "$ACME_ADDRESS")"
-    ip -n "$ns" addr add "$ACME_ADDRESS/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" link set lo up
+    make_network_host "$ns" bhacme "$ACME_ADDRESS"
     cat >"$ACME_DIR/pebble.json" <<EOF
 {
   "pebble": {

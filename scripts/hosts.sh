@@ -176,13 +176,7 @@ start_host() { # HOST SWARM DISK_MB
   ns=$(netns_of "$host")
   address=$(address_of "$host")
   write_init "$@"
-  ip netns add "$ns"
-  ip link add "bh${host#h}" type veth peer name eth0 netns "$ns"
-  ip link set "bh${host#h}" master "$BRIDGE" up
-  ip -n "$ns" link set eth0 address "$(mac_of "$address")"
-  ip -n "$ns" addr add "$address/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
+  make_network_host "$ns" "bh${host#h}" "$address"
   ip -n "$ns" route add default via "$GATEWAY"
   # nsenter (not `ip netns exec`, which remounts /sys and hides the cgroups dockerd needs).
   setsid nsenter --net="/run/netns/$ns" unshare --mount --uts --propagation private "$dir/init.sh" </dev/null >>"$dir/log/init.log" 2>&1 &
@@ -207,6 +201,21 @@ host_ok() {
   [ -s "$HOSTS_DIR/$host/pids" ] || return 1
   for pid in $(pids_of "$host"); do kill -0 "$pid" 2>/dev/null || return 1; done
   ssh -o BatchMode=yes -o ConnectTimeout=3 "deploy@$(address_of "$host")" docker info >/dev/null 2>&1
+}
+
+# make_network_host NAMESPACE LINK ADDRESS: a network namespace (made again if it was there) with ADDRESS on the
+# test bridge through a veth pair (LINK on this side): a test host's, the registry's, the ACME server's.
+make_network_host() {
+  local ns=$1 link=$2 address=$3
+  ip link del "$link" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  ip netns add "$ns"
+  ip link add "$link" type veth peer name eth0 netns "$ns"
+  ip link set "$link" master "$BRIDGE" up
+  ip -n "$ns" link set eth0 address "$(mac_of "$address")"
+  ip -n "$ns" addr add "$address/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
 }
 
 # The CA the hosts trust, made once.
@@ -245,15 +254,7 @@ ensure_registry_host() {
   local ns=berth-registry
   [ -s "$BERTH_REGISTRY_PASSWORD_FILE" ] || die "the local registry's password is missing" "run npm run setup first"
   kill -KILL "$(cat "$REGISTRY_DIR/pid" 2>/dev/null)" 2>/dev/null || true
-  ip link del bhreg 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  ip netns add "$ns"
-  ip link add bhreg type veth peer name eth0 netns "$ns"
-  ip link set bhreg master "$BRIDGE" up
-  ip -n "$ns" link set eth0 address "$(mac_of "$REGISTRY_ADDRESS")"
-  ip -n "$ns" addr add "$REGISTRY_ADDRESS/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
+  make_network_host "$ns" bhreg "$REGISTRY_ADDRESS"
   mkdir -p "$REGISTRY_DIR/data" "$REGISTRY_DIR/log"
   write_registry_config "$REGISTRY_DIR" "$REGISTRY" "$REGISTRY_DIR/tls/registry.crt" "$REGISTRY_DIR/tls/registry.key"
   setsid nsenter --net="/run/netns/$ns" docker-registry serve "$REGISTRY_DIR/config.yml" </dev/null >>"$REGISTRY_DIR/log/registry.log" 2>&1 &

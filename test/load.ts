@@ -26,7 +26,6 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: 
     const client = url.startsWith("https:") ? https : http;
     const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: tls?.ca }) : new http.Agent({ keepAlive: true, maxSockets: concurrency });
     const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [] };
-    let running = true;
     const fail = (why: string) => {
         result.failed++;
         result.failures[why] = (result.failures[why] ?? 0) + 1;
@@ -57,13 +56,10 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: 
             resolve();
         });
     });
-    const loops = Array.from({ length: concurrency }, async () => {
-        while (running && Date.now() < deadline) await once();
-    });
+    const loops = repeat(once, concurrency, deadline);
     return {
         async stop() {
-            running = false;
-            await Promise.all(loops);
+            await loops.stop();
             agent.destroy();
             return result;
         },
@@ -78,7 +74,6 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: 
 export function startConnectionLoad(host: string, port: number, request: string, concurrency = 4, maxSeconds = 600): { stop(): Promise<Omit<LoadResult, "answers">> } {
     const deadline = Date.now() + maxSeconds * 1000;
     const result = { total: 0, failed: 0, failures: {} as Record<string, number> };
-    let running = true;
     const once = () => new Promise<void>((resolve) => {
         const socket = net.connect(port, host);
         let settled = false;
@@ -99,6 +94,18 @@ export function startConnectionLoad(host: string, port: number, request: string,
         socket.on("error", (err: NodeJS.ErrnoException) => settle(err.code ?? err.message));
         socket.on("close", () => settle("closed before answering"));
     });
+    const loops = repeat(once, concurrency, deadline);
+    return {
+        async stop() {
+            await loops.stop();
+            return result;
+        },
+    };
+}
+
+/** `concurrency` loops each running `once` after the other until stop() or the deadline; stop() waits for them. */
+function repeat(once: () => Promise<void>, concurrency: number, deadline: number): { stop(): Promise<void> } {
+    let running = true;
     const loops = Array.from({ length: concurrency }, async () => {
         while (running && Date.now() < deadline) await once();
     });
@@ -106,7 +113,6 @@ export function startConnectionLoad(host: string, port: number, request: string,
         async stop() {
             running = false;
             await Promise.all(loops);
-            return result;
         },
     };
 }

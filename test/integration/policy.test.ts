@@ -36,11 +36,17 @@ describe("berth's policy pack, through the engine (pulumi preview --policy-pack)
     });
 
     it.each([
-        ["a mutable tag in production", { "berth:image": "127.0.0.1:5000/shop/main:latest" }, "production-images-pinned-by-digest", /a mutable tag in production stack .*: promote the digest staging built/],
-        ["a build in production", { "berth:image": "" }, "production-images-pinned-by-digest", /builds and pushes .* in production stack/],
-        ["no restart policy and no memory limit", { "berth:restart": "no", "berth:memory": "0" }, "app-containers-restart-healthcheck-memory", /has no restart policy: set berth:restart[\s\S]*has no memory limit: set berth:memory/],
-        ["a token in build args", { "berth:image": "", "berth:buildArgs": { NPM_TOKEN: "npm_abc123" } }, "credentials-are-secrets", /credential in buildArgs.NPM_TOKEN, which is never encrypted/],
-    ])("%s fails the preview with the policy's fix", async (_what, config: Record<string, string | object>, policy, message) => {
+        ["a mutable tag in production", { "berth:image": "127.0.0.1:5000/shop/main:latest" }, [
+            ["production-images-pinned-by-digest", /a mutable tag in production stack .*: promote the digest staging built/],
+        ]],
+        // Three policies' violations in one preview (each preview costs seconds), each finding checked.
+        ["a build in production, with a token in build args, no restart policy and no memory limit",
+            { "berth:image": "", "berth:buildArgs": { NPM_TOKEN: "npm_abc123" }, "berth:restart": "no", "berth:memory": "0" }, [
+                ["production-images-pinned-by-digest", /builds and pushes .* in production stack/],
+                ["credentials-are-secrets", /credential in buildArgs.NPM_TOKEN, which is never encrypted/],
+                ["app-containers-restart-healthcheck-memory", /has no restart policy: set berth:restart[\s\S]*has no memory limit: set berth:memory/],
+            ]],
+    ] as [string, Record<string, string | object>, [string, RegExp][]][])("%s fails the preview with the policy's fix", async (_what, config, findings) => {
         const original = await berth.stack.getAllConfig();
         for (const [key, value] of Object.entries(config)) {
             if (typeof value === "string") await berth.stack.setConfig(key, { value });
@@ -48,8 +54,10 @@ describe("berth's policy pack, through the engine (pulumi preview --policy-pack)
         }
         try {
             const failure = await previewFailure(berth, withPolicies([berth.name]));
-            expect(failure).toContain(`[mandatory]  ${policy}`);
-            expect(failure).toMatch(message);
+            for (const [policy, message] of findings) {
+                expect(failure).toContain(`[mandatory]  ${policy}`);
+                expect(failure).toMatch(message);
+            }
         } finally {
             for (const [key, value] of Object.entries(config)) {
                 // Objects go back to Pulumi.yaml's default by removal; strings to what they were.
@@ -99,20 +107,20 @@ describe("berth's policy pack, through the engine (pulumi preview --policy-pack)
         }
     });
 
+    // Each preview costs seconds: the violations go in one program, each finding still checked.
     it.each([
-        ["clean", undefined, undefined],
-        ["docker-socket", "no-host-access", /mounts the Docker socket \(\/var\/run\/docker.sock\): remove it/],
-        ["host-network", "no-host-access", /uses the host network: remove it/],
-        ["unprotected-volume", "data-volumes-protected", /data volume berth-it-\w+-postgres-data \(postgres\) is not protected: declare it with `protect: true`/],
-    ])("a hand-written program, scenario %s", async (scenario, policy, message) => {
+        ["clean", [], []],
+        ["docker-socket,host-network,unprotected-volume", ["no-host-access", "data-volumes-protected"], [
+            /mounts the Docker socket \(\/var\/run\/docker.sock\): remove it/,
+            /uses the host network: remove it/,
+            /data volume berth-it-\w+-postgres-data \(postgres\) is not protected: declare it with `protect: true`/,
+        ]],
+    ])("a hand-written program, scenario %s", async (scenario, policies: string[], messages: RegExp[]) => {
         await fixture.stack.setConfig("fixture:scenario", { value: scenario });
         const failure = await previewFailure(fixture, withPolicies([]));
-        if (!policy) {
-            expect(failure).toBe("");
-        } else {
-            expect(failure).toContain(`[mandatory]  ${policy}`);
-            expect(failure).toMatch(message!);
-        }
+        if (policies.length === 0) expect(failure).toBe("");
+        for (const policy of policies) expect(failure).toContain(`[mandatory]  ${policy}`);
+        for (const message of messages) expect(failure).toMatch(message);
     });
 
     it.each([
