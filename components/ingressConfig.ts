@@ -146,10 +146,14 @@ export function siteRoute(site: IngressSite): CaddyRoute {
     return { "@id": routeId(site.stack), match: [{ host: site.domains, ...(path ? { path } : {}) }], handle, terminal: true };
 }
 
-/** Routes with a path prefix before those without, longer prefixes first: the most specific claim answers. */
+/**
+ * The most specific claim answers (Caddy tries routes in order): exact names before wildcards (`feature-x.staging…`
+ * before `*.staging…`), then path prefixes before whole hosts, longer prefixes first.
+ */
 function sortRoutes(routes: CaddyRoute[]): CaddyRoute[] {
-    const specificity = (r: CaddyRoute) => Math.max(0, ...(r.match?.[0]?.path ?? []).map((p) => p.length));
-    return [...routes].sort((a, b) => specificity(b) - specificity(a));
+    const wildcard = (r: CaddyRoute) => ((r.match?.[0]?.host ?? []).some((h) => h.startsWith("*.")) ? 1 : 0);
+    const prefix = (r: CaddyRoute) => Math.max(0, ...(r.match?.[0]?.path ?? []).map((p) => p.length));
+    return [...routes].sort((a, b) => wildcard(a) - wildcard(b) || prefix(b) - prefix(a));
 }
 
 function acmePolicy(stack: string, domains: string[], acme: NonNullable<IngressSite["acme"]>): CaddyTlsPolicy {

@@ -46,6 +46,12 @@ describe("the ingress config", () => {
         ]);
     });
 
+    it("puts exact names before wildcards, so a branch's own name wins over its environment's wildcard", () => {
+        let apps = withSite(emptyIngress(80, 443), site("staging", ["*.staging.shop.test"]));
+        apps = withSite(apps, site("feature-x", ["feature-x.staging.shop.test"]));
+        expect(routes(apps).map((r) => r["@id"])).toEqual(["berth-route-feature-x", "berth-route-staging"]);
+    });
+
     it("names the stack that already claims a name under the same path prefix", () => {
         const apps = withSite(emptyIngress(80, 443), site("staging", ["staging.shop.test", "shop.test"]));
         expect(claimedBy(apps, { stack: "feature-x", domains: ["feature-x.shop.test", "shop.test"], pathPrefix: "" })).toEqual({ stack: "staging", domain: "shop.test" });
