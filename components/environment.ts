@@ -155,7 +155,7 @@ export class Environment extends pulumi.ComponentResource {
         const manager = cluster?.clusterId.apply(() => hosts[0]);
         const networks = cluster
             ? [new StackNetwork(`${name}-net`, { host: hosts[0], stack, overlay: true }, { parent: this, dependsOn: [cluster] })]
-            : hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { host: host, stack }, { parent: this, dependsOn: checks }));
+            : hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { host, stack }, { parent: this, dependsOn: checks }));
         // berth's nginx image: the web proxy in front of the replicas, and the port of each service other hosts reach.
         const webProxy = app.proxy && app.hostPort > 0;
         const crossHostServices = hosts.length > 1 && !cluster;
@@ -170,7 +170,7 @@ export class Environment extends pulumi.ComponentResource {
             const host = serviceHost(service, hosts);
             const fromRegistry = service.image.startsWith(`${settings.registry.server}/`);
             return [service.name, new DependencyService(`${name}-${service.name}`, {
-                host: host,
+                host,
                 stack,
                 service,
                 network: networks[cluster ? 0 : hosts.indexOf(host)].name,
@@ -229,7 +229,7 @@ export class Environment extends pulumi.ComponentResource {
             for (const i of batch) {
                 const host = hosts[i];
                 const appService = new AppService(hostScoped(`${name}-app`, i), {
-                    host: host,
+                    host,
                     stack,
                     app,
                     image: imageOn[i],
@@ -245,7 +245,7 @@ export class Environment extends pulumi.ComponentResource {
                 // The other roles start with web's new replicas, after the release command, and the proxy switches
                 // only once they run: a role that cannot start fails the release while the old one serves.
                 const roles = settings.roles.filter((role) => roleCounts.get(role.name)![i] > 0).map((role) => new ProcessRole(hostScoped(`${name}-role-${role.name}`, i), {
-                    host: host,
+                    host,
                     stack,
                     app,
                     role,
@@ -259,7 +259,7 @@ export class Environment extends pulumi.ComponentResource {
                 }, { parent: this, dependsOn: [...needed, ...(deployed[0]?.appService ?? appService).releaseSteps, ...releaseAfter] }));
                 const proxy = webProxy
                     ? new WebProxy(hostScoped(`${name}-proxy`, i), {
-                        host: host, stack, image: proxyImageRef!, pullLogin,
+                        host, stack, image: proxyImageRef!, pullLogin,
                         hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
                         logRotation: settings.logRotation,
                         edge: app.edge, tls,

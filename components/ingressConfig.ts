@@ -58,7 +58,8 @@ interface CaddyTlsPolicy {
 /** The one server of berth's ingress. */
 export const INGRESS_SERVER = "ingress";
 
-const routeId = (stack: string) => `berth-route-${stack}`;
+const ROUTE_ID = "berth-route-";
+const routeId = (stack: string) => `${ROUTE_ID}${stack}`;
 const policyId = (stack: string) => `berth-tls-${stack}`;
 
 /** A fresh ingress: one server listening on the host's ports, no routes yet. */
@@ -73,7 +74,7 @@ export function emptyIngress(httpPort: number, httpsPort: number): CaddyApps {
 export function claimedBy(apps: CaddyApps, site: Pick<IngressSite, "stack" | "domains" | "pathPrefix">): { stack: string; domain: string } | undefined {
     const path = pathMatcher(site.pathPrefix);
     for (const route of server(apps).routes) {
-        const stack = route["@id"]?.startsWith("berth-route-") ? route["@id"].slice("berth-route-".length) : undefined;
+        const stack = route["@id"]?.startsWith(ROUTE_ID) ? route["@id"].slice(ROUTE_ID.length) : undefined;
         if (stack === undefined || stack === site.stack) continue;
         const match = route.match?.[0] ?? {};
         const samePath = JSON.stringify(match.path ?? []) === JSON.stringify(path ?? []);

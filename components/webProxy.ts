@@ -1,7 +1,6 @@
-import { isIP } from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { EdgeSettings, hostUrl, LogRotation } from "./config";
+import { EdgeSettings, hostUrl, LogRotation, loopbackFor, socketAddress } from "./config";
 import { contextHash } from "./contextHash";
 import { DockerContainer } from "./docker/container";
 import { DockerImage } from "./docker/image";
@@ -37,18 +36,11 @@ export interface WebProxyArgs {
  * /dev/tcp/ADDRESS/PORT takes them (a wildcard address probed on loopback).
  */
 export function proxyListenEnv(bindAddress: string, httpPort: number, httpsPort: number): Record<string, string> {
-    const listen = (port: number) => socketAddress(bindAddress, port);
-    const probe = bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress === "::" ? "::1" : bindAddress;
     return {
-        BERTH_LISTEN: listen(httpPort),
-        ...(httpsPort > 0 ? { BERTH_LISTEN_HTTPS: listen(httpsPort) } : {}),
-        BERTH_PROBE: `${probe}/${httpPort}`,
+        BERTH_LISTEN: socketAddress(bindAddress, httpPort),
+        ...(httpsPort > 0 ? { BERTH_LISTEN_HTTPS: socketAddress(bindAddress, httpsPort) } : {}),
+        BERTH_PROBE: `${loopbackFor(bindAddress)}/${httpPort}`,
     };
-}
-
-/** `address:port` as nginx takes it (an IPv6 address in brackets). */
-function socketAddress(address: string, port: number): string {
-    return `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
 }
 
 /**

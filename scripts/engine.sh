@@ -106,28 +106,31 @@ context_hash() { # DIR
 
 # Stand-ins for the official redis/postgres images, built from Debian's packages (see images/).
 ensure_service_images() {
-  local entry image dir hash
-  mkdir -p "$BERTH_LOGS"
+  local entry image dir
   for entry in "${SERVICE_IMAGES[@]}"; do
     image=${entry%%=*} dir="$BERTH_ROOT/${entry#*=}"
-    hash=$(context_hash "$dir")
-    [ "$(docker image inspect -f '{{index .Config.Labels "berth.context-hash"}}' "$image" 2>/dev/null)" = "$hash" ] && continue
-    echo "building $image from ${entry#*=}"
-    # The legacy builder warns that it is deprecated on every build; show its output only when it fails.
-    docker build -q --label "berth.context-hash=$hash" -t "$image" "$dir" >"$BERTH_LOGS/build.log" 2>&1 || { cat "$BERTH_LOGS/build.log"; return 1; }
+    build_unless_current "$image" "$dir" "$(context_hash "$dir")" || return 1
   done
+}
+
+# build_unless_current IMAGE CONTEXT HASH: builds IMAGE from CONTEXT unless the one here carries HASH (its label).
+build_unless_current() {
+  local image=$1 context=$2 hash=$3
+  [ "$(docker image inspect -f '{{index .Config.Labels "berth.context-hash"}}' "$image" 2>/dev/null)" = "$hash" ] && return 0
+  echo "building $image"
+  mkdir -p "$BERTH_LOGS"
+  # The legacy builder warns that it is deprecated on every build; show its output only when it fails.
+  docker build -q --label "berth.context-hash=$hash" -t "$image" "$context" >"$BERTH_LOGS/build.log" 2>&1 || { cat "$BERTH_LOGS/build.log"; return 1; }
 }
 
 # berth/caddy:<version>, what berth's ingress image builds on: images/caddy with the Caddy that ensure_caddy built.
 ensure_caddy_image() {
-  local image="berth/caddy:$CADDY_VERSION" context hash
-  hash="$(context_hash "$BERTH_ROOT/images/caddy")-$(sha256sum "$CADDY_DIR/caddy" | cut -c1-16)"
-  [ "$(docker image inspect -f '{{index .Config.Labels "berth.context-hash"}}' "$image" 2>/dev/null)" = "$hash" ] && return 0
-  echo "building $image"
+  local context rc=0
   context=$(mktemp -d)
   cp -a "$BERTH_ROOT/images/caddy/." "$CADDY_DIR/caddy" "$context/"
-  docker build -q --label "berth.context-hash=$hash" -t "$image" "$context" >"$BERTH_LOGS/build.log" 2>&1 || { cat "$BERTH_LOGS/build.log"; rm -rf "$context"; return 1; }
+  build_unless_current "berth/caddy:$CADDY_VERSION" "$context" "$(context_hash "$context")" || rc=$?
   rm -rf "$context"
+  return "$rc"
 }
 
 # Networks that re-sign TLS add their CA to the host (Debian: /usr/local/share/ca-certificates); builds inside

@@ -8,10 +8,19 @@ import { ServiceSettings, TestHosts } from "./types";
 import { parseDockerHost } from "./fields";
 import { testHostsDir } from "../cacheLayout";
 
+/** `address:port` as URLs and nginx's `listen` take it (an IPv6 address in brackets). */
+export function socketAddress(address: string, port: number): string {
+    return `${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+}
+
+/** The address the machine itself uses for a port bound on `bindAddress`: a wildcard's own family's loopback. */
+export function loopbackFor(bindAddress: string): string {
+    return bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress === "::" ? "::1" : bindAddress;
+}
+
 /** Where the host itself reaches a port bound on `bindAddress`. */
 export function localUrl(bindAddress: string, port: number): string {
-    const host = bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress === "::" ? "[::1]" : isIP(bindAddress) === 6 ? `[${bindAddress}]` : bindAddress;
-    return `http://${host}:${port}`;
+    return `http://${socketAddress(loopbackFor(bindAddress), port)}`;
 }
 
 /** The engine a service runs on: its `host`, else the stack's first. */
@@ -132,7 +141,7 @@ export function hostUrl(host: string, bindAddress: string, port: number): string
     if (!isRemoteEngine(host)) return localUrl(bindAddress, port);
     const wildcard = bindAddress === "0.0.0.0" || bindAddress === "::";
     const address = wildcard ? engineAddress(host) : bindAddress;
-    return `http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+    return `http://${socketAddress(address, port)}`;
 }
 
 /** `total` replicas spread evenly over `hostCount` hosts, the first hosts taking the remainder. */
