@@ -3,6 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { isRemoteEngine } from "./config";
 import { DockerError, DockerHost, engineApi, engineInfo } from "./docker/cli";
 import type { RegistryLogin } from "./docker/providers/image";
+import { readIngress } from "./docker/providers/ingress";
+import { claimedMessage } from "./docker/providers/ingressRoute";
+import { claimedBy, IngressSite } from "./ingressConfig";
 import { LABEL, stackPrefix } from "./naming";
 
 /** What berth checks of an engine it deploys to (from `docker info`, and the data root's free space where known). */
@@ -163,4 +166,19 @@ export async function warnAboutMissingImages(images: ServiceImage[], resource: p
     const warnings = found.flat();
     for (const warning of warnings) pulumi.log.warn(warning, resource);
     return warnings;
+}
+
+/**
+ * Fails the run (an error diagnostic, at preview and before any change at `up`) when one of the stack's names is
+ * already another stack's on a host's front door, naming that stack. A host without an ingress has no claims yet.
+ */
+export async function refuseClaimedNames(stack: string, hosts: DockerHost[], site: Pick<IngressSite, "domains" | "pathPrefix">, resource: pulumi.Resource): Promise<string[]> {
+    const found = await Promise.all(hosts.map(async (host) => {
+        const running = await readIngress(host).catch(() => undefined);
+        const claim = running && claimedBy(running.apps, { stack, ...site });
+        return claim ? [claimedMessage(host, stack, claim)] : [];
+    }));
+    const errors = found.flat();
+    for (const error of errors) pulumi.log.error(error, resource);
+    return errors;
 }

@@ -3,9 +3,10 @@ import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
 import { AppService } from "./appService";
-import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
+import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, socketAddress, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
-import { refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
+import { refuseClaimedNames, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
+import { Ingress, ingressImage, ingressUrls } from "./ingress";
 import { StackNetwork } from "./stackNetwork";
 import { trustStackHostKeys } from "./docker/cli";
 import { stackKnownHostsId } from "./docker/dockerResource";
@@ -15,6 +16,7 @@ import { ReleaseHistory } from "./docker/releaseHistory";
 import { RolloutPause } from "./docker/rolloutPause";
 import { SwarmCluster } from "./docker/swarmCluster";
 import { SwarmApp } from "./swarmApp";
+import { servesOwnCertificate } from "./config";
 import { ProcessRole } from "./processRole";
 import { isSql } from "./serviceKinds";
 import { proxyImage, WebProxy } from "./webProxy";
@@ -34,6 +36,8 @@ export interface EnvironmentArgs {
     checkNames?: (stack: string, hosts: string[], resource: pulumi.Resource) => Promise<string[]>;
     /** Warns about service images their engines cannot get (default: warnAboutMissingImages; unit tests pass none). */
     checkImages?: (images: ServiceImage[], resource: pulumi.Resource) => Promise<string[]>;
+    /** Refuses names another stack holds on a host's front door (default: refuseClaimedNames). */
+    checkClaims?: typeof refuseClaimedNames;
 }
 
 /** `DATABASE_URL`, the convention most frameworks read, points at the first SQL service the app depends on. */
@@ -127,8 +131,10 @@ export class Environment extends pulumi.ComponentResource {
             ...settings.registry,
             password: secrets.includes("registryPassword") ? args.secret("registryPassword") : pulumi.output(""),
         }));
-        const tls = app.edge.httpsPort > 0 ? pulumi.secret(pulumi.all([args.secret("tlsCertificate"), args.secret("tlsPrivateKey")])
-            .apply(([certificate, privateKey]) => ({ certificate, privateKey }))) : undefined;
+        const certificate = servesOwnCertificate(app) ? pulumi.secret(pulumi.all([args.secret("tlsCertificate"), args.secret("tlsPrivateKey")])
+            .apply(([cert, privateKey]) => ({ certificate: cert, privateKey }))) : undefined;
+        const frontDoor = app.ingress;
+        const claims = frontDoor ? (args.checkClaims ?? refuseClaimedNames)(stack, hosts, frontDoor, this) : [];
         // Other machines pull what berth built; its own engine already has it.
         const pullLogin = remote ? registryLogin : undefined;
         // First: a release's critical path starts with its build, and the engine checks resources in the order they come.
@@ -165,6 +171,9 @@ export class Environment extends pulumi.ComponentResource {
                 // Single-host stacks built it inside their proxy component: the same image, not a new one.
                 aliases: [{ parent: pulumi.createUrn(`${name}-proxy`, "berth:service:WebProxy", this) }],
             }).imageRef
+            : undefined;
+        const frontDoorImage = frontDoor
+            ? ingressImage(`${name}-ingress-image`, { buildHost: buildHost(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, { parent: this }).imageRef
             : undefined;
         const services = new Map(settings.services.map((service) => {
             const host = serviceHost(service, hosts);
@@ -262,9 +271,17 @@ export class Environment extends pulumi.ComponentResource {
                         host, stack, image: proxyImageRef!, pullLogin,
                         hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
                         logRotation: settings.logRotation,
-                        edge: app.edge, tls,
+                        edge: app.edge, tls: app.edge.httpsPort > 0 ? certificate : undefined, behindFrontDoor: frontDoor !== undefined,
                     }, { parent: this, dependsOn: roles })
                     : undefined;
+                // The stack's names on the host's front door, passed to its proxy: in place once the proxy serves.
+                if (frontDoor) {
+                    new Ingress(hostScoped(`${name}-ingress`, i), {
+                        host, stack, image: frontDoorImage!, pullLogin, settings: frontDoor,
+                        upstream: socketAddress(loopbackFor(app.bindAddress), app.hostPort),
+                        edge: app.edge, certificate: frontDoor.tls === "manual" ? certificate : undefined, logRotation: settings.logRotation,
+                    }, { parent: this, dependsOn: [proxy!] });
+                }
                 const web = proxy ? [appService, proxy] : [appService];
                 // Recorded once the host's release is in place (replicas healthy, proxy rerouted, roles replaced); prunes that host.
                 const history = new ReleaseHistory(hostScoped(`${name}-releases`, i), {
@@ -280,7 +297,7 @@ export class Environment extends pulumi.ComponentResource {
                 ? [new RolloutPause(`${name}-rollout-pause-${b + 1}`, { release: image.imageRef, seconds: settings.rollout.pauseSeconds }, { parent: this, dependsOn: done })]
                 : done;
         }
-        this.urls = deployed.flatMap(({ appService, proxy }) => (proxy ? [proxy.url] : appService.urls));
+        this.urls = frontDoor ? ingressUrls(frontDoor) : deployed.flatMap(({ appService, proxy }) => (proxy ? [proxy.url] : appService.urls));
         this.releaseCommandOutput = deployed[0].appService.releaseOutput ?? pulumi.output("");
         this.previousImageRef = deployed[0].history.previous;
         this.releases = deployed[0].history.releases;
@@ -292,6 +309,6 @@ export class Environment extends pulumi.ComponentResource {
         this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
             Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages });
+        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages, claims });
     }
 }

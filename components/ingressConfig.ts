@@ -4,8 +4,8 @@
  * (with its ETag), computes the new one here and writes it back only if nothing changed meanwhile (If-Match), so two
  * stacks updating one host's ingress at once never lose each other's routes.
  */
-
-export type TlsMode = "acme" | "manual" | "off";
+import type { TlsMode } from "./config/types";
+import { canonicalJson } from "./docker/resource";
 
 /** What one stack asks of a host's ingress. */
 export interface IngressSite {
@@ -19,6 +19,8 @@ export interface IngressSite {
     tls: TlsMode;
     /** With tls acme: the directory, the account's email, and PEM files (in the ingress) trusted for the CA's API. */
     acme?: { server: string; email: string; trustedRoots: string[] };
+    /** With tls manual: the stack's certificate (chain after it) and key, PEM. */
+    certificate?: { certificate: string; privateKey: string };
     /** Answer 503 with a plain page instead of passing requests on. */
     maintenance: boolean;
     /** HTTP Strict-Transport-Security on its HTTPS answers. */
@@ -30,7 +32,7 @@ export interface IngressSite {
 /** The parts of Caddy's JSON config berth writes (`apps`); anything else in it is left as it is. */
 export interface CaddyApps {
     http: { servers: Record<string, CaddyServer> };
-    tls?: { automation?: { policies?: CaddyTlsPolicy[] }; certificates?: Record<string, unknown> };
+    tls?: { automation?: { policies?: CaddyTlsPolicy[] }; certificates?: { load_pem?: CaddyLoadedCertificate[]; [key: string]: unknown }; [key: string]: unknown };
     [app: string]: unknown;
 }
 
@@ -48,6 +50,12 @@ interface CaddyRoute {
     terminal?: boolean;
 }
 
+interface CaddyLoadedCertificate {
+    certificate: string;
+    key: string;
+    tags?: string[];
+}
+
 interface CaddyTlsPolicy {
     "@id"?: string;
     subjects?: string[];
@@ -61,13 +69,26 @@ export const INGRESS_SERVER = "ingress";
 const ROUTE_ID = "berth-route-";
 const routeId = (stack: string) => `${ROUTE_ID}${stack}`;
 const policyId = (stack: string) => `berth-tls-${stack}`;
+/** The tag of a stack's own certificate among those loaded. */
+const certificateTag = (stack: string) => `berth-${stack}`;
 
-/** A fresh ingress: one server listening on the host's ports, no routes yet. */
+/** Where the admin API listens: a socket inside the ingress container, reached with docker exec only. */
+export const ADMIN_SOCKET = "/run/caddy/admin.sock";
+
+/**
+ * A fresh ingress: one server listening on the host's ports, no routes yet. Each stack's route redirects plain HTTP
+ * itself (siteRoute), so Caddy's own redirects are off: a name served without TLS is never redirected.
+ */
 export function emptyIngress(httpPort: number, httpsPort: number): CaddyApps {
     return {
-        http: { servers: { [INGRESS_SERVER]: { listen: [`:${httpPort}`, `:${httpsPort}`], routes: [], automatic_https: { skip: [] } } } },
+        http: { servers: { [INGRESS_SERVER]: { listen: [`:${httpPort}`, `:${httpsPort}`], routes: [], automatic_https: { disable_redirects: true, skip: [] } } } },
         tls: { automation: { policies: [] } },
     };
+}
+
+/** The whole config a new ingress starts with: its admin socket and emptyIngress. */
+export function initialConfig(httpPort: number, httpsPort: number): string {
+    return JSON.stringify({ admin: { listen: `unix/${ADMIN_SOCKET}` }, apps: emptyIngress(httpPort, httpsPort) });
 }
 
 /** The stack that claims one of `site`'s names under the same path prefix, other than `site`'s own. */
@@ -89,11 +110,17 @@ export function withSite(apps: CaddyApps, site: IngressSite): CaddyApps {
     const next = withoutSite(apps, site.stack);
     const srv = server(next);
     srv.routes = sortRoutes([...srv.routes, siteRoute(site)]);
-    if (site.tls === "off") srv.automatic_https = { ...srv.automatic_https, skip: [...(srv.automatic_https?.skip ?? []), ...site.domains] };
+    if (site.tls === "off") srv.automatic_https = { ...srv.automatic_https, skip: [...(srv.automatic_https?.skip ?? []), ...site.domains].sort() };
     if (site.tls === "acme") {
         if (!site.acme) throw new Error(`stack ${site.stack}: tls acme needs the ACME server and email`);
         const policies = next.tls?.automation?.policies ?? [];
-        next.tls = { ...next.tls, automation: { ...next.tls?.automation, policies: [...policies, acmePolicy(site.stack, site.domains, site.acme)] } };
+        next.tls = { ...next.tls, automation: { ...next.tls?.automation, policies: byKey([...policies, acmePolicy(site.stack, site.domains, site.acme)], (p) => p["@id"] ?? "") } };
+    }
+    if (site.tls === "manual") {
+        if (!site.certificate) throw new Error(`stack ${site.stack}: tls manual needs the certificate and key`);
+        const loaded = next.tls?.certificates?.load_pem ?? [];
+        const own = { certificate: site.certificate.certificate, key: site.certificate.privateKey, tags: [certificateTag(site.stack)] };
+        next.tls = { ...next.tls, certificates: { ...next.tls?.certificates, load_pem: byKey([...loaded, own], (c) => c.tags?.join(",") ?? "") } };
     }
     return next;
 }
@@ -108,6 +135,8 @@ export function withoutSite(apps: CaddyApps, stack: string): CaddyApps {
     if (srv.automatic_https?.skip) srv.automatic_https.skip = srv.automatic_https.skip.filter((name) => !oldNames.has(name));
     const policies = next.tls?.automation?.policies;
     if (policies) next.tls!.automation!.policies = policies.filter((p) => p["@id"] !== policyId(stack));
+    const loaded = next.tls?.certificates?.load_pem;
+    if (loaded) next.tls!.certificates!.load_pem = loaded.filter((c) => !c.tags?.includes(certificateTag(stack)));
     return next;
 }
 
@@ -121,30 +150,38 @@ function pathMatcher(prefix: string): string[] | undefined {
     return prefix === "" ? undefined : [prefix, `${prefix}/*`];
 }
 
-/** A stack's route: its names (and path prefix) to its proxy, or to the maintenance page. */
+/**
+ * A stack's route: its names (and path prefix) to its proxy, or to the maintenance page; with TLS, plain HTTP is
+ * redirected (308: a POST stays a POST). ACME's HTTP-01 challenges are answered by Caddy before any route.
+ */
 export function siteRoute(site: IngressSite): CaddyRoute {
     const path = pathMatcher(site.pathPrefix);
-    const handle: Record<string, unknown>[] = [];
+    const serve: Record<string, unknown>[] = [];
     if (site.hsts && site.tls !== "off") {
-        handle.push({ handler: "headers", response: { set: { "Strict-Transport-Security": ["max-age=31536000"] } } });
+        serve.push({ handler: "headers", response: { set: { "Strict-Transport-Security": ["max-age=31536000"] } } });
     }
     if (site.maintenance) {
-        handle.push({
+        serve.push({
             handler: "static_response",
             status_code: 503,
             headers: { "Content-Type": ["text/plain; charset=utf-8"], "Retry-After": ["120"] },
             body: "Down for maintenance; back soon.\n",
         });
     } else {
-        if (site.maxBodyBytes > 0) handle.push({ handler: "request_body", max_size: site.maxBodyBytes });
-        handle.push({
+        if (site.maxBodyBytes > 0) serve.push({ handler: "request_body", max_size: site.maxBodyBytes });
+        serve.push({
             handler: "reverse_proxy",
             upstreams: [{ dial: site.upstream }],
             // A connection the stack's proxy refuses (it is being replaced) is tried again rather than failed.
             load_balancing: { try_duration: "10s", try_interval: "100ms" },
         });
     }
-    return { "@id": routeId(site.stack), match: [{ host: site.domains, ...(path ? { path } : {}) }], handle, terminal: true };
+    const redirect = {
+        match: [{ protocol: "http" }],
+        handle: [{ handler: "static_response", status_code: 308, headers: { Location: ["https://{http.request.host}{http.request.uri}"] } }],
+    };
+    const routes = site.tls === "off" ? [{ handle: serve }] : [redirect, { handle: serve }];
+    return { "@id": routeId(site.stack), match: [{ host: site.domains, ...(path ? { path } : {}) }], handle: [{ handler: "subroute", routes }], terminal: true };
 }
 
 /**
@@ -154,8 +191,29 @@ export function siteRoute(site: IngressSite): CaddyRoute {
 function sortRoutes(routes: CaddyRoute[]): CaddyRoute[] {
     const wildcard = (r: CaddyRoute) => ((r.match?.[0]?.host ?? []).some((h) => h.startsWith("*.")) ? 1 : 0);
     const prefix = (r: CaddyRoute) => Math.max(0, ...(r.match?.[0]?.path ?? []).map((p) => p.length));
-    return [...routes].sort((a, b) => wildcard(a) - wildcard(b) || prefix(b) - prefix(a));
+    return [...routes].sort((a, b) => wildcard(a) - wildcard(b) || prefix(b) - prefix(a) || (a["@id"] ?? "").localeCompare(b["@id"] ?? ""));
 }
+
+/** Sorted by a key: the same sites always give the same config, whatever order stacks came in. */
+function byKey<T>(items: T[], key: (item: T) => string): T[] {
+    return [...items].sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+/** Whether the running config has `site` exactly as declared (its route, certificate policy or certificate): else it drifted. */
+export function servesSite(apps: CaddyApps, site: IngressSite): boolean {
+    return canonicalJson(withSite(apps, site)) === canonicalJson(apps);
+}
+
+/** Each stack's claim on the ingress, as its route says: names and path prefix, and whether it is in maintenance. */
+export function claims(apps: CaddyApps): { stack: string; domains: string[]; pathPrefix: string; maintenance: boolean }[] {
+    return server(apps).routes.filter((r) => r["@id"]?.startsWith(ROUTE_ID)).map((route) => ({
+        stack: route["@id"]!.slice(ROUTE_ID.length),
+        domains: route.match?.[0]?.host ?? [],
+        pathPrefix: route.match?.[0]?.path?.[0] ?? "",
+        maintenance: JSON.stringify(route.handle).includes('"status_code":503'),
+    }));
+}
+
 
 function acmePolicy(stack: string, domains: string[], acme: NonNullable<IngressSite["acme"]>): CaddyTlsPolicy {
     return {

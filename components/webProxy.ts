@@ -27,6 +27,8 @@ export interface WebProxyArgs {
     edge: EdgeSettings;
     /** The stack's certificate and key (PEM), with HTTPS. */
     tls?: pulumi.Input<{ certificate: string; privateKey: string }>;
+    /** Requests come through the host's front door (berth:domains), which says which scheme the client used. */
+    behindFrontDoor?: boolean;
     logRotation: LogRotation;
 }
 
@@ -59,29 +61,34 @@ export const PROXY_STOP_SECONDS = 30;
 
 const PROXY_CONTEXT = path.join(__dirname, "..", "images", "proxy");
 
-export interface ProxyImageArgs {
+export interface BerthImageArgs {
     /** The engine that builds it. */
     buildHost: string;
     /** Pushed to this registry (its server and login), where other engines pull it by digest; absent: it stays on the build engine, which runs it. */
     registry?: { server: string; login: pulumi.Input<RegistryLogin> };
 }
 
-/** berth's nginx image, built once per stack; pushed to the stack's registry when other machines run it. */
-export function proxyImage(name: string, args: ProxyImageArgs, opts: pulumi.CustomResourceOptions): DockerImage {
-    const hash = contextHash(PROXY_CONTEXT);
+/** One of berth's own images (images/<dir>), built once per stack, tagged by its content; pushed where other machines run it. */
+export function berthImage(name: string, context: string, repository: string, args: BerthImageArgs, opts: pulumi.CustomResourceOptions): DockerImage {
+    const hash = contextHash(context);
     return new DockerImage(name, {
         host: args.buildHost,
-        context: PROXY_CONTEXT,
+        context,
         dockerfile: "Dockerfile",
         target: "",
         buildArgs: {},
         buildEnvironment: {},
         contextHash: hash,
         labels: {},
-        repository: args.registry ? `${args.registry.server}/berth/proxy` : "berth/proxy",
+        repository: args.registry ? `${args.registry.server}/${repository}` : repository,
         tag: hash.slice(0, 12),
         registry: args.registry?.login,
     }, opts);
+}
+
+/** berth's nginx image: the web proxy, and a service's port for other hosts. */
+export function proxyImage(name: string, args: BerthImageArgs, opts: pulumi.CustomResourceOptions): DockerImage {
+    return berthImage(name, PROXY_CONTEXT, "berth/proxy", args, opts);
 }
 
 /**
@@ -119,7 +126,11 @@ export class WebProxy extends pulumi.ComponentResource {
         }, { parent: this, deleteBeforeReplace: true });
         // Side by side: each writes its own files under the proxy's lock, and neither needs the other's to be served.
         new ProxyRoutes(`${name}-routes`, { host: args.host, proxy: proxy.name, upstreams: args.upstreams, drainSeconds: args.drainSeconds }, { parent: this });
-        new ProxySite(`${name}-site`, { host: args.host, proxy: proxy.name, edge: args.edge, tls: args.tls }, { parent: this });
+        new ProxySite(`${name}-site`, {
+            host: args.host, proxy: proxy.name, edge: args.edge, tls: args.tls,
+            // Recorded only behind a front door: stacks without one keep the state they had.
+            ...(args.behindFrontDoor ? { frontDoor: loopbackFor(args.bindAddress) } : {}),
+        }, { parent: this });
         this.url = args.edge.httpsPort > 0
             ? hostUrl(args.host, args.bindAddress, args.edge.httpsPort).replace(/^http:/, "https:")
             : hostUrl(args.host, args.bindAddress, args.hostPort);

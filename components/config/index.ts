@@ -8,5 +8,6 @@ export * from "./fields";
 export * from "./services";
 export * from "./secrets";
 export * from "./hosts";
+export * from "./ingress";
 export * from "./stack";
 export * from "./defaults";

@@ -15,8 +15,13 @@ export function requiredSecrets(settings: BerthSettings): string[] {
     return [
         ...(settings.app.source.kind === "build" || settings.hosts.some(isRemoteEngine) ? ["registryPassword"] : []),
         ...settings.services.filter((s) => needsPassword(s.kind, settings.hosts.length)).map((s) => passwordKey(s.name)),
-        ...(settings.app.edge.httpsPort > 0 ? ["tlsCertificate", "tlsPrivateKey"] : []),
+        ...(servesOwnCertificate(settings.app) ? ["tlsCertificate", "tlsPrivateKey"] : []),
     ];
+}
+
+/** Whether the stack's own certificate pair (berth:tlsCertificate/tlsPrivateKey) is served: by its proxy, or by the front door with tls manual. */
+export function servesOwnCertificate(app: Pick<BerthSettings["app"], "edge" | "ingress">): boolean {
+    return app.edge.httpsPort > 0 || app.ingress?.tls === "manual";
 }
 
 /**

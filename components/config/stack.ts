@@ -6,7 +6,8 @@ import { closestName, ConfigError, ConfigErrors, ErrorCollector } from "./errors
 import { AppSettings, AppSource, BerthSettings, ConfigSource, ServiceSettings, TestHosts } from "./types";
 import { ENV_NAME, LOG_OPTION, parseBindAddress, parseBodySize, parseBoolean, parseChoice, parseCpus, parseEnv, parseImageReference, parseInteger, parseJson, parseLabels, parseLogDriver, parseLogSize, parseMemory, parseName, parsePort, parseRegistry, parseRestartPolicy, parseStringMap, required } from "./fields";
 import { parseDependsOn, parseHealthcheck, parseRoles, parseServices } from "./services";
-import { checkNoSecretsInPlainKeys, checkSecretEnv, checkSecrets, checkTlsPair, passwordKey, SECRET_KEYS, SecretState } from "./secrets";
+import { checkNoSecretsInPlainKeys, checkSecretEnv, checkSecrets, checkTlsPair, passwordKey, SECRET_KEYS, SecretState, servesOwnCertificate } from "./secrets";
+import { checkCertificateCovers, checkIngress, parseIngress } from "./ingress";
 import { checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, parseAddressPool, parseHosts, parseKnownHosts } from "./hosts";
 
 /** Every host port the stack publishes must be distinct and in range. */
@@ -67,6 +68,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
             maxBodySize: c.take(() => parseBodySize("maxBodySize", required(source, "maxBodySize")), "25m"),
             keepAliveSeconds: c.take(() => parseInteger("keepAliveSeconds", required(source, "keepAliveSeconds"), 0, 3600), 0),
         },
+        ingress: c.take(() => parseIngress(source), undefined),
         containerPort: c.take(() => parsePort("containerPort", required(source, "containerPort")), 1),
         restart: c.take(() => parseRestartPolicy("restart", required(source, "restart")), "no"),
         memoryBytes: c.take(() => parseMemory("memory", required(source, "memory")), 0),
@@ -121,6 +123,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         if (settings.orchestrator === "hosts") c.take(() => checkReplicasCoverHosts(app.replicas, hosts), undefined);
         c.take(() => checkRegistryReachable(settings.registry.server, hosts), undefined);
         if (settings.orchestrator === "swarm") c.take(() => checkSwarmSettings(settings), undefined);
+        if (app.ingress) c.take(() => checkIngress(app.ingress!, app, settings.orchestrator), undefined);
     }
     c.throwIfAny();
     return settings;
@@ -151,7 +154,7 @@ export function checkSwarmNames(stack: string, settings: Pick<BerthSettings, "ap
 /** Keys berth reads; a `berth:` key outside them is a typo (checked with the declared services' password keys). */
 export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
-    "proxy", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
+    "proxy", "domains", "pathPrefix", "tls", "acmeServer", "acmeEmail", "acmeCaCertificates", "maintenance", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
     "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
@@ -215,8 +218,10 @@ export function loadSettings(input: {
     if (settings) c.take(() => checkSecrets(settings, input.secretState), undefined);
     if (input.isSecret) c.take(() => checkNoSecretsInPlainKeys(input.keys, input.isSecret!, [...SECRET_KEYS, ...services.map((s) => passwordKey(s.name))]), undefined);
     if (settings && input.stack !== undefined && settings.orchestrator === "swarm") c.take(() => checkSwarmNames(input.stack!, settings), undefined);
-    if (settings && settings.app.edge.httpsPort > 0 && c.errors.length === 0 && input.secretValue) {
-        c.take(() => checkTlsPair(input.secretValue!("tlsCertificate") ?? "", input.secretValue!("tlsPrivateKey") ?? ""), undefined);
+    if (settings && servesOwnCertificate(settings.app) && c.errors.length === 0 && input.secretValue) {
+        const certificate = input.secretValue("tlsCertificate") ?? "";
+        c.take(() => checkTlsPair(certificate, input.secretValue!("tlsPrivateKey") ?? ""), undefined);
+        if (settings.app.ingress && c.errors.length === 0) c.take(() => checkCertificateCovers(certificate, settings.app.ingress!.domains), undefined);
     }
     c.throwIfAny();
     return settings!;

@@ -65,6 +65,22 @@ export interface EdgeSettings {
     keepAliveSeconds: number;
 }
 
+/** How the front door gets the certificates of a stack's names: from an ACME CA, the stack's own pair, or none (plain HTTP). */
+export const TLS_MODES = ["acme", "manual", "off"] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
+/** The stack's names on its hosts' shared front door (berth:domains); absent: the stack serves on its own ports. */
+export interface IngressSettings {
+    domains: string[];
+    /** Only requests under this path are the stack's (`/api`); "": every path. */
+    pathPrefix: string;
+    tls: TlsMode;
+    /** With tls acme: the CA's directory, the account's contact, and PEM roots for a private CA's API ("": the system's). */
+    acme: { server: string; email: string; caCertificates: string };
+    /** The front door answers 503 with a plain page for the stack's names; app and data untouched. */
+    maintenance: boolean;
+}
+
 /** A process role besides web (berth:roles): the release's image running another command. */
 export interface RoleSettings {
     name: string;
@@ -97,6 +113,8 @@ export interface AppSettings {
     proxy: boolean;
     /** What the proxy serves besides plain HTTP on hostPort. */
     edge: EdgeSettings;
+    /** Names on the hosts' front door (80/443), in front of the proxy; absent: none. */
+    ingress?: IngressSettings;
     containerPort: number;
     restart: string;
     memoryBytes: number;

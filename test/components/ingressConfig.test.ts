@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { claimedBy, emptyIngress, IngressSite, siteRoute, withoutSite, withSite } from "../../components/ingressConfig";
+import { claimedBy, claims, emptyIngress, initialConfig, IngressSite, servesSite, siteRoute, withoutSite, withSite } from "../../components/ingressConfig";
 
 const acme = { server: "https://acme.test/dir", email: "ops@shop.test", trustedRoots: [] };
 const site = (stack: string, domains: string[], extra: Partial<IngressSite> = {}): IngressSite => ({
@@ -15,10 +15,16 @@ describe("the ingress config", () => {
         expect(routes(apps)).toEqual([{
             "@id": "berth-route-shop",
             match: [{ host: ["shop.test", "www.shop.test"] }],
-            handle: [
-                { handler: "request_body", max_size: 1024 },
-                { handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:21000" }], load_balancing: { try_duration: "10s", try_interval: "100ms" } },
-            ],
+            handle: [{
+                handler: "subroute",
+                routes: [
+                    { match: [{ protocol: "http" }], handle: [{ handler: "static_response", status_code: 308, headers: { Location: ["https://{http.request.host}{http.request.uri}"] } }] },
+                    { handle: [
+                        { handler: "request_body", max_size: 1024 },
+                        { handler: "reverse_proxy", upstreams: [{ dial: "127.0.0.1:21000" }], load_balancing: { try_duration: "10s", try_interval: "100ms" } },
+                    ] },
+                ],
+            }],
             terminal: true,
         }]);
         expect(apps.tls?.automation?.policies).toEqual([{ "@id": "berth-tls-shop", subjects: ["shop.test", "www.shop.test"], issuers: [{ module: "acme", ca: "https://acme.test/dir", email: "ops@shop.test" }] }]);
@@ -59,12 +65,44 @@ describe("the ingress config", () => {
         expect(claimedBy(apps, { stack: "api", domains: ["shop.test"], pathPrefix: "/api" })).toBeUndefined();
     });
 
-    it("answers 503 with a plain page in maintenance, HSTS on HTTPS only", () => {
-        const route = siteRoute(site("shop", ["shop.test"], { maintenance: true, hsts: true }));
-        expect(route.handle).toEqual([
+    it("answers 503 with a plain page in maintenance, HSTS on HTTPS only, plain HTTP without a redirect when TLS is off", () => {
+        const served = (route: ReturnType<typeof siteRoute>) => (route.handle[0].routes as { handle: { handler: string }[] }[]).at(-1)!.handle;
+        expect(served(siteRoute(site("shop", ["shop.test"], { maintenance: true, hsts: true })))).toEqual([
             { handler: "headers", response: { set: { "Strict-Transport-Security": ["max-age=31536000"] } } },
             { handler: "static_response", status_code: 503, headers: { "Content-Type": ["text/plain; charset=utf-8"], "Retry-After": ["120"] }, body: "Down for maintenance; back soon.\n" },
         ]);
-        expect(siteRoute(site("shop", ["shop.test"], { hsts: true, tls: "off" })).handle.map((h) => h.handler)).toEqual(["reverse_proxy"]);
+        const plain = siteRoute(site("shop", ["shop.test"], { hsts: true, tls: "off" }));
+        expect(plain.handle[0].routes).toHaveLength(1);
+        expect(served(plain).map((h) => h.handler)).toEqual(["reverse_proxy"]);
+    });
+
+    it("loads a stack's own certificate tagged as its, and removes only that one", () => {
+        const pair = (n: string) => ({ certificate: `CERT ${n}`, privateKey: `KEY ${n}` });
+        let apps = withSite(emptyIngress(80, 443), site("shop", ["shop.test"], { tls: "manual", certificate: pair("shop") }));
+        apps = withSite(apps, site("blog", ["blog.test"], { tls: "manual", certificate: pair("blog") }));
+        expect(apps.tls?.certificates?.load_pem).toEqual([
+            { certificate: "CERT blog", key: "KEY blog", tags: ["berth-blog"] },
+            { certificate: "CERT shop", key: "KEY shop", tags: ["berth-shop"] },
+        ]);
+        expect(withoutSite(apps, "shop").tls?.certificates?.load_pem?.map((c) => c.tags)).toEqual([["berth-blog"]]);
+    });
+
+    it("gives the same config whatever order stacks write in, so a config as declared is no drift and one changed by hand is", () => {
+        const shop = site("shop", ["shop.test"]);
+        const blog = site("blog", ["blog.test"], { tls: "off" });
+        const one = withSite(withSite(emptyIngress(80, 443), shop), blog);
+        expect(withSite(withSite(emptyIngress(80, 443), blog), shop)).toEqual(one);
+        expect(servesSite(one, shop)).toBe(true);
+        expect(servesSite(withoutSite(one, "shop"), shop)).toBe(false);
+        expect(servesSite(one, { ...shop, upstream: "127.0.0.1:21001" })).toBe(false);
+        expect(claims(withSite(one, site("api", ["shop.test"], { pathPrefix: "/api", maintenance: true })))).toEqual([
+            { stack: "api", domains: ["shop.test"], pathPrefix: "/api", maintenance: true },
+            { stack: "blog", domains: ["blog.test"], pathPrefix: "", maintenance: false },
+            { stack: "shop", domains: ["shop.test"], pathPrefix: "", maintenance: false },
+        ]);
+    });
+
+    it("starts a new ingress with its admin API on a socket inside it and no routes", () => {
+        expect(JSON.parse(initialConfig(80, 443))).toEqual({ admin: { listen: "unix//run/caddy/admin.sock" }, apps: emptyIngress(80, 443) });
     });
 });

@@ -12,6 +12,8 @@ export interface ProxySiteInputs {
     edge: EdgeSettings;
     /** The certificate (PEM, chain after it) and its key, with HTTPS; only their hash is recorded. */
     tls?: { certificate: string; privateKey: string };
+    /** Behind the host's front door: the address its requests come from, whose X-Forwarded-Proto is passed on. */
+    frontDoor?: string;
 }
 
 /** What state keeps: no certificate or key, their hash; and the site id the proxy answered when last read. */
@@ -51,9 +53,19 @@ export function tlsHash(tls: ProxySiteInputs["tls"]): string {
     return tls ? crypto.createHash("sha256").update(tls.certificate).update("\0").update(tls.privateKey).digest("hex") : "";
 }
 
-/** Names what the proxy serves: its edge and its certificate (by hash); answered at /__berth/site. */
-export function siteId(edge: EdgeSettings, hash: string): string {
-    return crypto.createHash("sha256").update(siteConfig(edge)).update(hash).digest("hex").slice(0, 16);
+/**
+ * The addresses whose X-Forwarded-Proto nginx passes on as the scheme (a map's entries, trusted-proxy.conf): the
+ * front door's, when the stack is behind it; else none, and the scheme is the proxy's own.
+ */
+export function trustedProxyConfig(frontDoor: string | undefined): string {
+    return frontDoor ? `${frontDoor} $http_x_forwarded_proto;\n` : "";
+}
+
+/** Names what the proxy serves: its edge, its certificate (by hash), the front door it trusts; answered at /__berth/site. */
+export function siteId(edge: EdgeSettings, hash: string, frontDoor?: string): string {
+    const id = crypto.createHash("sha256").update(siteConfig(edge)).update(hash);
+    if (frontDoor) id.update(trustedProxyConfig(frontDoor));
+    return id.digest("hex").slice(0, 16);
 }
 
 /**
@@ -61,7 +73,7 @@ export function siteId(edge: EdgeSettings, hash: string): string {
  * http.conf), so the key never appears on a command line; the key is readable by root alone.
  */
 export function applyScript(id: string): string {
-    const files = [`${TLS_DIR}/certificate.pem`, `${TLS_DIR}/private-key.pem`, `${BERTH_DIR}/site.conf`, `${BERTH_DIR}/http.conf`];
+    const files = [`${TLS_DIR}/certificate.pem`, `${TLS_DIR}/private-key.pem`, `${BERTH_DIR}/site.conf`, `${BERTH_DIR}/http.conf`, `${BERTH_DIR}/trusted-proxy.conf`];
     return [
         `mkdir -p -m 700 ${TLS_DIR}`,
         `touch ${files.join(" ")}`,
@@ -74,13 +86,13 @@ export function applyScript(id: string): string {
 
 /** The files' contents in applyScript's order, base64 lines. */
 function payload(inputs: ProxySiteInputs, id: string): string {
-    const files = [inputs.tls?.certificate ?? "", inputs.tls?.privateKey ?? "", siteConfig(inputs.edge), httpConfig(inputs.edge, id)];
+    const files = [inputs.tls?.certificate ?? "", inputs.tls?.privateKey ?? "", siteConfig(inputs.edge), httpConfig(inputs.edge, id), trustedProxyConfig(inputs.frontDoor)];
     return files.map((text) => Buffer.from(text).toString("base64")).join("\n") + "\n";
 }
 
 async function apply(inputs: ProxySiteInputs): Promise<RecordedSite> {
     const hash = tlsHash(inputs.tls);
-    const id = siteId(inputs.edge, hash);
+    const id = siteId(inputs.edge, hash, inputs.frontDoor);
     await docker(inputs.host, ["exec", "-i", inputs.proxy, "bash", "-c", `set -e\n${applyScript(id)}`], { stdin: payload(inputs, id) });
     return recorded(inputs);
 }
@@ -88,7 +100,7 @@ async function apply(inputs: ProxySiteInputs): Promise<RecordedSite> {
 function recorded(inputs: ProxySiteInputs): RecordedSite {
     const { tls, ...rest } = inputs;
     const hash = tlsHash(tls);
-    return { ...rest, tlsHash: hash, served: siteId(inputs.edge, hash) };
+    return { ...rest, tlsHash: hash, served: siteId(inputs.edge, hash, inputs.frontDoor) };
 }
 
 /** The site id the running proxy answers; the recorded one when the proxy is not running (the container's drift). */
@@ -96,12 +108,12 @@ async function servedSite(props: RecordedSite): Promise<string> {
     try {
         return (await proxyReadBack(props.host, props.proxy, "site")).site?.trim().split("\n").pop() ?? "";
     } catch (err) {
-        if (err instanceof DockerError && /no such container|is not running|is restarting/i.test(err.stderr)) return siteId(props.edge, props.tlsHash);
+        if (err instanceof DockerError && /no such container|is not running|is restarting/i.test(err.stderr)) return siteId(props.edge, props.tlsHash, props.frontDoor);
         throw err;
     }
 }
 
-const keys = ["host", "proxy", "edge", "tlsHash"] as const;
+const keys = ["host", "proxy", "edge", "tlsHash", "frontDoor"] as const;
 
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ProxySiteInputs) {
@@ -110,7 +122,7 @@ export const provider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: RecordedSite, news: ProxySiteInputs) {
         if (changedKeys(olds, recorded(news), keys).length > 0) return { changes: true };
         // Same site declared: does the proxy still serve it? (A proxy recreated by hand serves the image's default.)
-        return { changes: (await servedSite(olds)) !== siteId(olds.edge, olds.tlsHash) };
+        return { changes: (await servedSite(olds)) !== siteId(olds.edge, olds.tlsHash, olds.frontDoor) };
     },
     async update(_id: string, _olds: RecordedSite, news: ProxySiteInputs) {
         return { outs: await apply(news) };

@@ -1,0 +1,172 @@
+// The front door of one engine: berth's Caddy container (made once, shared by every stack with berth:domains, removed
+// by no stack) and the requests to its admin API, which listens on a socket inside it.
+import * as pulumi from "@pulumi/pulumi";
+import { docker, DockerError, DockerHost, inspect, labelFlags, startContainer } from "../cli";
+import { createArgs, DockerContainerInputs } from "../commands/container";
+import { waitUntilHealthy } from "../health";
+import { changedKeys, withEnvironment } from "../resource";
+import { pullIfMissing, RegistryLogin } from "./image";
+import { ADMIN_SOCKET, CaddyApps, initialConfig } from "../../ingressConfig";
+import { LABEL } from "../../naming";
+
+/** The ingress's container and volume on every engine: one of each, named alike for all stacks. */
+export const INGRESS_NAME = "berth-ingress";
+/** Where the volume is mounted in the container (the image's XDG_DATA_HOME and XDG_CONFIG_HOME are under it). */
+export const INGRESS_HOME = "/var/lib/berth-ingress";
+/** What the container and its volume carry instead of a stack's label: no stack owns them. */
+export const INGRESS_LABELS = { [LABEL.role]: "ingress" };
+
+export interface IngressInputs {
+    host: DockerHost;
+    image: string;
+    httpPort: number;
+    httpsPort: number;
+    logRotation: { maxSize: string; maxFiles: number };
+    /** Login that pulls the image on an engine that lacks it; never recorded. */
+    registry?: RegistryLogin;
+}
+
+/** What state keeps: the declared settings, and whether the ingress was found running when last looked at. */
+export type RecordedIngress = Omit<IngressInputs, "registry"> & { running: boolean; runningImage: string };
+
+/** The container as `docker create` makes it: on the host's network (ports 80 and 443 themselves), its volume, restarted always. */
+export function ingressContainer(inputs: IngressInputs): DockerContainerInputs {
+    return {
+        host: inputs.host,
+        namePrefix: INGRESS_NAME,
+        image: inputs.image,
+        command: [],
+        env: { BERTH_INGRESS_CONFIG: initialConfig(inputs.httpPort, inputs.httpsPort) },
+        labels: INGRESS_LABELS,
+        networks: [{ name: "host", aliases: [] }],
+        ports: [],
+        volumes: [{ source: INGRESS_NAME, target: INGRESS_HOME, readOnly: false }],
+        restart: "always",
+        memoryBytes: 256 * 1024 ** 2,
+        cpus: 0,
+        stopTimeoutSeconds: 30,
+        logDriver: "",
+        logOptions: {},
+        logRotation: inputs.logRotation,
+        healthTimeoutSeconds: 60,
+        requireHealthcheck: true,
+    };
+}
+
+/** The ingress on `host` running and healthy: adopted as it is when another stack made it, else made (or started). */
+async function ensureIngress(inputs: IngressInputs): Promise<RecordedIngress> {
+    const container = ingressContainer(inputs);
+    let found = await inspect(inputs.host, "container", INGRESS_NAME);
+    if (!found) {
+        if (!(await inspect(inputs.host, "volume", INGRESS_NAME))) {
+            await docker(inputs.host, ["volume", "create", ...labelFlags(INGRESS_LABELS), INGRESS_NAME]);
+        }
+        await pullIfMissing(inputs.host, inputs.image, inputs.registry);
+        const engineDriver = (await docker(inputs.host, ["info", "--format", "{{.LoggingDriver}}"])).trim();
+        await withEnvironment(container.env, ({ flags, cliEnv }) => {
+            const [create, ...rest] = createArgs(INGRESS_NAME, container, engineDriver);
+            return docker(inputs.host, [create, ...flags, ...rest], { env: cliEnv });
+        });
+    }
+    if (!found?.State?.Running) {
+        await startContainer(inputs.host, INGRESS_NAME);
+        try {
+            await waitUntilHealthy(container, INGRESS_NAME);
+        } catch (err) {
+            const logs = await docker(inputs.host, ["logs", "--tail", "10", INGRESS_NAME]).catch(() => "");
+            throw new Error(`${inputs.host || "the local engine"}: the ingress did not start: ${(err as Error).message}. `
+                + `Are ports ${inputs.httpPort} and ${inputs.httpsPort} free on that host (ss -ltnp)?${logs ? `\nlast log lines:\n${logs}` : ""}`);
+        }
+        found = await inspect(inputs.host, "container", INGRESS_NAME);
+    }
+    return recorded(inputs, found);
+}
+
+function recorded(inputs: IngressInputs | RecordedIngress, found: any): RecordedIngress {
+    const { registry: _login, ...rest } = inputs as IngressInputs;
+    return { ...rest, running: found?.State?.Running === true, runningImage: String(found?.Config?.Image ?? "") };
+}
+
+/** One answer of the admin API. */
+export interface AdminAnswer {
+    status: number;
+    etag: string;
+    body: string;
+}
+
+/** How long one admin request may take (a config load with a new certificate policy returns at once; issuance runs after). */
+const ADMIN_TIMEOUT_MS = 60_000;
+
+/** The status line, ETag and body of curl's `--include` output. */
+export function parseAdminAnswer(output: string): AdminAnswer {
+    const split = output.indexOf("\r\n\r\n");
+    const head = split < 0 ? output : output.slice(0, split);
+    const status = Number(/^HTTP\/[0-9.]+ ([0-9]{3})/.exec(head)?.[1] ?? 0);
+    const etag = /^etag:\s*(.*?)\s*$/im.exec(head)?.[1] ?? "";
+    return { status, etag, body: split < 0 ? "" : output.slice(split + 4) };
+}
+
+/**
+ * One request to the ingress's admin API, through `docker exec` and curl in the container; a body travels on stdin,
+ * so no certificate key reaches a command line.
+ */
+export async function adminRequest(host: DockerHost, method: string, apiPath: string, body?: string, ifMatch?: string): Promise<AdminAnswer> {
+    const args = ["exec", ...(body !== undefined ? ["-i"] : []), INGRESS_NAME, "curl", "-sS", "--include", "--max-time", String(ADMIN_TIMEOUT_MS / 1000),
+        "--unix-socket", ADMIN_SOCKET, "-X", method,
+        ...(body !== undefined ? ["-H", "Content-Type: application/json", "--data-binary", "@-"] : []),
+        ...(ifMatch ? ["-H", `If-Match: ${ifMatch}`] : []),
+        `http://localhost${apiPath}`];
+    return parseAdminAnswer(await docker(host, args, { stdin: body, timeoutMs: ADMIN_TIMEOUT_MS + 10_000 }));
+}
+
+/** The ingress's running `apps` and their ETag, or undefined when `host` has no ingress running. */
+export async function readIngress(host: DockerHost): Promise<{ apps: CaddyApps; etag: string } | undefined> {
+    let answer: AdminAnswer;
+    try {
+        answer = await adminRequest(host, "GET", "/config/apps");
+    } catch (err) {
+        if (err instanceof DockerError && /no such container|is not running|is restarting/i.test(err.stderr)) return undefined;
+        throw err;
+    }
+    if (answer.status !== 200) throw new Error(`the ingress on ${host || "the local engine"} answered ${answer.status} reading its config: ${answer.body.trim()}`);
+    return { apps: JSON.parse(answer.body), etag: answer.etag };
+}
+
+/**
+ * Changes the running ingress's config with `change`, only if nobody changed it since it was read (If-Match on its
+ * ETag); read again and retried when someone did, so stacks updating one ingress at once never lose each other's routes.
+ */
+export async function changeIngress(host: DockerHost, change: (apps: CaddyApps) => CaddyApps): Promise<CaddyApps> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+        const current = await readIngress(host);
+        if (!current) throw new Error(`${host || "the local engine"} has no ingress running (container ${INGRESS_NAME}): run up again to start it`);
+        const next = change(current.apps);
+        const answer = await adminRequest(host, "PATCH", "/config/apps", JSON.stringify(next), current.etag);
+        if (answer.status === 412) continue;
+        if (answer.status !== 200) throw new Error(`the ingress on ${host || "the local engine"} refused the config (${answer.status}): ${answer.body.trim()}`);
+        return next;
+    }
+    throw new Error(`the ingress on ${host || "the local engine"} kept changing while berth wrote to it: run up again`);
+}
+
+const keys = ["host", "httpPort", "httpsPort"] as const;
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: IngressInputs) {
+        return { id: `${inputs.host || "local"}/${INGRESS_NAME}`, outs: await ensureIngress(inputs) };
+    },
+    async diff(_id: string, olds: RecordedIngress, news: IngressInputs) {
+        // The image is not compared: the ingress is shared, and one stack's newer berth does not replace it under the others.
+        if (changedKeys(olds, news, keys).length > 0) return { changes: true };
+        const found = await inspect(olds.host, "container", INGRESS_NAME);
+        return { changes: found?.State?.Running !== true };
+    },
+    async update(_id: string, _olds: RecordedIngress, news: IngressInputs) {
+        return { outs: await ensureIngress(news) };
+    },
+    async read(id: string, props: RecordedIngress) {
+        return { id, props: recorded(props, await inspect(props.host, "container", INGRESS_NAME)) };
+    },
+    // Shared by the engine's stacks: `destroy` of one removes its routes (IngressRoute), never the ingress.
+    async delete() {},
+};

@@ -1,0 +1,134 @@
+// One stack's part of a host's front door: its names routed to its proxy, and how they get certificates.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { docker, DockerError, DockerHost } from "../cli";
+import { changedKeys } from "../resource";
+import { claimedBy, IngressSite, servesSite, withoutSite, withSite } from "../../ingressConfig";
+import { changeIngress, INGRESS_HOME, INGRESS_NAME, readIngress } from "./ingress";
+
+export interface IngressRouteInputs {
+    host: DockerHost;
+    /** The stack's site, without its certificate (that is `certificate`, a secret). */
+    site: Omit<IngressSite, "certificate" | "acme"> & { acme?: { server: string; email: string } };
+    /** With tls manual: the certificate (chain after it) and key, PEM; only their hash is recorded. */
+    certificate?: { certificate: string; privateKey: string };
+    /** PEM roots that verify a private ACME server's API ("": the system's). */
+    acmeCaCertificates: string;
+}
+
+export type RecordedRoute = Omit<IngressRouteInputs, "certificate"> & { certificateHash: string };
+
+/** How long `up` waits for a new name's certificate before failing with the ingress's own words about it. */
+export const CERTIFICATE_TIMEOUT_SECONDS = 120;
+
+/** Where a stack's trusted ACME roots are written in the ingress (on its volume, so they outlive a restart). */
+export function rootsFile(stack: string): string {
+    return `${INGRESS_HOME}/roots/${crypto.createHash("sha256").update(stack).digest("hex").slice(0, 16)}.pem`;
+}
+
+export function certificateHash(certificate: IngressRouteInputs["certificate"]): string {
+    return certificate ? crypto.createHash("sha256").update(certificate.certificate).update("\0").update(certificate.privateKey).digest("hex") : "";
+}
+
+/** The full site as the ingress config takes it. */
+export function fullSite(inputs: Pick<IngressRouteInputs, "site" | "certificate" | "acmeCaCertificates">): IngressSite {
+    const { acme, ...site } = inputs.site;
+    return {
+        ...site,
+        ...(acme ? { acme: { ...acme, trustedRoots: inputs.acmeCaCertificates ? [rootsFile(site.stack)] : [] } } : {}),
+        ...(inputs.certificate ? { certificate: inputs.certificate } : {}),
+    };
+}
+
+/** Refusal to take a name another stack holds on the same ingress. */
+export function claimedMessage(host: DockerHost, stack: string, claim: { stack: string; domain: string }): string {
+    return `${claim.domain} is already served by stack ${claim.stack} on ${host || "the local engine"}'s front door: stack ${stack} did not take it. `
+        + `Remove it from one stack's berth:domains (or give them different berth:pathPrefix values).`;
+}
+
+/**
+ * Names whose certificate the ingress does not serve yet (a TLS handshake for it, from inside the ingress, fails).
+ * A wildcard is asked for as a name under it.
+ */
+async function namesWithoutCertificate(host: DockerHost, domains: string[]): Promise<string[]> {
+    const script = 'for name in "$@"; do curl -sk -o /dev/null --max-time 5 --resolve "$name:443:127.0.0.1" "https://$name/" || echo "$name"; done';
+    const names = domains.map((name) => name.replace(/^\*\./, "berth-check."));
+    const out = await docker(host, ["exec", INGRESS_NAME, "sh", "-c", script, "sh", ...names]);
+    return out.split("\n").filter(Boolean);
+}
+
+/** Waits for every name's certificate; fails naming the names left and what the ingress logged about them. */
+async function waitForCertificates(host: DockerHost, site: IngressSite): Promise<void> {
+    if (site.tls === "off") return;
+    const deadline = Date.now() + CERTIFICATE_TIMEOUT_SECONDS * 1000;
+    const since = new Date().toISOString();
+    let missing = await namesWithoutCertificate(host, site.domains);
+    while (missing.length > 0) {
+        if (Date.now() > deadline) {
+            const logs = await docker(host, ["logs", "--since", since, INGRESS_NAME]).catch((err) => (err instanceof DockerError ? err.stderr : ""));
+            const about = logs.split("\n").filter((line) => /"level":"error"/.test(line) && missing.some((name) => line.includes(name))).slice(-3);
+            throw new Error(`${host || "the local engine"}: no certificate for ${missing.join(", ")} within ${CERTIFICATE_TIMEOUT_SECONDS}s from ${site.acme?.server ?? "the stack's certificate"}. `
+                + `The route is in place and other names keep their certificates; the ingress retries on its own, and up waits again. `
+                + `Check that the names resolve to this host, that port 80 reaches it from the CA, and that the CA answers.`
+                + (about.length > 0 ? `\nthe ingress said:\n${about.join("\n")}` : ""));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        missing = await namesWithoutCertificate(host, site.domains);
+    }
+}
+
+async function writeRoots(inputs: IngressRouteInputs): Promise<void> {
+    if (!inputs.site.acme || !inputs.acmeCaCertificates) return;
+    const file = rootsFile(inputs.site.stack);
+    await docker(inputs.host, ["exec", "-i", INGRESS_NAME, "sh", "-c", `mkdir -p ${INGRESS_HOME}/roots && cat > ${file}.new && mv ${file}.new ${file}`], { stdin: inputs.acmeCaCertificates });
+}
+
+async function apply(inputs: IngressRouteInputs): Promise<RecordedRoute> {
+    const site = fullSite(inputs);
+    await writeRoots(inputs);
+    await changeIngress(inputs.host, (apps) => {
+        const claim = claimedBy(apps, site);
+        if (claim) throw new Error(claimedMessage(inputs.host, site.stack, claim));
+        return withSite(apps, site);
+    });
+    await waitForCertificates(inputs.host, site);
+    return recorded(inputs);
+}
+
+function recorded(inputs: IngressRouteInputs): RecordedRoute {
+    const { certificate, ...rest } = inputs;
+    return { ...rest, certificateHash: certificateHash(certificate) };
+}
+
+/** Whether the running ingress still has the route (and certificate policy) as recorded: one removed by hand is drift. */
+async function drifted(olds: RecordedRoute): Promise<boolean> {
+    const running = await readIngress(olds.host);
+    if (!running) return true;
+    // The certificate itself is not in state: compare the loaded one's hash with the recorded hash instead.
+    const loaded = running.apps.tls?.certificates?.load_pem?.find((c) => c.tags?.includes(`berth-${olds.site.stack}`));
+    const certificate = loaded ? { certificate: loaded.certificate, privateKey: loaded.key } : undefined;
+    if (certificateHash(certificate) !== olds.certificateHash) return true;
+    return !servesSite(running.apps, fullSite({ ...olds, certificate }));
+}
+
+const keys = ["host", "site", "acmeCaCertificates", "certificateHash"] as const;
+
+export const provider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: IngressRouteInputs) {
+        return { id: `${inputs.host || "local"}/${inputs.site.stack}`, outs: await apply(inputs) };
+    },
+    async diff(_id: string, olds: RecordedRoute, news: IngressRouteInputs) {
+        if (changedKeys(olds, recorded(news), keys).length > 0) return { changes: true };
+        return { changes: await drifted(olds) };
+    },
+    async update(_id: string, _olds: RecordedRoute, news: IngressRouteInputs) {
+        return { outs: await apply(news) };
+    },
+    async read(id: string, props: RecordedRoute) {
+        return { id, props };
+    },
+    async delete(_id: string, props: RecordedRoute) {
+        if (!(await readIngress(props.host).catch(() => undefined))) return;
+        await changeIngress(props.host, (apps) => withoutSite(apps, props.site.stack));
+    },
+};
