@@ -46,3 +46,16 @@ export function pickHostPort(stack: string, taken: ReadonlySet<number>): number 
     }
     throw new Error(`no free port for ${stack} in ${BRANCH_PORTS.first}-${BRANCH_PORTS.first + BRANCH_PORTS.count - 1}`);
 }
+
+/** Where a branch's name goes in branch-template.yaml's berth:domains (`{branch}.staging.example.com`). */
+export const BRANCH_PLACEHOLDER = "{branch}";
+
+/**
+ * The template's berth:domains for one branch stack: `{branch}` in each name becomes the stack's slug
+ * (`branch-feature-x` → `feature-x.staging.example.com`), a DNS label of at most 40 characters. Anything but a list
+ * of names is left for the config check to refuse.
+ */
+export function branchDomains(domains: unknown, stack: string): unknown {
+    const slug = stack.slice(BRANCH_STACK_PREFIX.length);
+    return Array.isArray(domains) ? domains.map((name) => (typeof name === "string" ? name.split(BRANCH_PLACEHOLDER).join(slug) : name)) : domains;
+}

@@ -32,7 +32,7 @@ export interface IngressSite {
 /** The parts of Caddy's JSON config berth writes (`apps`); anything else in it is left as it is. */
 export interface CaddyApps {
     http: { servers: Record<string, CaddyServer> };
-    tls?: { automation?: { policies?: CaddyTlsPolicy[] }; certificates?: { load_pem?: CaddyLoadedCertificate[]; [key: string]: unknown }; [key: string]: unknown };
+    tls?: { automation?: { policies?: CaddyTlsPolicy[]; [key: string]: unknown }; certificates?: { load_pem?: CaddyLoadedCertificate[]; [key: string]: unknown }; [key: string]: unknown };
     [app: string]: unknown;
 }
 
@@ -72,6 +72,13 @@ const policyId = (stack: string) => `berth-tls-${stack}`;
 /** The tag of a stack's own certificate among those loaded. */
 const certificateTag = (stack: string) => `berth-${stack}`;
 
+/** The last route: a name or path no stack claims gets 404 (Caddy's own answer would be an empty 200). */
+const UNCLAIMED: CaddyRoute = {
+    "@id": "berth-unclaimed",
+    handle: [{ handler: "static_response", status_code: 404, headers: { "Content-Type": ["text/plain; charset=utf-8"] }, body: "No site here.\n" }],
+    terminal: true,
+};
+
 /** Where the admin API listens: a socket inside the ingress container, reached with docker exec only. */
 export const ADMIN_SOCKET = "/run/caddy/admin.sock";
 
@@ -81,14 +88,21 @@ export const ADMIN_SOCKET = "/run/caddy/admin.sock";
  */
 export function emptyIngress(httpPort: number, httpsPort: number): CaddyApps {
     return {
-        http: { servers: { [INGRESS_SERVER]: { listen: [`:${httpPort}`, `:${httpsPort}`], routes: [], automatic_https: { disable_redirects: true, skip: [] } } } },
-        tls: { automation: { policies: [] } },
+        http: { servers: { [INGRESS_SERVER]: { listen: [`:${httpPort}`, `:${httpsPort}`], routes: [UNCLAIMED], automatic_https: { disable_redirects: true, skip: [] } } } },
+        // How often certificates are checked for renewal (Caddy's default: 10 minutes): a cheap look at its own cache,
+        // often enough that a short-lived certificate (days, or minutes on a test CA) is renewed well before it expires.
+        tls: { automation: { policies: [], renew_interval: "30s" } },
     };
 }
 
 /** The whole config a new ingress starts with: its admin socket and emptyIngress. */
 export function initialConfig(httpPort: number, httpsPort: number): string {
-    return JSON.stringify({ admin: { listen: `unix/${ADMIN_SOCKET}` }, apps: emptyIngress(httpPort, httpsPort) });
+    return JSON.stringify({
+        admin: { listen: `unix/${ADMIN_SOCKET}` },
+        // Its healthcheck asks the admin API every 2 s: those requests are not worth a log line each.
+        logging: { logs: { default: { exclude: ["admin.api"] } } },
+        apps: emptyIngress(httpPort, httpsPort),
+    });
 }
 
 /** The stack that claims one of `site`'s names under the same path prefix, other than `site`'s own. */
@@ -186,12 +200,13 @@ export function siteRoute(site: IngressSite): CaddyRoute {
 
 /**
  * The most specific claim answers (Caddy tries routes in order): exact names before wildcards (`feature-x.staging…`
- * before `*.staging…`), then path prefixes before whole hosts, longer prefixes first.
+ * before `*.staging…`), then path prefixes before whole hosts, longer prefixes first; the unclaimed answer last.
  */
 function sortRoutes(routes: CaddyRoute[]): CaddyRoute[] {
     const wildcard = (r: CaddyRoute) => ((r.match?.[0]?.host ?? []).some((h) => h.startsWith("*.")) ? 1 : 0);
     const prefix = (r: CaddyRoute) => Math.max(0, ...(r.match?.[0]?.path ?? []).map((p) => p.length));
-    return [...routes].sort((a, b) => wildcard(a) - wildcard(b) || prefix(b) - prefix(a) || (a["@id"] ?? "").localeCompare(b["@id"] ?? ""));
+    const last = (r: CaddyRoute) => (r["@id"] === UNCLAIMED["@id"] ? 1 : 0);
+    return [...routes].sort((a, b) => last(a) - last(b) || wildcard(a) - wildcard(b) || prefix(b) - prefix(a) || (a["@id"] ?? "").localeCompare(b["@id"] ?? ""));
 }
 
 /** Sorted by a key: the same sites always give the same config, whatever order stacks came in. */

@@ -10,7 +10,7 @@ import * as net from "net";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { BRANCH_STACK_PREFIX, BranchNameError, branchStackName, pickHostPort } from "../components/branches";
+import { BRANCH_STACK_PREFIX, branchDomains, BranchNameError, branchStackName, pickHostPort } from "../components/branches";
 import { passwordKey } from "../components/config";
 import { kindOf, needsPassword, ServiceKind, serviceKinds } from "../components/serviceKinds";
 import { recoverStack } from "./recover";
@@ -79,7 +79,9 @@ async function up(branch: string, stackName: string, sets: Record<string, unknow
     const template = readStackFile(path.join(projectRoot, "branch-template.yaml")).config ?? {};
     const hostPort = current.config?.["berth:hostPort"] ?? (await hostPortFor(stackName, branchStacks.filter((s) => s !== stackName)));
     const secure = Object.fromEntries(Object.entries(current.config ?? {}).filter(([, v]) => typeof v === "object" && v !== null && "secure" in v));
-    const config = { ...template, ...secure, ...sets, "berth:branch": branch, "berth:hostPort": hostPort };
+    const config: Record<string, unknown> = { ...template, ...secure, ...sets, "berth:branch": branch, "berth:hostPort": hostPort };
+    // The template's names (`{branch}.staging.example.com`) made this branch's own.
+    if (config["berth:domains"] !== undefined) config["berth:domains"] = branchDomains(config["berth:domains"], stackName);
     fs.writeFileSync(file, `# Per-branch stack of ${JSON.stringify(branch)}, written by npm run branch (from branch-template.yaml).\n${yaml.dump({ ...current, config })}`);
 
     await setMissingSecrets(stack, config);

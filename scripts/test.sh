@@ -16,7 +16,7 @@ tsc --noEmit -p .
 
 # The files of the test hosts, then two of this machine's, so that both lanes take about as long (measured: the
 # lane of the hosts' files alone ends ~4 minutes before the other).
-HOSTS_LANE=(test/integration/servers.test.ts test/integration/swarm.test.ts test/integration/policy.test.ts
+HOSTS_LANE=(test/integration/servers.test.ts test/integration/frontDoor.test.ts test/integration/swarm.test.ts test/integration/policy.test.ts
   test/integration/engineFaults.test.ts test/integration/remoteHost.test.ts test/integration/testHosts.test.ts
   test/integration/releaseSafety.test.ts test/integration/interrupted.test.ts)
 ALONE=(test/integration/zeroDowntime.test.ts)

@@ -21,10 +21,12 @@ export interface LoadRun {
 }
 
 /** Sends until stop() or, whatever happens to the caller, for at most `maxSeconds`: a load never outlives its test. */
-export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: { ca: string[] }): LoadRun {
+export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: { ca: string[] }, address?: string): LoadRun {
     const deadline = Date.now() + maxSeconds * 1000;
     const client = url.startsWith("https:") ? https : http;
-    const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: tls?.ca }) : new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    // The URL's name connected to `address` (a test host answering for it), as DNS would have it.
+    const lookup = address ? (_name: string, options: { all?: boolean }, done: (...args: unknown[]) => void) => (options.all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)) : undefined;
+    const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: tls?.ca, lookup } as https.AgentOptions) : new http.Agent({ keepAlive: true, maxSockets: concurrency, lookup } as http.AgentOptions);
     const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [] };
     const fail = (why: string) => {
         result.failed++;

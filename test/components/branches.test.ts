@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BRANCH_PORTS, branchStackName, pickHostPort } from "../../components/branches";
+import { BRANCH_PORTS, branchDomains, branchStackName, pickHostPort } from "../../components/branches";
 
 describe("branchStackName", () => {
     it("sanitises slashes, case and punctuation", () => {
@@ -41,5 +41,15 @@ describe("pickHostPort", () => {
         const allButFirst = new Set(Array.from({ length: BRANCH_PORTS.count - 1 }, (_, i) => BRANCH_PORTS.first + 1 + i));
         expect(allButFirst.has(last)).toBe(true);
         expect(pickHostPort("branch-a", allButFirst)).toBe(BRANCH_PORTS.first);
+    });
+});
+
+describe("branchDomains", () => {
+    it("gives a branch stack the template's names with {branch} as its slug, a DNS label", () => {
+        expect(branchDomains(["{branch}.staging.shop.test", "api-{branch}.staging.shop.test"], branchStackName("feature/Login-Page")))
+            .toEqual(["feature-login-page.staging.shop.test", "api-feature-login-page.staging.shop.test"]);
+        const long = branchStackName(`feature/${"x".repeat(80)}`);
+        expect((branchDomains(["{branch}.shop.test"], long) as string[])[0].split(".")[0].length).toBeLessThanOrEqual(40);
+        expect(branchDomains("not a list", "branch-x")).toBe("not a list");
     });
 });

@@ -5,7 +5,12 @@ const acme = { server: "https://acme.test/dir", email: "ops@shop.test", trustedR
 const site = (stack: string, domains: string[], extra: Partial<IngressSite> = {}): IngressSite => ({
     stack, domains, pathPrefix: "", upstream: "127.0.0.1:21000", tls: "acme", acme, maintenance: false, hsts: false, maxBodyBytes: 0, ...extra,
 });
-const routes = (apps: ReturnType<typeof emptyIngress>) => apps.http.servers.ingress.routes;
+/** The stacks' routes (the unclaimed answer, always last, aside). */
+const routes = (apps: ReturnType<typeof emptyIngress>) => {
+    const all = apps.http.servers.ingress.routes;
+    expect(all.at(-1)?.["@id"]).toBe("berth-unclaimed");
+    return all.slice(0, -1);
+};
 
 /** The front door's Caddy config as stacks add, change and remove their own part of it. */
 describe("the ingress config", () => {
@@ -102,7 +107,8 @@ describe("the ingress config", () => {
         ]);
     });
 
-    it("starts a new ingress with its admin API on a socket inside it and no routes", () => {
-        expect(JSON.parse(initialConfig(80, 443))).toEqual({ admin: { listen: "unix//run/caddy/admin.sock" }, apps: emptyIngress(80, 443) });
+    it("starts a new ingress with its admin API on a socket inside it and only the unclaimed answer, a 404", () => {
+        expect(JSON.parse(initialConfig(80, 443))).toEqual({ admin: { listen: "unix//run/caddy/admin.sock" }, logging: { logs: { default: { exclude: ["admin.api"] } } }, apps: emptyIngress(80, 443) });
+        expect(emptyIngress(80, 443).http.servers.ingress.routes).toEqual([expect.objectContaining({ "@id": "berth-unclaimed", handle: [expect.objectContaining({ status_code: 404 })] })]);
     });
 });

@@ -47,18 +47,30 @@ export const testRegistry = "192.168.240.2:5000";
  * healthy are kept, so test files share one pool); returns their engine addresses. Removed after the run. With
  * `swarm`, their engines run as a swarm needs (no live-restore): hosts of the other kind are made again.
  */
-export async function testHosts(count = 3, options: { swarm?: boolean } = {}): Promise<string[]> {
+export async function testHosts(count = 3, options: { swarm?: boolean; acmeValiditySeconds?: number } = {}): Promise<string[]> {
     // Not execFileSync: starting hosts can take minutes, and a test worker that blocks that long misses vitest's
     // own messages (it then reports "Timeout calling onTaskUpdate").
     const out = await new Promise<string>((resolve, reject) => {
-        const child = execFile("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count), ...(options.swarm ? ["--swarm"] : [])], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+        const child = execFile("bash", [path.join(projectRoot, "scripts/hosts.sh"), "up", String(count), ...(options.swarm ? ["--swarm"] : []),
+            ...(options.acmeValiditySeconds ? ["--acme-validity", String(options.acmeValiditySeconds)] : [])], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
             (error, stdout) => (error ? reject(error) : resolve(stdout)));
         child.stderr?.pipe(process.stderr);
     });
     // The run that used the pool removes it when it ends (test/hostPool.ts).
     if (process.env.BERTH_TEST_RUN) fs.writeFileSync(POOL_USER_FILE, process.env.BERTH_TEST_RUN);
-    return out.trim().split("\n").slice(-count);
+    const lines = out.trim().split("\n");
+    if (options.acmeValiditySeconds) {
+        const said = (label: string) => lines.find((line) => line.startsWith(`${label}: `))?.slice(label.length + 2);
+        testAcme = { directory: said("acme")!, roots: fs.readFileSync(said("acme-roots")!, "utf8") };
+    }
+    return lines.slice(-count);
 }
+
+/** The test hosts' ACME server (pebble), once testHosts started it: its directory and the roots that verify what it issues. */
+export let testAcme: { directory: string; roots: string } | undefined;
+
+/** The CA of the test hosts' registry and ACME server's https (scripts/hosts.sh). */
+export const testHostsCa = () => fs.readFileSync(path.join(testHostsDir(), "registry", "tls", "ca.crt"), "utf8");
 
 /** `docker` against one engine (e.g. a test host over SSH). */
 export function dockerAt(engine: string, ...args: string[]): string {

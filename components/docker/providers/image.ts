@@ -94,11 +94,18 @@ async function buildAndPush(inputs: DockerImageInputs, previousImageRef?: string
         await docker(inputs.host, buildArgs(inputs, cacheFrom));
         if (inputs.registry) await loggedIn(["push", reference]);
     });
-    const image = await inspect(inputs.host, "image", reference);
+    let image = await inspect(inputs.host, "image", reference);
     if (!image) {
         throw new Error(`image ${reference} missing right after its build`);
     }
-    const repoDigest: string | undefined = (image.RepoDigests ?? []).find((d: string) => d.startsWith(`${inputs.repository}@`));
+    const digestOf = (found: any): string | undefined => (found.RepoDigests ?? []).find((d: string) => d.startsWith(`${inputs.repository}@`));
+    // Two stacks building berth's own image (same tag) at once: the tag may have moved to the other's build between
+    // this push and the inspect; pushing what the tag names now gives it its digest.
+    for (let attempt = 0; attempt < 3 && inputs.registry && !digestOf(image); attempt++) {
+        await withRegistryLogin(inputs.host, inputs.registry, (loggedIn) => loggedIn(["push", reference]));
+        image = (await inspect(inputs.host, "image", reference)) ?? image;
+    }
+    const repoDigest = digestOf(image);
     if (inputs.registry && !repoDigest) {
         throw new Error(`pushed ${reference} but the engine reports no digest for ${inputs.repository}`);
     }

@@ -66,9 +66,16 @@ async function ensureIngress(inputs: IngressInputs): Promise<RecordedIngress> {
         await withEnvironment(container.env, ({ flags, cliEnv }) => {
             const [create, ...rest] = createArgs(INGRESS_NAME, container, engineDriver);
             return docker(inputs.host, [create, ...flags, ...rest], { env: cliEnv });
+        }).catch((err) => {
+            // Another stack's up made it first: that one is the host's ingress.
+            if (!(err instanceof DockerError && /is already in use/.test(err.stderr))) throw err;
         });
+        // The engine reserves the name before the container exists: another stack's may take a moment to appear.
+        for (let waited = 0; !(found = await inspect(inputs.host, "container", INGRESS_NAME)) && waited < 30_000; waited += 200) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
     }
-    if (!found?.State?.Running) {
+    if (found?.State?.Health?.Status === "starting" || !found?.State?.Running) {
         await startContainer(inputs.host, INGRESS_NAME);
         try {
             await waitUntilHealthy(container, INGRESS_NAME);

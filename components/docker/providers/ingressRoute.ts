@@ -1,7 +1,7 @@
 // One stack's part of a host's front door: its names routed to its proxy, and how they get certificates.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { docker, DockerError, DockerHost } from "../cli";
+import { demultiplex, docker, DockerHost, engineApi } from "../cli";
 import { changedKeys } from "../resource";
 import { claimedBy, IngressSite, servesSite, withoutSite, withSite } from "../../ingressConfig";
 import { changeIngress, INGRESS_HOME, INGRESS_NAME, readIngress } from "./ingress";
@@ -57,23 +57,46 @@ async function namesWithoutCertificate(host: DockerHost, domains: string[]): Pro
     return out.split("\n").filter(Boolean);
 }
 
-/** Waits for every name's certificate; fails naming the names left and what the ingress logged about them. */
+/** What the ingress logged (JSON lines) about failing to get a certificate for one of `names`. */
+export function issuanceErrors(log: string, names: string[]): string[] {
+    return log.split("\n").flatMap((line) => {
+        let entry: { level?: string; identifier?: string; error?: string; msg?: string };
+        try {
+            entry = JSON.parse(line);
+        } catch {
+            return [];
+        }
+        // A config load (another stack's route) cancels issuance under way; the new config starts it again at once.
+        const interrupted = /context canceled/.test(entry.error ?? "");
+        return entry.level === "error" && !interrupted && entry.identifier !== undefined && names.includes(entry.identifier)
+            ? [`${entry.identifier}: ${entry.msg ?? "error"}: ${entry.error ?? ""}`.trim()] : [];
+    });
+}
+
+async function ingressLog(host: DockerHost, since: number): Promise<string> {
+    const raw = await engineApi(host, "GET", `/containers/${INGRESS_NAME}/logs?stdout=1&stderr=1&since=${since}`, undefined, 30_000, "raw");
+    const { stdout, stderr } = demultiplex(raw);
+    return `${stdout}\n${stderr}`;
+}
+
+/**
+ * Waits for every name's certificate. Fails as soon as the ingress reports it could not get one (an unreachable CA,
+ * a name that does not resolve here, a rate limit), with its words, or after CERTIFICATE_TIMEOUT_SECONDS; the route
+ * stays, other names keep their certificates, and the ingress keeps trying on its own.
+ */
 async function waitForCertificates(host: DockerHost, site: IngressSite): Promise<void> {
     if (site.tls === "off") return;
+    const started = Math.floor(Date.now() / 1000) - 1;
     const deadline = Date.now() + CERTIFICATE_TIMEOUT_SECONDS * 1000;
-    const since = new Date().toISOString();
-    let missing = await namesWithoutCertificate(host, site.domains);
-    while (missing.length > 0) {
-        if (Date.now() > deadline) {
-            const logs = await docker(host, ["logs", "--since", since, INGRESS_NAME]).catch((err) => (err instanceof DockerError ? err.stderr : ""));
-            const about = logs.split("\n").filter((line) => /"level":"error"/.test(line) && missing.some((name) => line.includes(name))).slice(-3);
-            throw new Error(`${host || "the local engine"}: no certificate for ${missing.join(", ")} within ${CERTIFICATE_TIMEOUT_SECONDS}s from ${site.acme?.server ?? "the stack's certificate"}. `
-                + `The route is in place and other names keep their certificates; the ingress retries on its own, and up waits again. `
-                + `Check that the names resolve to this host, that port 80 reaches it from the CA, and that the CA answers.`
-                + (about.length > 0 ? `\nthe ingress said:\n${about.join("\n")}` : ""));
+    for (let missing = await namesWithoutCertificate(host, site.domains); missing.length > 0; missing = await namesWithoutCertificate(host, site.domains)) {
+        const errors = issuanceErrors(await ingressLog(host, started).catch(() => ""), missing);
+        if (errors.length > 0 || Date.now() > deadline) {
+            throw new Error(`${host || "the local engine"}: no certificate for ${missing.join(", ")} from ${site.acme?.server ?? "the stack's certificate"}`
+                + `${errors.length > 0 ? "" : ` within ${CERTIFICATE_TIMEOUT_SECONDS}s`}. The route is in place, other names keep their certificates, and the ingress `
+                + "keeps trying on its own; the next up waits again. Check that the names resolve to this host, that its port 80 is reachable from the CA, and that the CA answers."
+                + (errors.length > 0 ? `\nthe ingress said:\n${[...new Set(errors)].slice(-3).join("\n")}` : ""));
         }
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        missing = await namesWithoutCertificate(host, site.domains);
     }
 }
 

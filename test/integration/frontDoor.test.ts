@@ -1,0 +1,153 @@
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLoad } from "../load";
+import { cleanHosts, dockerAt, hostServices, setObjectConfig, testAcme, testHosts, testHostsCa, ThrowawayStack, throwawayStack } from "./harness";
+
+/** pebble's certificates live this long here: short enough to see the ingress renew one within the test. */
+const VALIDITY_SECONDS = 180;
+/** h1's address, where the ACME server's DNS sends every .test name. */
+const H1 = "192.168.240.11";
+
+/** One request to the front door on h1 by name, as a browser would send it: status, body, redirect, and the certificate's serial. */
+function request(url: string, roots: string): { status: number; body: string; serial: string; location: string } {
+    const name = new URL(url).hostname;
+    const script = 'd=$(mktemp -d) && printf "%s" "$ROOTS" > "$d/roots" && curl -sS --max-time 10 --cacert "$d/roots" --resolve "$NAME:$PORT:$ADDRESS" -o "$d/body" '
+        + '-w "%{http_code} %{redirect_url}\n%{certs}" "$URL"; rc=$?; printf "\n@@body@@\n"; cat "$d/body" 2>/dev/null; rm -rf "$d"; exit $rc';
+    const out = execFileSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, ROOTS: roots, NAME: name, PORT: url.startsWith("https:") ? "443" : "80", ADDRESS: H1, URL: url } });
+    const [head, body] = out.split("\n@@body@@\n");
+    const [statusLine, ...certs] = head.split("\n");
+    const [status, location = ""] = statusLine.split(" ");
+    return { status: Number(status), body, serial: /Serial Number:\s*([0-9a-f:]+)/i.exec(certs.join("\n"))?.[1] ?? "", location };
+}
+
+/** The serial of the certificate h1's front door serves for `name` (checked against pebble's roots). */
+const servedSerial = (name: string) => request(`https://${name}/`, testAcme!.roots).serial;
+
+/**
+ * The front door (issue: many apps on one host's 443 by name, certificates from ACME): two stacks on test host h1
+ * behind its shared Caddy, each with its own certificate from pebble (the test hosts' ACME server, on a host of its own).
+ */
+describe("the front door on a test host", () => {
+    let engines: string[];
+    let shop: ThrowawayStack;
+    let blog: ThrowawayStack;
+    const tag = crypto.randomBytes(3).toString("hex");
+    const shopName = `shop-${tag}.test`;
+    const blogName = `blog-${tag}.test`;
+    const frontDoor = (domains: string[]) => ({
+        hosts: [engines[0]], services: hostServices, domains,
+        acmeServer: testAcme!.directory, acmeCaCertificates: testHostsCa(), acmeEmail: "ops@example.com",
+    });
+
+    const frontDoorStack = (config: Record<string, string | object>) => throwawayStack(config);
+
+    beforeAll(async () => {
+        engines = await testHosts(2, { acmeValiditySeconds: VALIDITY_SECONDS });
+        [shop, blog] = await Promise.all([frontDoorStack(frontDoor([shopName])), frontDoorStack(frontDoor([blogName]))]);
+        // Both at once: each writes its own route into the one ingress, neither loses the other's.
+        await Promise.all([shop.stack.up({ color: "never" }), blog.stack.up({ color: "never" })]);
+    });
+
+    afterAll(async () => {
+        await Promise.all([shop?.remove(), blog?.remove()]);
+        if (engines) for (const stack of [shop, blog]) if (stack) cleanHosts([engines[0]], stack.name);
+    });
+
+    it("serves both stacks on h1's 443 by name, each with its own certificate from the ACME server, and redirects plain HTTP", async () => {
+        for (const [stack, name] of [[shop, shopName], [blog, blogName]] as const) {
+            const answer = request(`https://${name}/`, testAcme!.roots);
+            expect(answer.status, name).toBe(200);
+            expect(JSON.parse(answer.body).version).toBeTruthy();
+            expect((await stack.stack.outputs()).urls.value).toEqual([`https://${name}/`]);
+            const plain = request(`http://${name}/some/path?q=1`, testAcme!.roots);
+            expect([plain.status, plain.location]).toEqual([308, `https://${name}/some/path?q=1`]);
+        }
+        expect(servedSerial(shopName)).not.toEqual(servedSerial(blogName));
+        // The app learns the client's scheme and name through both proxies.
+        expect(JSON.parse(request(`https://${shopName}/request`, testAcme!.roots).body)).toMatchObject({ proto: "https", host: shopName });
+        // A name nobody claims gets a 404 over plain HTTP (no certificate is made for it).
+        expect(request(`http://nobody-${tag}.test/`, testAcme!.roots).status).toBe(404);
+        // One ingress on the host, owned by no stack.
+        expect(dockerAt(engines[0], "ps", "--filter", "label=berth.role=ingress", "--format", "{{.Names}}/{{.Label \"berth.stack\"}}")).toBe("berth-ingress/");
+    });
+
+    it("a second up changes nothing", async () => {
+        const preview = await shop.stack.preview({ color: "never", diff: true });
+        expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
+    });
+
+    it("refuses at preview a name another stack holds, naming that stack", async () => {
+        const thief = await frontDoorStack(frontDoor([`www-${tag}.test`, blogName]));
+        try {
+            await expect(thief.stack.preview({ color: "never" })).rejects.toThrow(new RegExp(`${blogName.replace(/\./g, "\\.")} is already served by stack ${blog.name} on ssh://deploy@${H1}'s front door`));
+        } finally {
+            await thief.remove();
+        }
+    });
+
+    it("releases one stack under HTTPS load with 0 failed requests, the other untouched", async () => {
+        const blogContainers = dockerAt(engines[0], "ps", "-q", "--filter", `label=berth.stack=${blog.name}`);
+        const load = startLoad(`https://${shopName}/`, 8, 300, { ca: [testAcme!.roots] }, H1);
+        const other = startLoad(`https://${blogName}/`, 2, 300, { ca: [testAcme!.roots] }, H1);
+        await setObjectConfig(shop.stack, "env", { RELEASE: "2" });
+        await shop.stack.up({ color: "never" });
+        const [result, untouched] = await Promise.all([load.stop(), other.stop()]);
+        expect(result.failures).toEqual({});
+        expect(result.total).toBeGreaterThan(50);
+        expect(untouched.failures).toEqual({});
+        expect(dockerAt(engines[0], "ps", "-q", "--filter", `label=berth.stack=${blog.name}`)).toBe(blogContainers);
+    });
+
+    it("renews a short-lived certificate under load: a new serial served, 0 failed requests", async () => {
+        const first = servedSerial(blogName);
+        const load = startLoad(`https://${blogName}/`, 4, 300, { ca: [testAcme!.roots] }, H1);
+        const deadline = Date.now() + VALIDITY_SECONDS * 1000 * 1.5;
+        let serial = first;
+        while (serial === first && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 2000));
+            serial = servedSerial(blogName);
+        }
+        const result = await load.stop();
+        expect(serial).not.toEqual(first);
+        expect(result.failures).toEqual({});
+        expect(result.total).toBeGreaterThan(20);
+    });
+
+    it("maintenance answers 503 for the stack's names and is lifted again; the other stack answers throughout", async () => {
+        await blog.stack.setConfig("berth:maintenance", { value: "true" });
+        await blog.stack.up({ color: "never" });
+        expect(request(`https://${blogName}/`, testAcme!.roots)).toMatchObject({ status: 503, body: "Down for maintenance; back soon.\n" });
+        expect(request(`https://${shopName}/`, testAcme!.roots).status).toBe(200);
+        await blog.stack.setConfig("berth:maintenance", { value: "false" });
+        await blog.stack.up({ color: "never" });
+        expect(request(`https://${blogName}/`, testAcme!.roots).status).toBe(200);
+    });
+
+    it("a route removed by hand is put back by the next up", async () => {
+        dockerAt(engines[0], "exec", "berth-ingress", "curl", "-sS", "--unix-socket", "/run/caddy/admin.sock", "-X", "DELETE", `http://localhost/id/berth-route-${blog.name}`);
+        expect(request(`http://${blogName}/`, testAcme!.roots).status).toBe(404);
+        const result = await blog.stack.up({ color: "never" });
+        expect(result.summary.resourceChanges).toEqual({ same: expect.any(Number), update: 1 });
+        expect(request(`https://${blogName}/`, testAcme!.roots).status).toBe(200);
+    });
+
+    it("an unreachable ACME server fails the up with the ingress's reason, while existing certificates keep serving", async () => {
+        const failing = await frontDoorStack({ ...frontDoor([`down-${tag}.test`]), acmeServer: "https://192.168.240.3:14999/dir" });
+        try {
+            const failure = await failing.stack.up({ color: "never" }).then(() => "", (err: Error) => err.message);
+            expect(failure).toMatch(new RegExp(`no certificate for down-${tag}\\.test from https://192\\.168\\.240\\.3:14999/dir[^]*the ingress said:[^]*down-${tag}\\.test`));
+            expect(request(`https://${shopName}/`, testAcme!.roots).status).toBe(200);
+        } finally {
+            await failing.remove();
+            cleanHosts([engines[0]], failing.name);
+        }
+    });
+
+    it("destroy of one stack removes its names only: the other answers, the ingress stays", async () => {
+        await shop.stack.destroy({ color: "never", excludeProtected: true });
+        expect(request(`http://${shopName}/`, testAcme!.roots).status).toBe(404);
+        expect(request(`https://${blogName}/`, testAcme!.roots).status).toBe(200);
+        expect(dockerAt(engines[0], "ps", "--filter", "name=^berth-ingress$", "--format", "{{.Status}}")).toMatch(/^Up .*\(healthy\)/);
+    });
+});
