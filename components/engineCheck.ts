@@ -1,6 +1,8 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { isRemoteEngine } from "./config";
+import * as net from "net";
+import { engineAddress, isRemoteEngine } from "./config";
+import { INGRESS_PORTS } from "./ingress";
 import { DockerError, DockerHost, engineApi, engineInfo } from "./docker/cli";
 import type { RegistryLogin } from "./docker/providers/image";
 import { readIngress } from "./docker/providers/ingress";
@@ -168,15 +170,41 @@ export async function warnAboutMissingImages(images: ServiceImage[], resource: p
     return warnings;
 }
 
+/** Whether something accepts TCP connections on `address:port` (within two seconds). */
+function listening(address: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: address, port, timeout: 2000 }, () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.once("error", () => resolve(false)).once("timeout", () => {
+            socket.destroy();
+            resolve(false);
+        });
+    });
+}
+
 /**
- * Fails the run (an error diagnostic, at preview and before any change at `up`) when one of the stack's names is
- * already another stack's on a host's front door, naming that stack. A host without an ingress has no claims yet.
+ * The front door's checks while the program runs, on each host: one of the stack's names already another stack's
+ * there fails the run (an error diagnostic, at preview and before any change at `up`), naming that stack; a host
+ * without berth's ingress whose port 80 or 443 something else answers on is warned about (the ingress could not
+ * start there).
  */
-export async function refuseClaimedNames(stack: string, hosts: DockerHost[], site: Pick<IngressSite, "domains" | "pathPrefix">, resource: pulumi.Resource): Promise<string[]> {
+export async function checkFrontDoor(stack: string, hosts: DockerHost[], site: Pick<IngressSite, "domains" | "pathPrefix">, resource: pulumi.Resource): Promise<string[]> {
     const found = await Promise.all(hosts.map(async (host) => {
         const running = await readIngress(host).catch(() => undefined);
-        const claim = running && claimedBy(running.apps, { stack, ...site });
-        return claim ? [claimedMessage(host, stack, claim)] : [];
+        if (running) {
+            const claim = claimedBy(running.apps, { stack, ...site });
+            return claim ? [claimedMessage(host, stack, claim)] : [];
+        }
+        const address = isRemoteEngine(host) ? engineAddress(host) : "127.0.0.1";
+        for (const port of [INGRESS_PORTS.http, INGRESS_PORTS.https]) {
+            if (await listening(address, port)) {
+                pulumi.log.warn(`${host || "the local engine"}: something other than berth's ingress answers on port ${port} of ${address}: the front door cannot start there. `
+                    + "Find it with ss -ltnp on that host and stop it (or move it behind berth:domains).", resource);
+            }
+        }
+        return [];
     }));
     const errors = found.flat();
     for (const error of errors) pulumi.log.error(error, resource);

@@ -5,7 +5,7 @@ import { AppImage } from "./appImage";
 import { AppService } from "./appService";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, socketAddress, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
 import { DependencyService } from "./dependencyService";
-import { refuseClaimedNames, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
+import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
 import { Ingress, ingressImage, ingressUrls } from "./ingress";
 import { StackNetwork } from "./stackNetwork";
 import { trustStackHostKeys } from "./docker/cli";
@@ -36,8 +36,8 @@ export interface EnvironmentArgs {
     checkNames?: (stack: string, hosts: string[], resource: pulumi.Resource) => Promise<string[]>;
     /** Warns about service images their engines cannot get (default: warnAboutMissingImages; unit tests pass none). */
     checkImages?: (images: ServiceImage[], resource: pulumi.Resource) => Promise<string[]>;
-    /** Refuses names another stack holds on a host's front door (default: refuseClaimedNames). */
-    checkClaims?: typeof refuseClaimedNames;
+    /** Refuses names another stack holds on a host's front door, warns about ports taken (default: checkFrontDoor). */
+    checkFrontDoor?: typeof checkFrontDoor;
 }
 
 /** `DATABASE_URL`, the convention most frameworks read, points at the first SQL service the app depends on. */
@@ -134,7 +134,7 @@ export class Environment extends pulumi.ComponentResource {
         const certificate = servesOwnCertificate(app) ? pulumi.secret(pulumi.all([args.secret("tlsCertificate"), args.secret("tlsPrivateKey")])
             .apply(([cert, privateKey]) => ({ certificate: cert, privateKey }))) : undefined;
         const frontDoor = app.ingress;
-        const claims = frontDoor ? (args.checkClaims ?? refuseClaimedNames)(stack, hosts, frontDoor, this) : [];
+        const claims = frontDoor ? (args.checkFrontDoor ?? checkFrontDoor)(stack, hosts, frontDoor, this) : [];
         // Other machines pull what berth built; its own engine already has it.
         const pullLogin = remote ? registryLogin : undefined;
         // First: a release's critical path starts with its build, and the engine checks resources in the order they come.

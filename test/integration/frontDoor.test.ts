@@ -1,8 +1,9 @@
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import { selfSignedCertificate } from "../certificates";
 import * as crypto from "crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { cleanHosts, dockerAt, hostServices, setObjectConfig, testAcme, testHosts, testHostsCa, ThrowawayStack, throwawayStack } from "./harness";
+import { cleanHosts, dockerAt, hostServices, projectRoot, setObjectConfig, testAcme, testHosts, testHostsCa, ThrowawayStack, throwawayStack } from "./harness";
 
 /** pebble's certificates live this long here: short enough to see the ingress renew one within the test. */
 const VALIDITY_SECONDS = 180;
@@ -43,7 +44,7 @@ describe("the front door on a test host", () => {
     const frontDoorStack = (config: Record<string, string | object>) => throwawayStack(config);
 
     beforeAll(async () => {
-        engines = await testHosts(2, { acmeValiditySeconds: VALIDITY_SECONDS });
+        engines = await testHosts(3, { acmeValiditySeconds: VALIDITY_SECONDS });
         [shop, blog] = await Promise.all([frontDoorStack(frontDoor([shopName])), frontDoorStack(frontDoor([blogName]))]);
         // Both at once: each writes its own route into the one ingress, neither loses the other's.
         await Promise.all([shop.stack.up({ color: "never" }), blog.stack.up({ color: "never" })]);
@@ -122,6 +123,33 @@ describe("the front door on a test host", () => {
         await blog.stack.setConfig("berth:maintenance", { value: "false" });
         await blog.stack.up({ color: "never" });
         expect(request(`https://${blogName}/`, testAcme!.roots).status).toBe(200);
+    });
+
+    it("serves a stack's own certificate with tls manual, and goes back to ACME", async () => {
+        const own = selfSignedCertificate(blogName);
+        await blog.stack.setAllConfig({
+            "berth:tls": { value: "manual" },
+            "berth:tlsCertificate": { value: own.certificate, secret: true },
+            "berth:tlsPrivateKey": { value: own.privateKey, secret: true },
+        });
+        await blog.stack.up({ color: "never" });
+        expect(request(`https://${blogName}/`, own.certificate).status).toBe(200);
+        expect(servedSerial(shopName)).toBeTruthy();
+        await blog.stack.setConfig("berth:tls", { value: "acme" });
+        await blog.stack.up({ color: "never" });
+        expect(request(`https://${blogName}/`, testAcme!.roots).status).toBe(200);
+    });
+
+    it("npm run ingress -- status names each stack's names and certificates; remove is refused while stacks hold names", () => {
+        const ingress = (...args: string[]) => spawnSync("node", ["tools/register-typescript.js", "scripts/ingress.ts", ...args], { cwd: projectRoot, encoding: "utf8" });
+        const status = ingress("status", "--host", engines[0]);
+        expect(status.status, status.stderr).toBe(0);
+        expect(status.stdout).toMatch(new RegExp(`^ssh://deploy@${H1}: ingress running \\(healthy\\) since`));
+        for (const [stack, name] of [[shop, shopName], [blog, blogName]] as const) {
+            expect(status.stdout).toMatch(new RegExp(`  stack ${stack.name}: ${name}\n    ${name}: certificate valid to .* serial [0-9A-F]+, from .*Pebble`));
+        }
+        const refused = ingress("remove", "--host", engines[0]);
+        expect([refused.status, refused.stderr]).toEqual([2, expect.stringMatching(new RegExp(`still serves stack ${shop.name} \\(${shopName}\\)`))]);
     });
 
     it("a route removed by hand is put back by the next up", async () => {
