@@ -3,7 +3,7 @@ import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
 import { AppService } from "./appService";
-import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, socketAddress, replicasPerHost, requiredSecrets, rolloutBatches, serviceHost, ServiceSettings } from "./config";
+import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, servesOwnCertificate, serviceHost, ServiceSettings, socketAddress } from "./config";
 import { DependencyService } from "./dependencyService";
 import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
 import { Ingress, ingressImage, ingressUrls } from "./ingress";
@@ -15,11 +15,10 @@ import { PulledImage } from "./docker/pulledImage";
 import { ReleaseHistory } from "./docker/releaseHistory";
 import { RolloutPause } from "./docker/rolloutPause";
 import { SwarmCluster } from "./docker/swarmCluster";
-import { SwarmApp } from "./swarmApp";
-import { servesOwnCertificate } from "./config";
+import { SWARM_PROXY_FROM_HOST, SwarmApp } from "./swarmApp";
 import { ProcessRole } from "./processRole";
 import { isSql } from "./serviceKinds";
-import { proxyImage, WebProxy } from "./webProxy";
+import { BerthImageArgs, proxyImage, WebProxy } from "./webProxy";
 
 export interface EnvironmentArgs {
     stack: string;
@@ -164,17 +163,24 @@ export class Environment extends pulumi.ComponentResource {
             : hosts.map((host, i) => new StackNetwork(hostScoped(`${name}-net`, i), { host, stack }, { parent: this, dependsOn: checks }));
         // berth's nginx image: the web proxy in front of the replicas, and the port of each service other hosts reach.
         const webProxy = app.proxy && app.hostPort > 0;
+        // berth's own images (proxy, ingress): built where the app is, pushed where other machines pull them.
+        const berthImages: BerthImageArgs = { buildHost: buildHost(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined };
         const crossHostServices = hosts.length > 1 && !cluster;
         const proxyImageRef = webProxy || (crossHostServices && settings.services.length > 0)
-            ? proxyImage(`${name}-proxy-image`, { buildHost: buildHost(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, {
+            ? proxyImage(`${name}-proxy-image`, berthImages, {
                 parent: this,
                 // Single-host stacks built it inside their proxy component: the same image, not a new one.
                 aliases: [{ parent: pulumi.createUrn(`${name}-proxy`, "berth:service:WebProxy", this) }],
             }).imageRef
             : undefined;
         const frontDoorImage = frontDoor
-            ? ingressImage(`${name}-ingress-image`, { buildHost: buildHost(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined }, { parent: this }).imageRef
+            ? ingressImage(`${name}-ingress-image`, berthImages, { parent: this }).imageRef
             : undefined;
+        /** The stack's names on a host's front door, passing requests to the stack's proxy at `upstream`, once `after` is in place. */
+        const frontDoorOn = (host: string, i: number, upstream: string, after: pulumi.Resource[]) => new Ingress(hostScoped(`${name}-ingress`, i), {
+            host, stack, image: frontDoorImage!, pullLogin, settings: frontDoor!, upstream,
+            edge: app.edge, certificate: frontDoor!.tls === "manual" ? certificate : undefined, logRotation: settings.logRotation,
+        }, { parent: this, dependsOn: after });
         const services = new Map(settings.services.map((service) => {
             const host = serviceHost(service, hosts);
             const fromRegistry = service.image.startsWith(`${settings.registry.server}/`);
@@ -213,9 +219,11 @@ export class Environment extends pulumi.ComponentResource {
                 image: image.imageRef, imageOnManager: imageOn[0], version: image.version, pullLogin: image.pullLogin,
                 network: networks[0].name, serviceEnv: serviceEnvOn(hosts[0]), dependsOn: needed, logRotation: settings.logRotation, proxyImage: webProxy ? proxyImageRef : undefined,
             }, { parent: this });
+            // Every node's front door passes the stack's names to that node's proxy task (published on the node's hostPort).
+            if (frontDoor) hosts.forEach((host, i) => frontDoorOn(host, i, socketAddress(SWARM_PROXY_FROM_HOST, app.hostPort), swarmApp.deployed));
             // Each node keeps the stack's last releases and prunes the rest, once the release is in place.
             const histories = hosts.map((host, i) => new ReleaseHistory(hostScoped(`${name}-releases`, i), { host, stack, imageRef: image.imageRef, keep: app.keepReleases }, { parent: this, dependsOn: swarmApp.deployed }));
-            this.urls = webProxy ? hosts.map((host) => hostUrl(host, "0.0.0.0", app.hostPort)) : [];
+            this.urls = frontDoor ? ingressUrls(frontDoor) : webProxy ? hosts.map((host) => hostUrl(host, "0.0.0.0", app.hostPort)) : [];
             this.releaseCommandOutput = swarmApp.releaseOutput ?? pulumi.output("");
             this.previousImageRef = histories[0].previous;
             this.releases = histories[0].releases;
@@ -275,13 +283,7 @@ export class Environment extends pulumi.ComponentResource {
                     }, { parent: this, dependsOn: roles })
                     : undefined;
                 // The stack's names on the host's front door, passed to its proxy: in place once the proxy serves.
-                if (frontDoor) {
-                    new Ingress(hostScoped(`${name}-ingress`, i), {
-                        host, stack, image: frontDoorImage!, pullLogin, settings: frontDoor,
-                        upstream: socketAddress(loopbackFor(app.bindAddress), app.hostPort),
-                        edge: app.edge, certificate: frontDoor.tls === "manual" ? certificate : undefined, logRotation: settings.logRotation,
-                    }, { parent: this, dependsOn: [proxy!] });
-                }
+                if (frontDoor) frontDoorOn(host, i, socketAddress(loopbackFor(app.bindAddress), app.hostPort), [proxy!]);
                 const web = proxy ? [appService, proxy] : [appService];
                 // Recorded once the host's release is in place (replicas healthy, proxy rerouted, roles replaced); prunes that host.
                 const history = new ReleaseHistory(hostScoped(`${name}-releases`, i), {

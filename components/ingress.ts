@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EdgeSettings, IngressSettings, LogRotation, MEMORY_UNITS } from "./config";
@@ -53,6 +54,14 @@ export function ingressUrls(settings: IngressSettings): string[] {
 
 const INGRESS_CONTEXT = path.join(__dirname, "..", "images", "ingress");
 
+/** The version-revision an ingress image carries, from its Dockerfile's ARG defaults (their one place). */
+export function ingressVersion(dockerfile = fs.readFileSync(path.join(INGRESS_CONTEXT, "Dockerfile"), "utf8")): string {
+    const arg = (name: string) => new RegExp(`^ARG ${name}=(\\S+)$`, "m").exec(dockerfile)?.[1];
+    const [caddy, revision] = [arg("CADDY_VERSION"), arg("INGRESS_REVISION")];
+    if (!caddy || !revision) throw new Error("images/ingress/Dockerfile declares no ARG CADDY_VERSION=… and ARG INGRESS_REVISION=…");
+    return `${caddy}-${revision}`;
+}
+
 /** berth's Caddy image for the front door (images/ingress). */
 export function ingressImage(name: string, args: BerthImageArgs, opts: pulumi.CustomResourceOptions) {
     return berthImage(name, INGRESS_CONTEXT, "berth/ingress", args, opts);
@@ -69,6 +78,7 @@ export class Ingress extends pulumi.ComponentResource {
         const container = new IngressContainer(`${name}-container`, {
             host: args.host,
             image: args.image,
+            version: ingressVersion(),
             httpPort: INGRESS_PORTS.http,
             httpsPort: INGRESS_PORTS.https,
             logRotation: args.logRotation,

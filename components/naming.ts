@@ -17,6 +17,8 @@ export const LABEL = {
     purpose: "berth.purpose",
     /** On a dependency service's container: the service's name. */
     service: "berth.service",
+    /** On berth's ingress image: `<Caddy version>-<berth's revision>` (images/ingress/Dockerfile). */
+    ingressVersion: "berth.ingress-version",
 } as const;
 
 /** The Pulumi type of one of berth's Docker resources (dynamic resources served by Pulumi's Node.js provider). */

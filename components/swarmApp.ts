@@ -66,6 +66,9 @@ export function swarmProxyConf(service: string, port: number, edge: Pick<EdgeSet
 `;
 }
 
+/** Where a node's own processes (its front door) reach the proxy task published on the node's hostPort. */
+export const SWARM_PROXY_FROM_HOST = "127.0.0.1";
+
 /** Writes the site from BERTH_APP_CONF, then runs nginx as the image does. */
 const PROXY_COMMAND = ["/bin/sh", "-c", 'printf "%s" "$BERTH_APP_CONF" >/etc/nginx/app.conf && exec berth-proxy-start'];
 
@@ -168,7 +171,11 @@ export class SwarmApp extends pulumi.ComponentResource {
             image: args.proxyImage,
             command: PROXY_COMMAND,
             envSecret: "",
-            plainEnv: { BERTH_APP_CONF: swarmProxyConf(dockerName(args.stack, app.name), app.containerPort, app.edge) },
+            plainEnv: {
+                BERTH_APP_CONF: swarmProxyConf(dockerName(args.stack, app.name), app.containerPort, app.edge),
+                // Behind the nodes' front doors (berth:domains): the scheme they forward reaches the app.
+                ...(app.ingress ? { BERTH_TRUST_GATEWAY: "1" } : {}),
+            },
             labels: berthLabels(args.stack, "proxy"),
             aliases: ["proxy"],
             mode: "global",

@@ -92,7 +92,7 @@ install_go_programs() {
 
 # Caddy, berth's ingress (front door): the module proxy's release, not Debian's 2.6.2, whose ACME client cannot
 # finish an order with current ACME servers (measured against pebble: it rejects an HTTP-date Retry-After).
-CADDY_VERSION=$(sed -n "s|^FROM berth/caddy:||p" "$BERTH_ROOT/images/ingress/Dockerfile")
+CADDY_VERSION=$(sed -n "s/^ARG CADDY_VERSION=//p" "$BERTH_ROOT/images/ingress/Dockerfile")
 CADDY_DIR="$BERTH_CACHE/toolchain/caddy-v$CADDY_VERSION"
 ensure_caddy() {
   install_go_programs "$CADDY_DIR" "github.com/caddyserver/caddy/v2/cmd/caddy@v$CADDY_VERSION"

@@ -112,7 +112,7 @@ export function parseIngress(source: ConfigSource): IngressSettings | undefined 
 }
 
 /** What the front door needs of the rest of the stack; every conflict at once. */
-export function checkIngress(ingress: IngressSettings, app: Pick<AppSettings, "proxy" | "hostPort" | "edge">, orchestrator: Orchestrator): void {
+export function checkIngress(ingress: IngressSettings, app: Pick<AppSettings, "proxy" | "hostPort" | "edge">, orchestrator: Orchestrator, hosts: number): void {
     const c = new ErrorCollector();
     const refuse = (key: string, value: unknown, allowed: string) => c.take(() => {
         throw new ConfigError(key, value, allowed);
@@ -121,8 +121,9 @@ export function checkIngress(ingress: IngressSettings, app: Pick<AppSettings, "p
     if (ingress.tls === "acme" && wildcard !== undefined) {
         refuse("domains", wildcard, "ACME's HTTP-01 challenge cannot prove a wildcard: list the names (ACME issues each its certificate), or set berth:tls manual with a wildcard certificate");
     }
-    if (orchestrator === "swarm") {
-        refuse("domains", ingress.domains, "the front door runs on berth:orchestrator hosts so far: on a swarm every node would answer the names without shared certificate storage. Publish the swarm's proxy on hostPort behind your own TLS terminator, or use hosts");
+    if (orchestrator === "swarm" && hosts > 1 && ingress.tls === "acme") {
+        refuse("tls", "acme", `on a swarm of ${hosts} nodes each node's front door answers the names, and each would ask the CA on its own while the CA's HTTP-01 challenge may reach another node (they share no certificate storage): `
+            + "set berth:tls manual with your certificate (every node serves it), or use berth:orchestrator hosts, where each host gets its own");
     }
     if (!app.proxy || app.hostPort === 0) {
         refuse(app.proxy ? "hostPort" : "proxy", app.proxy ? app.hostPort : false, "the front door passes requests to the stack's proxy on the host: set berth:proxy true and a hostPort");

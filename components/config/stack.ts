@@ -123,7 +123,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         if (settings.orchestrator === "hosts") c.take(() => checkReplicasCoverHosts(app.replicas, hosts), undefined);
         c.take(() => checkRegistryReachable(settings.registry.server, hosts), undefined);
         if (settings.orchestrator === "swarm") c.take(() => checkSwarmSettings(settings), undefined);
-        if (app.ingress) c.take(() => checkIngress(app.ingress!, app, settings.orchestrator), undefined);
+        if (app.ingress) c.take(() => checkIngress(app.ingress!, app, settings.orchestrator, hosts.length), undefined);
     }
     c.throwIfAny();
     return settings;

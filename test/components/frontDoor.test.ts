@@ -56,7 +56,9 @@ describe("front door config", () => {
         expect(message(() => settingsWith({ domains: '["*.staging.shop.test"]' }))).toMatch(/berth:domains = "\*\.staging\.shop\.test": ACME's HTTP-01 challenge cannot prove a wildcard/);
         expect(message(() => settingsWith({ domains: '["shop.test"]', httpsPort: "8443" }))).toMatch(/berth:httpsPort = 8443: with berth:domains the front door serves HTTPS on 443/);
         expect(message(() => settingsWith({ domains: '["shop.test"]', proxy: "false" }))).toMatch(/berth:proxy = false: the front door passes requests to the stack's proxy/);
-        expect(message(() => settingsWith({ domains: '["shop.test"]', orchestrator: "swarm" }))).toMatch(/berth:domains = \["shop.test"\]: the front door runs on berth:orchestrator hosts so far/);
+        const swarm = { domains: '["shop.test"]', orchestrator: "swarm", hosts: '["ssh://deploy@10.0.0.1","ssh://deploy@10.0.0.2"]', registry: "registry.example.com" };
+        expect(message(() => settingsWith(swarm))).toMatch(/berth:tls = "acme": on a swarm of 2 nodes each node's front door answers the names[^]*set berth:tls manual/);
+        expect(settingsWith({ ...swarm, tls: "manual" }).app.ingress?.tls).toBe("manual");
         expect(message(() => settingsWith({ maintenance: "true" }))).toMatch(/berth:maintenance = true: maintenance is answered by the front door .* set berth:domains too/);
         expect(settingsWith({ domains: '["*.staging.shop.test"]', tls: "manual" }).app.ingress?.domains).toEqual(["*.staging.shop.test"]);
     });

@@ -1,25 +1,34 @@
 import { execFileSync, spawnSync } from "child_process";
 import { selfSignedCertificate } from "../certificates";
+import { ingressVersion } from "../../components/ingress";
+import { initialConfig } from "../../components/ingressConfig";
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { cleanHosts, dockerAt, hostServices, projectRoot, setObjectConfig, testAcme, testHosts, testHostsCa, ThrowawayStack, throwawayStack } from "./harness";
+import { cleanHosts, dockerAt, requestByName, hostServices, projectRoot, setObjectConfig, testAcme, testHosts, testHostsCa, ThrowawayStack, throwawayStack } from "./harness";
 
 /** pebble's certificates live this long here: short enough to see the ingress renew one within the test. */
 const VALIDITY_SECONDS = 180;
 /** h1's address, where the ACME server's DNS sends every .test name. */
 const H1 = "192.168.240.11";
 
-/** One request to the front door on h1 by name, as a browser would send it: status, body, redirect, and the certificate's serial. */
-function request(url: string, roots: string): { status: number; body: string; serial: string; location: string } {
-    const name = new URL(url).hostname;
-    const script = 'd=$(mktemp -d) && printf "%s" "$ROOTS" > "$d/roots" && curl -sS --max-time 10 --cacert "$d/roots" --resolve "$NAME:$PORT:$ADDRESS" -o "$d/body" '
-        + '-w "%{http_code} %{redirect_url}\n%{certs}" "$URL"; rc=$?; printf "\n@@body@@\n"; cat "$d/body" 2>/dev/null; rm -rf "$d"; exit $rc';
-    const out = execFileSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, ROOTS: roots, NAME: name, PORT: url.startsWith("https:") ? "443" : "80", ADDRESS: H1, URL: url } });
-    const [head, body] = out.split("\n@@body@@\n");
-    const [statusLine, ...certs] = head.split("\n");
-    const [status, location = ""] = statusLine.split(" ");
-    return { status: Number(status), body, serial: /Serial Number:\s*([0-9a-f:]+)/i.exec(certs.join("\n"))?.[1] ?? "", location };
+/** One request to h1's front door by name. */
+const request = (url: string, roots: string) => requestByName(url, roots, H1);
+
+/** Polls `done` every half second for up to 30 s. */
+async function waitFor(done: () => boolean): Promise<void> {
+    for (let tries = 0; tries < 60; tries++) {
+        try {
+            if (done()) return;
+        } catch {
+            // not yet
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new Error("gave up waiting");
 }
 
 /** The serial of the certificate h1's front door serves for `name` (checked against pebble's roots). */
@@ -45,7 +54,8 @@ describe("the front door on a test host", () => {
 
     beforeAll(async () => {
         engines = await testHosts(3, { acmeValiditySeconds: VALIDITY_SECONDS });
-        [shop, blog] = await Promise.all([frontDoorStack(frontDoor([shopName])), frontDoorStack(frontDoor([blogName]))]);
+        // Two apps: each its own image path and containers.
+        [shop, blog] = await Promise.all([frontDoorStack(frontDoor([shopName])), frontDoorStack({ ...frontDoor([blogName]), app: "blog" })]);
         // Both at once: each writes its own route into the one ingress, neither loses the other's.
         await Promise.all([shop.stack.up({ color: "never" }), blog.stack.up({ color: "never" })]);
     });
@@ -71,6 +81,31 @@ describe("the front door on a test host", () => {
         expect(request(`http://nobody-${tag}.test/`, testAcme!.roots).status).toBe(404);
         // One ingress on the host, owned by no stack.
         expect(dockerAt(engines[0], "ps", "--filter", "label=berth.role=ingress", "--format", "{{.Names}}/{{.Label \"berth.stack\"}}")).toBe("berth-ingress/");
+    });
+
+    it("a branch stack gets a name instead of a port, and its own certificate, beside the two apps", async () => {
+        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-branch-"));
+        const env = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "front-door", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+        const branchName = `feature/Door-${tag}`;
+        const branch = (...args: string[]) => spawnSync("npm", ["run", "--silent", "branch", "--", ...args], { cwd: projectRoot, env, encoding: "utf8" });
+        try {
+            const sets = {
+                hosts: JSON.stringify([engines[0]]), services: JSON.stringify(hostServices), domains: JSON.stringify([`{branch}.staging-${tag}.test`]),
+                acmeServer: testAcme!.directory, acmeCaCertificates: JSON.stringify(testHostsCa()),
+            };
+            const up = branch("up", branchName, ...Object.entries(sets).flatMap(([key, value]) => ["--set", `${key}=${value}`]));
+            const name = `feature-door-${tag}.staging-${tag}.test`;
+            expect(up.stderr + up.stdout).toContain(`answers at https://${name}/`);
+            expect(up.status, up.stderr).toBe(0);
+            expect(request(`https://${name}/`, testAcme!.roots).status).toBe(200);
+            expect(new Set([servedSerial(name), servedSerial(shopName), servedSerial(blogName)]).size).toBe(3);
+            const down = branch("down", branchName);
+            expect(down.status, down.stderr).toBe(0);
+            expect(request(`http://${name}/`, testAcme!.roots).status).toBe(404);
+        } finally {
+            fs.rmSync(backend, { recursive: true, force: true });
+            fs.rmSync(path.join(projectRoot, `Pulumi.branch-feature-door-${tag}.yaml`), { force: true });
+        }
     });
 
     it("a second up changes nothing", async () => {
@@ -170,6 +205,29 @@ describe("the front door on a test host", () => {
             await failing.remove();
             cleanHosts([engines[0]], failing.name);
         }
+    });
+
+    it("an ingress older than the stack's is replaced by the next up under HTTPS load: 0 failed requests, routes and certificates kept", async () => {
+        // Made older by hand: the running image under an older version label, started as berth starts it.
+        const running = dockerAt(engines[0], "inspect", "--format", "{{.Config.Image}}", "berth-ingress");
+        execFileSync("docker", ["--host", engines[0], "build", "-q", "-t", "berth/ingress:older", "--label", "berth.ingress-version=2.0.0-0", "-"], { input: `FROM ${running}\n`, encoding: "utf8" });
+        dockerAt(engines[0], "rm", "--force", "berth-ingress");
+        dockerAt(engines[0], "run", "-d", "--name", "berth-ingress", "--label", "berth.role=ingress", "--network", "host", "--restart", "always",
+            "--mount", "type=volume,source=berth-ingress,target=/var/lib/berth-ingress", "--env", `BERTH_INGRESS_CONFIG=${initialConfig(80, 443)}`, "berth/ingress:older");
+        await waitFor(() => request(`https://${blogName}/`, testAcme!.roots).status === 200);
+        const serial = servedSerial(blogName);
+        const load = startLoad(`https://${blogName}/`, 8, 300, { ca: [testAcme!.roots] }, H1);
+        const fresh = startLoad(`https://${shopName}/`, 1, 300, { ca: [testAcme!.roots] }, H1);
+        await blog.stack.up({ color: "never" });
+        const [result, other] = [await load.stop(), await fresh.stop()];
+        expect(result.failures).toEqual({});
+        expect(other.failures).toEqual({});
+        expect(result.total).toBeGreaterThan(50);
+        expect(dockerAt(engines[0], "ps", "-a", "--filter", "label=berth.role=ingress", "--format", '{{.Names}} {{.Label "berth.ingress-version"}}')).toBe(`berth-ingress ${ingressVersion()}`);
+        // The same certificate: the new ingress found it on the volume instead of asking the CA again.
+        expect(servedSerial(blogName)).toBe(serial);
+        const preview = await shop.stack.preview({ color: "never", diff: true });
+        expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
     });
 
     it("destroy of one stack removes its names only: the other answers, the ingress stays", async () => {

@@ -305,3 +305,18 @@ export async function restartLocalEngine(seconds = 60): Promise<void> {
         }
     });
 }
+
+/**
+ * One request by name to the front door at `address`, as a browser would send it (curl, checking the certificate
+ * against `roots`): status, body, redirect, and the served certificate's serial.
+ */
+export function requestByName(url: string, roots: string, address: string): { status: number; body: string; serial: string; location: string } {
+    const name = new URL(url).hostname;
+    const script = 'd=$(mktemp -d) && printf "%s" "$ROOTS" > "$d/roots" && curl -sS --max-time 10 --cacert "$d/roots" --resolve "$NAME:$PORT:$ADDRESS" -o "$d/body" '
+        + '-w "%{http_code} %{redirect_url}\n%{certs}" "$URL"; rc=$?; printf "\n@@body@@\n"; cat "$d/body" 2>/dev/null; rm -rf "$d"; exit $rc';
+    const out = execFileSync("bash", ["-c", script], { encoding: "utf8", env: { ...process.env, ROOTS: roots, NAME: name, PORT: url.startsWith("https:") ? "443" : "80", ADDRESS: address, URL: url } });
+    const [head, body] = out.split("\n@@body@@\n");
+    const [statusLine, ...certs] = head.split("\n");
+    const [status, location = ""] = statusLine.split(" ");
+    return { status: Number(status), body, serial: /Serial Number:\s*([0-9a-f:]+)/i.exec(certs.join("\n"))?.[1] ?? "", location };
+}

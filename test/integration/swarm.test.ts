@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
-import { appCopy, cleanHosts, dockerAt, http, projectRoot, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { selfSignedCertificate } from "../certificates";
+import { appCopy, cleanHosts, dockerAt, http, projectRoot, requestByName, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
 
 const hostsScript = path.join(projectRoot, "scripts/hosts.sh");
 
@@ -92,6 +93,28 @@ describe("a stack on Docker Swarm", () => {
         expect(dockerAt(engines[2], "volume", "ls", "--format", "{{.Name}}")).toContain(`berth-${env.name}-redis-data`);
         const again = await env.stack.up({ color: "never", expectNoChanges: true });
         expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    });
+
+    it("serves the stack's names on every node's front door with its own certificate (tls manual), then lets them go", async () => {
+        const name = `swarm-${env.name}.test`;
+        const own = selfSignedCertificate(name);
+        await setObjectConfig(env.stack, "domains", [name]);
+        await env.stack.setAllConfig({
+            "berth:tls": { value: "manual" },
+            "berth:tlsCertificate": { value: own.certificate, secret: true },
+            "berth:tlsPrivateKey": { value: own.privateKey, secret: true },
+        });
+        expect((await env.stack.up({ color: "never" })).outputs.urls.value).toEqual([`https://${name}/`]);
+        for (const engine of engines) {
+            const answer = requestByName(`https://${name}/request`, own.certificate, engine.replace(/^ssh:\/\/[^@]+@/, ""));
+            expect(answer.status, engine).toBe(200);
+            expect(JSON.parse(answer.body)).toMatchObject({ proto: "https", host: name });
+        }
+        const again = await env.stack.preview({ color: "never", diff: true });
+        expect(Object.keys(again.changeSummary).filter((k) => k !== "same")).toEqual([]);
+        for (const key of ["berth:domains", "berth:tls", "berth:tlsCertificate", "berth:tlsPrivateKey"]) await env.stack.removeConfig(key);
+        urls = (await env.stack.up({ color: "never" })).outputs.urls.value;
+        expect(requestByName(`http://${name}/`, own.certificate, engines[1].replace(/^ssh:\/\/[^@]+@/, "")).status).toBe(404);
     });
 
     it("rolls a code change and a new secret variable out under load with no failed request; the old secret goes", async () => {

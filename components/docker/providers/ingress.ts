@@ -19,6 +19,8 @@ export const INGRESS_LABELS = { [LABEL.role]: "ingress" };
 export interface IngressInputs {
     host: DockerHost;
     image: string;
+    /** The image's `<Caddy version>-<revision>` (its berth.ingress-version label): a host running an older one gets this one. */
+    version: string;
     httpPort: number;
     httpsPort: number;
     logRotation: { maxSize: string; maxFiles: number };
@@ -27,7 +29,21 @@ export interface IngressInputs {
 }
 
 /** What state keeps: the declared settings, and whether the ingress was found running when last looked at. */
-export type RecordedIngress = Omit<IngressInputs, "registry"> & { running: boolean; runningImage: string };
+export type RecordedIngress = Omit<IngressInputs, "registry"> & { running: boolean; runningImage: string; runningVersion: string };
+
+/** Orders two `<Caddy version>-<revision>` strings (2.11.9-1 < 2.11.10-1 < 2.11.10-2); unreadable ones come first. */
+export function compareVersions(a: string, b: string): number {
+    const parts = (v: string) => (/^[0-9]+(\.[0-9]+)*-[0-9]+$/.test(v) ? v.split(/[.-]/).map(Number) : [-1]);
+    const [x, y] = [parts(a), parts(b)];
+    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+        const d = (x[i] ?? 0) - (y[i] ?? 0);
+        if (d !== 0) return Math.sign(d);
+    }
+    return 0;
+}
+
+/** The version-revision of the image a running ingress was made from. */
+const versionOf = (found: any): string => String(found?.Config?.Labels?.[LABEL.ingressVersion] ?? "");
 
 /** The container as `docker create` makes it: on the host's network (ports 80 and 443 themselves), its volume, restarted always. */
 export function ingressContainer(inputs: IngressInputs): DockerContainerInputs {
@@ -53,20 +69,56 @@ export function ingressContainer(inputs: IngressInputs): DockerContainerInputs {
     };
 }
 
-/** The ingress on `host` running and healthy: adopted as it is when another stack made it, else made (or started). */
+/** Creates the ingress container `name` (not started). */
+async function createIngress(inputs: IngressInputs, name: string): Promise<void> {
+    const engineDriver = (await docker(inputs.host, ["info", "--format", "{{.LoggingDriver}}"])).trim();
+    await withEnvironment(ingressContainer(inputs).env, ({ flags, cliEnv }) => {
+        const [create, ...rest] = createArgs(name, ingressContainer(inputs), engineDriver);
+        return docker(inputs.host, [create, ...flags, ...rest], { env: cliEnv });
+    });
+}
+
+/**
+ * Replaces a running ingress with one of a newer image without refusing a connection: the new one starts beside it on
+ * the same ports (Caddy binds with SO_REUSEPORT) and the same volume (so it resumes every stack's routes and has every
+ * certificate), and only once it is healthy does the old one stop, gracefully (requests under way finish). If the new
+ * one does not become healthy, it is removed and the old one serves on, unchanged.
+ */
+async function upgradeIngress(inputs: IngressInputs): Promise<void> {
+    const next = `${INGRESS_NAME}-next`;
+    await docker(inputs.host, ["rm", "--force", next]).catch(() => undefined);
+    await pullIfMissing(inputs.host, inputs.image, inputs.registry);
+    await createIngress(inputs, next);
+    try {
+        await startContainer(inputs.host, next);
+        await waitUntilHealthy(ingressContainer(inputs), next);
+    } catch (err) {
+        const logs = await docker(inputs.host, ["logs", "--tail", "10", next]).catch(() => "");
+        await docker(inputs.host, ["rm", "--force", next]).catch(() => undefined);
+        throw new Error(`${inputs.host || "the local engine"}: the new ingress (${inputs.version}) did not start, so the running one serves on: ${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
+    }
+    await docker(inputs.host, ["stop", "--time", String(ingressContainer(inputs).stopTimeoutSeconds), INGRESS_NAME]);
+    await docker(inputs.host, ["rm", INGRESS_NAME]);
+    await docker(inputs.host, ["rename", next, INGRESS_NAME]);
+}
+
+/**
+ * The ingress on `host` running and healthy: adopted as it is when another stack made it (upgraded first when it runs
+ * an older version than this stack brings), else made (or started).
+ */
 async function ensureIngress(inputs: IngressInputs): Promise<RecordedIngress> {
     const container = ingressContainer(inputs);
     let found = await inspect(inputs.host, "container", INGRESS_NAME);
+    if (found?.State?.Running && compareVersions(inputs.version, versionOf(found)) > 0) {
+        await upgradeIngress(inputs);
+        found = await inspect(inputs.host, "container", INGRESS_NAME);
+    }
     if (!found) {
         if (!(await inspect(inputs.host, "volume", INGRESS_NAME))) {
             await docker(inputs.host, ["volume", "create", ...labelFlags(INGRESS_LABELS), INGRESS_NAME]);
         }
         await pullIfMissing(inputs.host, inputs.image, inputs.registry);
-        const engineDriver = (await docker(inputs.host, ["info", "--format", "{{.LoggingDriver}}"])).trim();
-        await withEnvironment(container.env, ({ flags, cliEnv }) => {
-            const [create, ...rest] = createArgs(INGRESS_NAME, container, engineDriver);
-            return docker(inputs.host, [create, ...flags, ...rest], { env: cliEnv });
-        }).catch((err) => {
+        await createIngress(inputs, INGRESS_NAME).catch((err) => {
             // Another stack's up made it first: that one is the host's ingress.
             if (!(err instanceof DockerError && /is already in use/.test(err.stderr))) throw err;
         });
@@ -91,7 +143,7 @@ async function ensureIngress(inputs: IngressInputs): Promise<RecordedIngress> {
 
 function recorded(inputs: IngressInputs | RecordedIngress, found: any): RecordedIngress {
     const { registry: _login, ...rest } = inputs as IngressInputs;
-    return { ...rest, running: found?.State?.Running === true, runningImage: String(found?.Config?.Image ?? "") };
+    return { ...rest, running: found?.State?.Running === true, runningImage: String(found?.Config?.Image ?? ""), runningVersion: versionOf(found) };
 }
 
 /** One answer of the admin API. */
@@ -163,10 +215,11 @@ export const provider: pulumi.dynamic.ResourceProvider = {
         return { id: `${inputs.host || "local"}/${INGRESS_NAME}`, outs: await ensureIngress(inputs) };
     },
     async diff(_id: string, olds: RecordedIngress, news: IngressInputs) {
-        // The image is not compared: the ingress is shared, and one stack's newer berth does not replace it under the others.
         if (changedKeys(olds, news, keys).length > 0) return { changes: true };
+        // Shared by the host's stacks: what matters is the ingress running, at this stack's version or a newer one
+        // (a stack of an older berth leaves a newer ingress alone).
         const found = await inspect(olds.host, "container", INGRESS_NAME);
-        return { changes: found?.State?.Running !== true };
+        return { changes: found?.State?.Running !== true || compareVersions(news.version, versionOf(found)) > 0 };
     },
     async update(_id: string, _olds: RecordedIngress, news: IngressInputs) {
         return { outs: await ensureIngress(news) };

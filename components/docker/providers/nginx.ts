@@ -22,6 +22,8 @@ export function replaceAndReload(files: string[], write: string[], path: string,
         ...files.map((file) => `cp ${file} ${file}.previous`),
         ...write,
         `if ! nginx -t -q; then ${files.map((file) => `mv ${file}.previous ${file}`).join("; ")}; exit 1; fi`,
+        // A proxy that has just started listens (and counts as healthy) a moment before its master writes its pid file.
+        "for i in $(seq 1 100); do [ -s /run/nginx.pid ] && break; sleep 0.05; done",
         "nginx -s reload",
         // Done when fresh connections keep landing on new workers (old ones stop accepting right after the signal).
         `seen=0; for i in $(seq 1 200); do case "$(${fetchScript(path)})" in *${id}*) seen=$((seen + 1)); [ $seen -ge 3 ] && break;; *) seen=0;; esac; sleep 0.05; done`,
