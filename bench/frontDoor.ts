@@ -51,7 +51,7 @@ async function latencies(url: string, roots: string): Promise<number[]> {
 
 /** Requests per second with 8 keep-alive clients for LOAD_SECONDS. */
 async function throughput(url: string, roots: string): Promise<number> {
-    const load = startLoad(url, 8, LOAD_SECONDS + 5, { ca: [roots] }, H1);
+    const load = startLoad(url, 8, LOAD_SECONDS + 5, { ca: [roots], address: H1 });
     await new Promise((resolve) => setTimeout(resolve, LOAD_SECONDS * 1000));
     const result = await load.stop();
     if (result.failed > 0) throw new Error(`${url}: ${result.failed} failed requests while measuring throughput: ${JSON.stringify(result.failures)}`);
@@ -69,7 +69,7 @@ export async function frontDoorBench(): Promise<string> {
         const [directTimes, frontTimes] = [await latencies(direct, roots), await latencies(front, roots)];
         const [directRps, frontRps] = [await throughput(direct, roots), await throughput(front, roots)];
         // Releases under load: keep-alive clients through the front door, one request per connection at the proxy.
-        const viaFront = startLoad(front, 8, 600, { ca: [roots] }, H1);
+        const viaFront = startLoad(front, 8, 600, { ca: [roots], address: H1 });
         const perConnection = startLoad(direct, 8, 600);
         for (let i = 0; i < 3; i++) await s.release();
         const [frontLoad, directLoad] = [await viaFront.stop(), await perConnection.stop()];

@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
 import { engineAddress, isRemoteEngine } from "./config";
 import { INGRESS_PORTS } from "./ingress";
-import { DockerError, DockerHost, engineApi, engineInfo } from "./docker/cli";
+import { docker, DockerError, DockerHost, engineApi, engineInfo } from "./docker/cli";
 import type { RegistryLogin } from "./docker/providers/image";
-import { readIngress } from "./docker/providers/ingress";
+import { INGRESS_NAME, readIngress } from "./docker/providers/ingress";
 import { claimedMessage } from "./docker/providers/ingressRoute";
 import { claimedBy, IngressSite } from "./ingressConfig";
 import { LABEL, stackPrefix } from "./naming";
@@ -170,6 +170,9 @@ export async function warnAboutMissingImages(images: ServiceImage[], resource: p
     return warnings;
 }
 
+/** Linux's switch for handing a closing SO_REUSEPORT listener's pending connections to the others (5.14+). */
+const MIGRATE_REQUESTS = "/proc/sys/net/ipv4/tcp_migrate_req";
+
 /** Whether something accepts TCP connections on `address:port` (within two seconds). */
 function listening(address: string, port: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -194,6 +197,11 @@ export async function checkFrontDoor(stack: string, hosts: DockerHost[], site: P
     const found = await Promise.all(hosts.map(async (host) => {
         const running = await readIngress(host).catch(() => undefined);
         if (running) {
+            const migrates = await docker(host, ["exec", INGRESS_NAME, "cat", MIGRATE_REQUESTS]).then((v) => v.trim(), () => "");
+            if (migrates === "0") {
+                pulumi.log.warn(`${host || "the local engine"}: ${MIGRATE_REQUESTS} is 0: when the front door is upgraded, a connection the old ingress has not accepted yet is reset `
+                    + `instead of handed to the new one. Set it on that host: sysctl -w net.ipv4.tcp_migrate_req=1 (and in /etc/sysctl.d/ to keep it).`, resource);
+            }
             const claim = claimedBy(running.apps, { stack, ...site });
             return claim ? [claimedMessage(host, stack, claim)] : [];
         }

@@ -13,6 +13,8 @@ export interface LoadResult {
     failures: Record<string, number>;
     /** Version answered by each successful request, in completion order, with its completion time. */
     answers: { at: number; version: string }[];
+    /** Requests sent again after the server closed their kept connection (LoadOptions.retryClosedKeepAlive). */
+    retried?: number;
 }
 
 export interface LoadRun {
@@ -21,18 +23,32 @@ export interface LoadRun {
 }
 
 /** Sends until stop() or, whatever happens to the caller, for at most `maxSeconds`: a load never outlives its test. */
-export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: { ca: string[] }, address?: string): LoadRun {
+export interface LoadOptions {
+    /** CA certificates an https URL's certificate is checked against. */
+    ca?: string[];
+    /** Connect the URL's name to this address (a test host answering for it), as DNS would have it. */
+    address?: string;
+    /**
+     * Send a request again when the server closed the kept connection it was sent on before answering
+     * (ECONNRESET on a reused socket): HTTP allows it for idempotent requests, and browsers (and Node's documented
+     * pattern) do it. Counted in `retried`, not as a failure.
+     */
+    retryClosedKeepAlive?: boolean;
+}
+
+export function startLoad(url: string, concurrency = 8, maxSeconds = 600, options: LoadOptions = {}): LoadRun {
     const deadline = Date.now() + maxSeconds * 1000;
     const client = url.startsWith("https:") ? https : http;
-    // The URL's name connected to `address` (a test host answering for it), as DNS would have it.
-    const lookup = address ? (_name: string, options: { all?: boolean }, done: (...args: unknown[]) => void) => (options.all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)) : undefined;
-    const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: tls?.ca, lookup } as https.AgentOptions) : new http.Agent({ keepAlive: true, maxSockets: concurrency, lookup } as http.AgentOptions);
-    const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [] };
+    const { address } = options;
+    const lookup = address ? (_name: string, opts: { all?: boolean }, done: (...args: unknown[]) => void) => (opts.all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)) : undefined;
+    const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: options.ca, lookup } as https.AgentOptions) : new http.Agent({ keepAlive: true, maxSockets: concurrency, lookup } as http.AgentOptions);
+    const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [], retried: 0 };
     const fail = (why: string) => {
         result.failed++;
         result.failures[why] = (result.failures[why] ?? 0) + 1;
     };
-    const once = () => new Promise<void>((resolve) => {
+    // A retry may get another kept connection the server has closed too: each is tried, at most once per pooled socket.
+    const once = (retries = options.retryClosedKeepAlive ? concurrency + 1 : 0): Promise<void> => new Promise<void>((resolve) => {
         const request = client.get(url, { agent, timeout: 10_000 }, (response) => {
             let body = "";
             response.on("data", (chunk) => (body += chunk));
@@ -53,6 +69,11 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, tls?: 
         });
         request.on("timeout", () => request.destroy(new Error("timeout")));
         request.on("error", (err: NodeJS.ErrnoException) => {
+            if (retries > 0 && request.reusedSocket && err.code === "ECONNRESET") {
+                result.retried!++;
+                once(retries - 1).then(resolve);
+                return;
+            }
             result.total++;
             fail(err.code ?? err.message);
             resolve();

@@ -124,8 +124,8 @@ describe("the front door on a test host", () => {
 
     it("releases one stack under HTTPS load with 0 failed requests, the other untouched", async () => {
         const blogContainers = dockerAt(engines[0], "ps", "-q", "--filter", `label=berth.stack=${blog.name}`);
-        const load = startLoad(`https://${shopName}/`, 8, 300, { ca: [testAcme!.roots] }, H1);
-        const other = startLoad(`https://${blogName}/`, 2, 300, { ca: [testAcme!.roots] }, H1);
+        const load = startLoad(`https://${shopName}/`, 8, 300, { ca: [testAcme!.roots], address: H1 });
+        const other = startLoad(`https://${blogName}/`, 2, 300, { ca: [testAcme!.roots], address: H1 });
         await setObjectConfig(shop.stack, "env", { RELEASE: "2" });
         await shop.stack.up({ color: "never" });
         const [result, untouched] = await Promise.all([load.stop(), other.stop()]);
@@ -137,7 +137,7 @@ describe("the front door on a test host", () => {
 
     it("renews a short-lived certificate under load: a new serial served, 0 failed requests", async () => {
         const first = servedSerial(blogName);
-        const load = startLoad(`https://${blogName}/`, 4, 300, { ca: [testAcme!.roots] }, H1);
+        const load = startLoad(`https://${blogName}/`, 4, 300, { ca: [testAcme!.roots], address: H1 });
         const deadline = Date.now() + VALIDITY_SECONDS * 1000 * 1.5;
         let serial = first;
         while (serial === first && Date.now() < deadline) {
@@ -184,7 +184,9 @@ describe("the front door on a test host", () => {
             expect(status.stdout).toMatch(new RegExp(`  stack ${stack.name}: ${name}\n    ${name}: certificate valid to .* serial [0-9A-F]+, from .*Pebble`));
         }
         const refused = ingress("remove", "--host", engines[0]);
-        expect([refused.status, refused.stderr]).toEqual([2, expect.stringMatching(new RegExp(`still serves stack ${shop.name} \\(${shopName}\\)`))]);
+        expect(refused.status).toBe(2);
+        expect(refused.stderr).toMatch(/still serves stack /);
+        expect(refused.stderr).toContain(`stack ${shop.name} (${shopName})`);
     });
 
     it("a route removed by hand is put back by the next up", async () => {
@@ -216,10 +218,13 @@ describe("the front door on a test host", () => {
             "--mount", "type=volume,source=berth-ingress,target=/var/lib/berth-ingress", "--env", `BERTH_INGRESS_CONFIG=${initialConfig(80, 443)}`, "berth/ingress:older");
         await waitFor(() => request(`https://${blogName}/`, testAcme!.roots).status === 200);
         const serial = servedSerial(blogName);
-        const load = startLoad(`https://${blogName}/`, 8, 300, { ca: [testAcme!.roots] }, H1);
-        const fresh = startLoad(`https://${shopName}/`, 1, 300, { ca: [testAcme!.roots] }, H1);
+        // Keep-alive clients that retry a request whose kept connection the old ingress closed before answering, as
+        // HTTP allows and browsers do (HTTP/2 clients get a GOAWAY instead): counted apart, never a failure.
+        const load = startLoad(`https://${blogName}/`, 8, 300, { ca: [testAcme!.roots], address: H1, retryClosedKeepAlive: true });
+        const fresh = startLoad(`https://${shopName}/`, 1, 300, { ca: [testAcme!.roots], address: H1, retryClosedKeepAlive: true });
         await blog.stack.up({ color: "never" });
         const [result, other] = [await load.stop(), await fresh.stop()];
+        console.log(`ingress upgrade under load: ${result.total + other.total} requests, ${result.retried! + other.retried!} sent again after a kept connection closed, failures ${JSON.stringify({ ...result.failures, ...other.failures })}`);
         expect(result.failures).toEqual({});
         expect(other.failures).toEqual({});
         expect(result.total).toBeGreaterThan(50);
