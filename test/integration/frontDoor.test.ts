@@ -6,6 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as tls from "tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad } from "../load";
 import { cleanHosts, dockerAt, requestByName, hostServices, projectRoot, setObjectConfig, testAcme, testHosts, testHostsCa, ThrowawayStack, throwawayStack } from "./harness";
@@ -81,6 +82,22 @@ describe("the front door on a test host", () => {
         expect(request(`http://nobody-${tag}.test/`, testAcme!.roots).status).toBe(404);
         // One ingress on the host, owned by no stack.
         expect(dockerAt(engines[0], "ps", "--filter", "label=berth.role=ingress", "--format", "{{.Names}}/{{.Label \"berth.stack\"}}")).toBe("berth-ingress/");
+    });
+
+    it("passes WebSocket upgrades through both proxies, over TLS", async () => {
+        const socket = tls.connect({ host: H1, port: 443, ca: [testAcme!.roots], servername: shopName });
+        let seen = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk) => {
+            seen += chunk;
+            if (seen.includes("\r\n\r\n") && !seen.includes("ping")) socket.write("ping");
+        });
+        socket.on("secureConnect", () => socket.write(`GET /echo HTTP/1.1\r\nHost: ${shopName}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`));
+        const deadline = Date.now() + 10_000;
+        while (!seen.endsWith("ping") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        socket.destroy();
+        expect(seen).toMatch(/^HTTP\/1\.1 101 /);
+        expect(seen.endsWith("ping")).toBe(true);
     });
 
     it("a branch stack gets a name instead of a port, and its own certificate, beside the two apps", async () => {
