@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, inspect, labelFlags, startContainer } from "../cli";
 import { createArgs, DockerContainerInputs } from "../commands/container";
+import { engineLogDriver } from "../engineFacts";
 import { waitUntilHealthy } from "../health";
 import { changedKeys, withEnvironment } from "../resource";
 import { pullIfMissing, RegistryLogin } from "./image";
@@ -71,7 +72,7 @@ export function ingressContainer(inputs: IngressInputs): DockerContainerInputs {
 
 /** Creates the ingress container `name` (not started). */
 async function createIngress(inputs: IngressInputs, name: string): Promise<void> {
-    const engineDriver = (await docker(inputs.host, ["info", "--format", "{{.LoggingDriver}}"])).trim();
+    const engineDriver = await engineLogDriver(inputs.host);
     await withEnvironment(ingressContainer(inputs).env, ({ flags, cliEnv }) => {
         const [create, ...rest] = createArgs(name, ingressContainer(inputs), engineDriver);
         return docker(inputs.host, [create, ...flags, ...rest], { env: cliEnv });
