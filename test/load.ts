@@ -15,6 +15,8 @@ export interface LoadResult {
     answers: { at: number; version: string }[];
     /** Requests sent again after the server closed their kept connection (LoadOptions.retryClosedKeepAlive). */
     retried?: number;
+    /** When each failure happened (ms since the epoch). */
+    failedAt?: number[];
 }
 
 export interface LoadRun {
@@ -42,10 +44,11 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, option
     const { address } = options;
     const lookup = address ? (_name: string, opts: { all?: boolean }, done: (...args: unknown[]) => void) => (opts.all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)) : undefined;
     const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: options.ca, lookup } as https.AgentOptions) : new http.Agent({ keepAlive: true, maxSockets: concurrency, lookup } as http.AgentOptions);
-    const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [], retried: 0 };
+    const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [], retried: 0, failedAt: [] };
     const fail = (why: string) => {
         result.failed++;
         result.failures[why] = (result.failures[why] ?? 0) + 1;
+        result.failedAt?.push(Date.now());
     };
     // A retry may get another kept connection the server has closed too: each is tried, at most once per pooled socket.
     const once = (retries = options.retryClosedKeepAlive ? concurrency + 1 : 0): Promise<void> => new Promise<void>((resolve) => {
@@ -75,7 +78,8 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, option
                 return;
             }
             result.total++;
-            fail(err.code ?? err.message);
+            // Whether it was sent on a kept connection tells a closed keep-alive from a connection refused or reset when made.
+            fail(`${err.code ?? err.message}${options.retryClosedKeepAlive ? (request.reusedSocket ? " on a kept connection" : " on a new connection") : ""}`);
             resolve();
         });
     });

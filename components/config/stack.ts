@@ -8,7 +8,7 @@ import { ENV_NAME, LOG_OPTION, parseBindAddress, parseBodySize, parseBoolean, pa
 import { parseDependsOn, parseHealthcheck, parseRoles, parseServices } from "./services";
 import { checkNoSecretsInPlainKeys, checkSecretEnv, checkSecrets, checkTlsPair, passwordKey, SECRET_KEYS, SecretState, servesOwnCertificate } from "./secrets";
 import { checkCertificateCovers, checkIngress, parseIngress } from "./ingress";
-import { checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, parseAddressPool, parseHosts, parseKnownHosts } from "./hosts";
+import { checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, isRemoteEngine, parseAddressPool, parseHosts, parseKnownHosts } from "./hosts";
 
 /** Every host port the stack publishes must be distinct and in range. */
 export function checkHostPorts(settings: { app: Pick<AppSettings, "hostPort" | "proxy" | "replicas" | "edge">; services: ServiceSettings[] }): void {
@@ -225,4 +225,17 @@ export function loadSettings(input: {
     }
     c.throwIfAny();
     return settings!;
+}
+
+/**
+ * What is allowed but almost surely not meant, said at preview and `up` as warnings (nothing is refused): a remote
+ * host whose app port listens on its loopback only (reachable by nothing outside it, and named so in `urls`).
+ */
+export function settingsWarnings(settings: Pick<BerthSettings, "hosts" | "app">): string[] {
+    const { app } = settings;
+    const loopback = /^127\./.test(app.bindAddress) || app.bindAddress === "::1";
+    const remote = settings.hosts.filter(isRemoteEngine);
+    if (!loopback || remote.length === 0 || app.hostPort === 0 || app.ingress) return [];
+    return [`berth:bindAddress is ${app.bindAddress}: on ${remote.join(", ")} the app's port ${app.hostPort} listens on that host's loopback only, so nothing outside it reaches the app `
+        + `(and the urls output names ${app.bindAddress}). Set berth:bindAddress to 0.0.0.0 (or the host's own address), or serve the app by name on the hosts' front door (berth:domains).`];
 }

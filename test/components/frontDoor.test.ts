@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configWithDefaults } from "../../components/config/defaults";
-import { checkCertificateCovers, domainProblem, loadSettings, parseAcmeServer, parseCaCertificates, parseSettings, requiredSecrets } from "../../components/config";
+import { checkCertificateCovers, domainProblem, loadSettings, parseAcmeServer, parseCaCertificates, parseSettings, requiredSecrets, settingsWarnings } from "../../components/config";
 import { bodyBytes, ingressSite, ingressUrls } from "../../components/ingress";
 import { selfSignedCertificate } from "../certificates";
 
@@ -96,5 +96,13 @@ describe("front door config", () => {
         expect([bodyBytes("0"), bodyBytes("512k"), bodyBytes("1G")]).toEqual([0, 512 * 1024, 1024 ** 3]);
         expect(ingressUrls({ ...settings.app.ingress!, domains: ["a.test", "b.test"], pathPrefix: "/api" })).toEqual(["https://a.test/api/", "https://b.test/api/"]);
         expect(ingressUrls({ ...settings.app.ingress!, tls: "off" })).toEqual(["http://shop.test/"]);
+    });
+
+    it("warns, refusing nothing, when a remote host's app port would listen on its loopback only and no front door serves it", () => {
+        const remote = { hosts: '["ssh://deploy@10.0.0.1"]', registry: "registry.example.com" };
+        expect(settingsWarnings(settingsWith(remote))).toEqual([expect.stringMatching(/^berth:bindAddress is 127\.0\.0\.1: on ssh:\/\/deploy@10\.0\.0\.1 the app's port \d+ listens on that host's loopback only[^]*berth:domains/)]);
+        expect(settingsWarnings(settingsWith({ ...remote, bindAddress: "0.0.0.0" }))).toEqual([]);
+        expect(settingsWarnings(settingsWith({ ...remote, domains: '["shop.test"]' }))).toEqual([]);
+        expect(settingsWarnings(settingsWith({}))).toEqual([]);
     });
 });
