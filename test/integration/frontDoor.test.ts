@@ -226,7 +226,7 @@ describe("the front door on a test host", () => {
         }
     });
 
-    it("an ingress older than the stack's is replaced by the next up under HTTPS load, routes and certificates kept; kept connections are retried, new ones may be reset while the new one starts", async () => {
+    it("an ingress older than the stack's is replaced by the next up under HTTPS load: 0 failed requests, routes and certificates kept", async () => {
         // Made older by hand: the running image under an older version label, started as berth starts it.
         const running = dockerAt(engines[0], "inspect", "--format", "{{.Config.Image}}", "berth-ingress");
         execFileSync("docker", ["--host", engines[0], "build", "-q", "-t", "berth/ingress:older", "--label", "berth.ingress-version=2.0.0-0", "-"], { input: `FROM ${running}\n`, encoding: "utf8" });
@@ -242,15 +242,10 @@ describe("the front door on a test host", () => {
         const upStarted = Math.floor(Date.now() / 1000);
         await blog.stack.up({ color: "never" });
         const [result, other] = [await load.stop(), await fresh.stop()];
-        // When the new ingress started: a failure is only ever a new connection reset in the second after it (measured:
-        // 0 to 7 of ~5,000 requests; not yet zero — see README "HTTPS", Upgrades).
-        const started = Date.parse(dockerAt(engines[0], "inspect", "--format", "{{.State.StartedAt}}", "berth-ingress"));
-        const failedAt = [...(result.failedAt ?? []), ...(other.failedAt ?? [])];
         console.log(`ingress upgrade under load: ${result.total + other.total} requests, ${result.retried! + other.retried!} sent again after a kept connection closed, `
-            + `failures ${JSON.stringify({ ...result.failures, ...other.failures })} at ${failedAt.map((at) => `${at - started} ms`).join(", ") || "-"} from the new ingress's start (up at ${upStarted})`);
-        expect(Object.keys({ ...result.failures, ...other.failures }).filter((why) => why !== "ECONNRESET on a new connection")).toEqual([]);
-        for (const at of failedAt) expect(Math.abs(at - started)).toBeLessThan(2000);
-        expect(result.failed + other.failed).toBeLessThan((result.total + other.total) / 100);
+            + `failures ${JSON.stringify({ ...result.failures, ...other.failures })} (up at ${upStarted})`);
+        expect(result.failures).toEqual({});
+        expect(other.failures).toEqual({});
         expect(result.total).toBeGreaterThan(50);
         expect(dockerAt(engines[0], "ps", "-a", "--filter", "label=berth.role=ingress", "--format", '{{.Names}} {{.Label "berth.ingress-version"}}')).toBe(`berth-ingress ${ingressVersion()}`);
         // The same certificate: the new ingress found it on the volume instead of asking the CA again.

@@ -7,7 +7,7 @@ import { engineLogDriver } from "../engineFacts";
 import { waitUntilHealthy } from "../health";
 import { changedKeys, withEnvironment } from "../resource";
 import { pullIfMissing, RegistryLogin } from "./image";
-import { ADMIN_SOCKET, CaddyApps, initialConfig } from "../../ingressConfig";
+import { ADMIN_SOCKET, CaddyApps, claims, INGRESS_SERVER, initialConfig } from "../../ingressConfig";
 import { LABEL } from "../../naming";
 
 /** The ingress's container and volume on every engine: one of each, named alike for all stacks. */
@@ -79,23 +79,58 @@ async function createIngress(inputs: IngressInputs, name: string): Promise<void>
     });
 }
 
+/** Where a new ingress listens until it is given the host's ports: a socket inside its container. */
+const DARK_SOCKET = "/run/caddy/dark.sock";
+/** The volume's autosave, which a starting ingress resumes from (the image's XDG_CONFIG_HOME). */
+const AUTOSAVE = `${INGRESS_HOME}/config/caddy/autosave.json`;
+
+/** Writes `config` as the volume's autosave, through `container` (stdin: it holds any manual certificate's key). */
+async function writeAutosave(host: DockerHost, container: string, config: string): Promise<void> {
+    await docker(host, ["exec", "-i", container, "sh", "-c", `cat > ${AUTOSAVE}.new && mv ${AUTOSAVE}.new ${AUTOSAVE}`], { stdin: config });
+}
+
+/** Names (of HTTPS sites) whose certificate `container` does not serve over its dark socket yet. */
+async function darkNamesWithoutCertificate(host: DockerHost, container: string, names: string[]): Promise<string[]> {
+    const script = `for name in "$@"; do curl -sk -o /dev/null --max-time 5 --unix-socket ${DARK_SOCKET} "https://$name/" || echo "$name"; done`;
+    return (await docker(host, ["exec", container, "sh", "-c", script, "sh", ...names.map((n) => n.replace(/^\*\./, "berth-check."))])).split("\n").filter(Boolean);
+}
+
 /**
- * Replaces a running ingress with one of a newer image without refusing a connection: the new one starts beside it on
- * the same ports (Caddy binds with SO_REUSEPORT) and the same volume (so it resumes every stack's routes and has every
- * certificate), and only once it is healthy does the old one stop, gracefully (requests under way finish). If the new
- * one does not become healthy, it is removed and the old one serves on, unchanged.
+ * Replaces a running ingress with one of a newer image without a failed request. The new one starts *dark*: it
+ * resumes the running config (every stack's routes, every certificate on the shared volume: nothing is issued
+ * again) with its server on a socket inside its container, not on the host's ports, so no client reaches it before
+ * it is ready; once it serves every name's certificate there, it is given the ports (beside the old one: Caddy binds
+ * with SO_REUSEPORT), which also saves the real config, and only then does the old one stop, gracefully. If the new
+ * one never gets ready, it is removed, the saved config is put back, and the old one serves on, unchanged.
  */
 async function upgradeIngress(inputs: IngressInputs): Promise<void> {
     const next = `${INGRESS_NAME}-next`;
     await docker(inputs.host, ["rm", "--force", next]).catch(() => undefined);
     await pullIfMissing(inputs.host, inputs.image, inputs.registry);
-    await createIngress(inputs, next);
+    const answer = await adminRequest(inputs.host, "GET", "/config/");
+    if (answer.status !== 200) throw new Error(`the ingress on ${inputs.host || "the local engine"} answered ${answer.status} reading its config: ${answer.body.trim()}`);
+    const running = JSON.parse(answer.body);
+    const server = running.apps.http.servers[INGRESS_SERVER];
+    const ports: string[] = server.listen;
+    const tlsNames = claims(running.apps).flatMap((c) => c.domains).filter((name) => !(server.automatic_https?.skip ?? []).includes(name));
+    const dark = { ...running, apps: { ...running.apps, http: { ...running.apps.http, servers: { ...running.apps.http.servers, [INGRESS_SERVER]: { ...server, listen: [`unix/${DARK_SOCKET}`] } } } } };
+    await writeAutosave(inputs.host, INGRESS_NAME, JSON.stringify(dark));
     try {
+        await createIngress(inputs, next);
         await startContainer(inputs.host, next);
         await waitUntilHealthy(ingressContainer(inputs), next);
+        const deadline = Date.now() + 60_000;
+        let missing = await darkNamesWithoutCertificate(inputs.host, next, tlsNames);
+        for (; missing.length > 0 && Date.now() < deadline; missing = await darkNamesWithoutCertificate(inputs.host, next, tlsNames)) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        if (missing.length > 0) throw new Error(`it served no certificate for ${missing.join(", ")} within 60s`);
+        const given = await adminRequest(inputs.host, "PATCH", `/config/apps/http/servers/${INGRESS_SERVER}/listen`, JSON.stringify(ports), undefined, next);
+        if (given.status !== 200) throw new Error(`it refused the host's ports (${given.status}): ${given.body.trim()}`);
     } catch (err) {
         const logs = await docker(inputs.host, ["logs", "--tail", "10", next]).catch(() => "");
         await docker(inputs.host, ["rm", "--force", next]).catch(() => undefined);
+        await writeAutosave(inputs.host, INGRESS_NAME, answer.body);
         throw new Error(`${inputs.host || "the local engine"}: the new ingress (${inputs.version}) did not start, so the running one serves on: ${(err as Error).message}${logs ? `\nlast log lines:\n${logs}` : ""}`);
     }
     await docker(inputs.host, ["stop", "--time", String(ingressContainer(inputs).stopTimeoutSeconds), INGRESS_NAME]);
@@ -170,8 +205,8 @@ export function parseAdminAnswer(output: string): AdminAnswer {
  * One request to the ingress's admin API, through `docker exec` and curl in the container; a body travels on stdin,
  * so no certificate key reaches a command line.
  */
-export async function adminRequest(host: DockerHost, method: string, apiPath: string, body?: string, ifMatch?: string): Promise<AdminAnswer> {
-    const args = ["exec", ...(body !== undefined ? ["-i"] : []), INGRESS_NAME, "curl", "-sS", "--include", "--max-time", String(ADMIN_TIMEOUT_MS / 1000),
+export async function adminRequest(host: DockerHost, method: string, apiPath: string, body?: string, ifMatch?: string, container = INGRESS_NAME): Promise<AdminAnswer> {
+    const args = ["exec", ...(body !== undefined ? ["-i"] : []), container, "curl", "-sS", "--include", "--max-time", String(ADMIN_TIMEOUT_MS / 1000),
         "--unix-socket", ADMIN_SOCKET, "-X", method,
         ...(body !== undefined ? ["-H", "Content-Type: application/json", "--data-binary", "@-"] : []),
         ...(ifMatch ? ["-H", `If-Match: ${ifMatch}`] : []),
