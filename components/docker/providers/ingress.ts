@@ -89,10 +89,15 @@ async function writeAutosave(host: DockerHost, container: string, config: string
     await docker(host, ["exec", "-i", container, "sh", "-c", `cat > ${AUTOSAVE}.new && mv ${AUTOSAVE}.new ${AUTOSAVE}`], { stdin: config });
 }
 
-/** Names (of HTTPS sites) whose certificate `container` does not serve over its dark socket yet. */
-async function darkNamesWithoutCertificate(host: DockerHost, container: string, names: string[]): Promise<string[]> {
-    const script = `for name in "$@"; do curl -sk -o /dev/null --max-time 5 --unix-socket ${DARK_SOCKET} "https://$name/" || echo "$name"; done`;
-    return (await docker(host, ["exec", container, "sh", "-c", script, "sh", ...names.map((n) => n.replace(/^\*\./, "berth-check."))])).split("\n").filter(Boolean);
+/**
+ * Names (of HTTPS sites) whose certificate `container` does not serve yet (a TLS handshake for it fails): on the
+ * host's port 443, or on its dark socket. A wildcard is asked for as a name under it.
+ */
+export async function namesWithoutCertificate(host: DockerHost, container: string, names: string[], where: "--resolve-loopback" | "--dark-socket"): Promise<string[]> {
+    const target = where === "--dark-socket" ? `--unix-socket ${DARK_SOCKET}` : '--resolve "$name:443:127.0.0.1"';
+    const script = `for name in "$@"; do curl -sk -o /dev/null --max-time 5 ${target} "https://$name/" || echo "$name"; done`;
+    return (await docker(host, ["exec", container, "sh", "-c", script, "sh", ...names.map((n) => n.replace(/^\*\./, "berth-check."))])).split("\n").filter(Boolean)
+        .map((checked) => names.find((n) => n.replace(/^\*\./, "berth-check.") === checked) ?? checked);
 }
 
 /**
@@ -112,7 +117,11 @@ async function upgradeIngress(inputs: IngressInputs): Promise<void> {
     const running = JSON.parse(answer.body);
     const server = running.apps.http.servers[INGRESS_SERVER];
     const ports: string[] = server.listen;
-    const tlsNames = claims(running.apps).flatMap((c) => c.domains).filter((name) => !(server.automatic_https?.skip ?? []).includes(name));
+    // The names the running one serves with a certificate now: the new one must serve them too before it gets the ports
+    // (a name still waiting for its certificate keeps waiting in the new one).
+    const httpsNames = claims(running.apps).flatMap((c) => c.domains).filter((name) => !(server.automatic_https?.skip ?? []).includes(name));
+    const unserved = await namesWithoutCertificate(inputs.host, INGRESS_NAME, httpsNames, "--resolve-loopback");
+    const tlsNames = httpsNames.filter((name) => !unserved.includes(name));
     const dark = { ...running, apps: { ...running.apps, http: { ...running.apps.http, servers: { ...running.apps.http.servers, [INGRESS_SERVER]: { ...server, listen: [`unix/${DARK_SOCKET}`] } } } } };
     await writeAutosave(inputs.host, INGRESS_NAME, JSON.stringify(dark));
     try {
@@ -120,8 +129,8 @@ async function upgradeIngress(inputs: IngressInputs): Promise<void> {
         await startContainer(inputs.host, next);
         await waitUntilHealthy(ingressContainer(inputs), next);
         const deadline = Date.now() + 60_000;
-        let missing = await darkNamesWithoutCertificate(inputs.host, next, tlsNames);
-        for (; missing.length > 0 && Date.now() < deadline; missing = await darkNamesWithoutCertificate(inputs.host, next, tlsNames)) {
+        let missing = await namesWithoutCertificate(inputs.host, next, tlsNames, "--dark-socket");
+        for (; missing.length > 0 && Date.now() < deadline; missing = await namesWithoutCertificate(inputs.host, next, tlsNames, "--dark-socket")) {
             await new Promise((resolve) => setTimeout(resolve, 500));
         }
         if (missing.length > 0) throw new Error(`it served no certificate for ${missing.join(", ")} within 60s`);

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { demultiplex, docker, DockerHost, engineApi } from "../cli";
 import { changedKeys } from "../resource";
 import { claimedBy, IngressSite, servesSite, withoutSite, withSite } from "../../ingressConfig";
-import { changeIngress, INGRESS_HOME, INGRESS_NAME, readIngress } from "./ingress";
+import { changeIngress, INGRESS_HOME, INGRESS_NAME, namesWithoutCertificate, readIngress } from "./ingress";
 
 export interface IngressRouteInputs {
     host: DockerHost;
@@ -46,17 +46,6 @@ export function claimedMessage(host: DockerHost, stack: string, claim: { stack: 
         + `Remove it from one stack's berth:domains (or give them different berth:pathPrefix values).`;
 }
 
-/**
- * Names whose certificate the ingress does not serve yet (a TLS handshake for it, from inside the ingress, fails).
- * A wildcard is asked for as a name under it.
- */
-async function namesWithoutCertificate(host: DockerHost, domains: string[]): Promise<string[]> {
-    const script = 'for name in "$@"; do curl -sk -o /dev/null --max-time 5 --resolve "$name:443:127.0.0.1" "https://$name/" || echo "$name"; done';
-    const names = domains.map((name) => name.replace(/^\*\./, "berth-check."));
-    const out = await docker(host, ["exec", INGRESS_NAME, "sh", "-c", script, "sh", ...names]);
-    return out.split("\n").filter(Boolean);
-}
-
 /** What the ingress logged (JSON lines) about failing to get a certificate for one of `names`. */
 export function issuanceErrors(log: string, names: string[]): string[] {
     return log.split("\n").flatMap((line) => {
@@ -81,19 +70,19 @@ async function ingressLog(host: DockerHost, since: number): Promise<string> {
 
 /**
  * Waits for every name's certificate. Fails as soon as the ingress reports it could not get one (an unreachable CA,
- * a name that does not resolve here, a rate limit), with its words, or after CERTIFICATE_TIMEOUT_SECONDS; the route
- * stays, other names keep their certificates, and the ingress keeps trying on its own.
+ * a name that does not resolve here, a rate limit), with its words, or after CERTIFICATE_TIMEOUT_SECONDS. Other
+ * names keep their certificates; a route that fails its first up is taken out again (provider.create).
  */
 async function waitForCertificates(host: DockerHost, site: IngressSite): Promise<void> {
     if (site.tls === "off") return;
     const started = Math.floor(Date.now() / 1000) - 1;
     const deadline = Date.now() + CERTIFICATE_TIMEOUT_SECONDS * 1000;
-    for (let missing = await namesWithoutCertificate(host, site.domains); missing.length > 0; missing = await namesWithoutCertificate(host, site.domains)) {
+    for (let missing = await namesWithoutCertificate(host, INGRESS_NAME, site.domains, "--resolve-loopback"); missing.length > 0; missing = await namesWithoutCertificate(host, INGRESS_NAME, site.domains, "--resolve-loopback")) {
         const errors = issuanceErrors(await ingressLog(host, started).catch(() => ""), missing);
         if (errors.length > 0 || Date.now() > deadline) {
             throw new Error(`${host || "the local engine"}: no certificate for ${missing.join(", ")} from ${site.acme?.server ?? "the stack's certificate"}`
-                + `${errors.length > 0 ? "" : ` within ${CERTIFICATE_TIMEOUT_SECONDS}s`}. The route is in place, other names keep their certificates, and the ingress `
-                + "keeps trying on its own; the next up waits again. Check that the names resolve to this host, that its port 80 is reachable from the CA, and that the CA answers."
+                + `${errors.length > 0 ? "" : ` within ${CERTIFICATE_TIMEOUT_SECONDS}s`}. Other names keep their certificates; `
+                + "the next up tries again. Check that the names resolve to this host, that its port 80 is reachable from the CA, and that the CA answers."
                 + (errors.length > 0 ? `\nthe ingress said:\n${[...new Set(errors)].slice(-3).join("\n")}` : ""));
         }
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -138,7 +127,13 @@ const keys = ["host", "site", "acmeCaCertificates", "certificateHash"] as const;
 
 export const provider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: IngressRouteInputs) {
-        return { id: `${inputs.host || "local"}/${inputs.site.stack}`, outs: await apply(inputs) };
+        try {
+            return { id: `${inputs.host || "local"}/${inputs.site.stack}`, outs: await apply(inputs) };
+        } catch (err) {
+            // Not recorded in state, so `destroy` would not know it: a route that failed its first up goes again.
+            await changeIngress(inputs.host, (apps) => withoutSite(apps, inputs.site.stack)).catch(() => undefined);
+            throw err;
+        }
     },
     async diff(_id: string, olds: RecordedRoute, news: IngressRouteInputs) {
         if (changedKeys(olds, recorded(news), keys).length > 0) return { changes: true };
