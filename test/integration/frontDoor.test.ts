@@ -51,12 +51,11 @@ describe("the front door on a test host", () => {
         acmeServer: testAcme!.directory, acmeCaCertificates: testHostsCa(), acmeEmail: "ops@example.com",
     });
 
-    const frontDoorStack = (config: Record<string, string | object>) => throwawayStack(config);
 
     beforeAll(async () => {
         engines = await testHosts(3, { acmeValiditySeconds: VALIDITY_SECONDS });
         // Two apps: each its own image path and containers.
-        [shop, blog] = await Promise.all([frontDoorStack(frontDoor([shopName])), frontDoorStack({ ...frontDoor([blogName]), app: "blog" })]);
+        [shop, blog] = await Promise.all([throwawayStack(frontDoor([shopName])), throwawayStack({ ...frontDoor([blogName]), app: "blog" })]);
         // Both at once: each writes its own route into the one ingress, neither loses the other's.
         await Promise.all([shop.stack.up({ color: "never" }), blog.stack.up({ color: "never" })]);
     });
@@ -131,7 +130,7 @@ describe("the front door on a test host", () => {
     });
 
     it("refuses at preview a name another stack holds, naming that stack", async () => {
-        const thief = await frontDoorStack(frontDoor([`www-${tag}.test`, blogName]));
+        const thief = await throwawayStack(frontDoor([`www-${tag}.test`, blogName]));
         try {
             await expect(thief.stack.preview({ color: "never" })).rejects.toThrow(new RegExp(`${blogName.replace(/\./g, "\\.")} is already served by stack ${blog.name} on ssh://deploy@${H1}'s front door`));
         } finally {
@@ -215,7 +214,7 @@ describe("the front door on a test host", () => {
     });
 
     it("an unreachable ACME server fails the up with the ingress's reason, while existing certificates keep serving", async () => {
-        const failing = await frontDoorStack({ ...frontDoor([`down-${tag}.test`]), acmeServer: "https://192.168.240.3:14999/dir" });
+        const failing = await throwawayStack({ ...frontDoor([`down-${tag}.test`]), acmeServer: "https://192.168.240.3:14999/dir" });
         try {
             const failure = await failing.stack.up({ color: "never" }).then(() => "", (err: Error) => err.message);
             expect(failure).toMatch(new RegExp(`no certificate for down-${tag}\\.test from https://192\\.168\\.240\\.3:14999/dir[^]*the ingress said:[^]*down-${tag}\\.test`));

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { demultiplex, docker, DockerHost, engineApi } from "../cli";
 import { changedKeys } from "../resource";
 import { claimedBy, IngressSite, servesSite, withoutSite, withSite } from "../../ingressConfig";
+import { tlsHash } from "./proxySite";
 import { changeIngress, INGRESS_HOME, INGRESS_NAME, namesWithoutCertificate, readIngress } from "./ingress";
 
 export interface IngressRouteInputs {
@@ -24,10 +25,6 @@ export const CERTIFICATE_TIMEOUT_SECONDS = 120;
 /** Where a stack's trusted ACME roots are written in the ingress (on its volume, so they outlive a restart). */
 export function rootsFile(stack: string): string {
     return `${INGRESS_HOME}/roots/${crypto.createHash("sha256").update(stack).digest("hex").slice(0, 16)}.pem`;
-}
-
-export function certificateHash(certificate: IngressRouteInputs["certificate"]): string {
-    return certificate ? crypto.createHash("sha256").update(certificate.certificate).update("\0").update(certificate.privateKey).digest("hex") : "";
 }
 
 /** The full site as the ingress config takes it. */
@@ -109,7 +106,7 @@ async function apply(inputs: IngressRouteInputs): Promise<RecordedRoute> {
 
 function recorded(inputs: IngressRouteInputs): RecordedRoute {
     const { certificate, ...rest } = inputs;
-    return { ...rest, certificateHash: certificateHash(certificate) };
+    return { ...rest, certificateHash: tlsHash(certificate) };
 }
 
 /** Whether the running ingress still has the route (and certificate policy) as recorded: one removed by hand is drift. */
@@ -119,7 +116,7 @@ async function drifted(olds: RecordedRoute): Promise<boolean> {
     // The certificate itself is not in state: compare the loaded one's hash with the recorded hash instead.
     const loaded = running.apps.tls?.certificates?.load_pem?.find((c) => c.tags?.includes(`berth-${olds.site.stack}`));
     const certificate = loaded ? { certificate: loaded.certificate, privateKey: loaded.key } : undefined;
-    if (certificateHash(certificate) !== olds.certificateHash) return true;
+    if (tlsHash(certificate) !== olds.certificateHash) return true;
     return !servesSite(running.apps, fullSite({ ...olds, certificate }));
 }
 
