@@ -3,19 +3,21 @@
  * host's ingress (certificate from the test ACME server), measured in the same run through the front door (HTTPS,
  * keep-alive) and straight at the stack's own proxy (plain HTTP on its port): latency of single requests (p50/p99),
  * requests per second with 8 clients, and failed requests during releases under keep-alive load through the front
- * door against the stack's proxy with one request per connection (berth's default without it).
+ * door against the stack's proxy with one request per connection (berth's default without it); and failed requests
+ * while the host's ingress is upgraded under keep-alive load, by berth against replacing its container by hand.
  */
 import * as crypto from "crypto";
 import * as http from "http";
 import * as https from "https";
 import { startLoad } from "../test/load";
-import { hostServices, testAcme, testHosts, testHostsCa } from "../test/integration/harness";
+import { dockerAt, hostServices, runIngressByHand, startOlderIngress, testAcme, testHosts, testHostsCa } from "../test/integration/harness";
 import { withStack } from "./hosts";
 
 /** h1's address: where the ACME server's DNS sends every .test name. */
 const H1 = "192.168.240.11";
 const SAMPLES = 2000;
 const LOAD_SECONDS = 10;
+const UPGRADES = 3;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 const ms = (value: number) => `${value.toFixed(2)} ms`;
@@ -58,6 +60,28 @@ async function throughput(url: string, roots: string): Promise<number> {
     return result.total / LOAD_SECONDS;
 }
 
+/** Failed and total requests of keep-alive clients on `url` (retrying a kept connection closed under them) while `act` runs. */
+async function failedDuring(url: string, roots: string, act: () => Promise<unknown>): Promise<{ failed: number; total: number }> {
+    const load = startLoad(url, 8, 600, { ca: [roots], address: H1, retryClosedKeepAlive: true });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await act();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const { failed, total } = await load.stop();
+    return { failed, total };
+}
+
+/** Waits (at most 60 s) until `url` answers 200. */
+async function answering(url: string, roots: string): Promise<void> {
+    const agent = agentFor(url, roots);
+    for (const deadline = Date.now() + 60_000; ; await new Promise((resolve) => setTimeout(resolve, 200))) {
+        if (await get(url, agent).then(() => true, () => false)) break;
+        if (Date.now() > deadline) throw new Error(`${url} did not answer within 60 s`);
+    }
+    agent.destroy();
+}
+
+const sum = (runs: { failed: number; total: number }[]) => `${runs.reduce((n, r) => n + r.failed, 0)} of ${runs.reduce((n, r) => n + r.total, 0)}`;
+
 export async function frontDoorBench(): Promise<string> {
     const engines = await testHosts(1, { acmeValiditySeconds: 7776000 });
     const name = `bench-${crypto.randomBytes(3).toString("hex")}.test`;
@@ -73,6 +97,20 @@ export async function frontDoorBench(): Promise<string> {
         const perConnection = startLoad(direct, 8, 600);
         for (let i = 0; i < 3; i++) await s.release();
         const [frontLoad, directLoad] = [await viaFront.stop(), await perConnection.stop()];
+        // Ingress upgrades: berth's (`up` after the running one was made to look older) against a script's
+        // `docker stop; docker rm; docker run` of the same image.
+        const [byBerth, byHand] = [[], []] as { failed: number; total: number }[][];
+        for (let i = 0; i < UPGRADES; i++) {
+            const image = startOlderIngress(engines[0]);
+            await answering(front, roots);
+            byBerth.push(await failedDuring(front, roots, () => s.stack.stack.up({ color: "never" })));
+            byHand.push(await failedDuring(front, roots, async () => {
+                dockerAt(engines[0], "stop", "berth-ingress");
+                dockerAt(engines[0], "rm", "berth-ingress");
+                runIngressByHand(engines[0], image);
+                await answering(front, roots);
+            }));
+        }
         const rows = [
             ["measure", "through the front door (HTTPS, keep-alive)", "the stack's proxy itself (HTTP)", "front door ÷ proxy"],
             ["---", "---", "---", "---"],
@@ -81,6 +119,11 @@ export async function frontDoorBench(): Promise<string> {
             [`requests per second, 8 keep-alive clients, ${LOAD_SECONDS} s`, frontRps.toFixed(0), directRps.toFixed(0), `${(frontRps / directRps).toFixed(2)}×`],
             ["failed requests during 3 releases under load (front door: keep-alive clients; proxy: keepAliveSeconds 0, its default)", `${frontLoad.failed} of ${frontLoad.total}`, `${directLoad.failed} of ${directLoad.total}`, ""],
         ];
-        return rows.map((row) => `| ${row.join(" | ")} |`).join("\n");
+        const upgradeRows = [
+            ["measure", "berth's upgrade (dark start)", "by hand: docker stop, rm, run", ""],
+            ["---", "---", "---", "---"],
+            [`failed requests during ${UPGRADES} ingress upgrades, 8 keep-alive clients (a kept connection closed under one is sent again)`, sum(byBerth), sum(byHand), ""],
+        ];
+        return [rows, upgradeRows].map((table) => table.map((row) => `| ${row.join(" | ")} |`).join("\n")).join("\n\n");
     }, { ...config, bindAddress: "0.0.0.0" });
 }

@@ -32,8 +32,8 @@ export interface LoadOptions {
     address?: string;
     /**
      * Send a request again when the server closed the kept connection it was sent on before answering
-     * (ECONNRESET on a reused socket): HTTP allows it for idempotent requests, and browsers (and Node's documented
-     * pattern) do it. Counted in `retried`, not as a failure.
+     * (ECONNRESET on a socket that had answered before): HTTP allows it for idempotent requests, and browsers (and
+     * Node's documented pattern) do it. Counted in `retried`, not as a failure.
      */
     retryClosedKeepAlive?: boolean;
 }
@@ -45,6 +45,9 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, option
     const lookup = address ? (_name: string, opts: { all?: boolean }, done: (...args: unknown[]) => void) => (opts.all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)) : undefined;
     const agent = url.startsWith("https:") ? new https.Agent({ keepAlive: true, maxSockets: concurrency, ca: options.ca, lookup } as https.AgentOptions) : new http.Agent({ keepAlive: true, maxSockets: concurrency, lookup } as http.AgentOptions);
     const result: LoadResult = { total: 0, failed: 0, failures: {}, answers: [], retried: 0, failedAt: [] };
+    // Sockets that carried an answer before. Node's `request.reusedSocket` misses a kept socket handed to a request
+    // that waited in the agent's queue (every request here: each loop asks again before its socket is freed).
+    const answered = new WeakSet<object>();
     const fail = (why: string) => {
         result.failed++;
         result.failures[why] = (result.failures[why] ?? 0) + 1;
@@ -52,10 +55,12 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, option
     };
     // A retry may get another kept connection the server has closed too: each is tried, at most once per pooled socket.
     const once = (retries = options.retryClosedKeepAlive ? concurrency + 1 : 0): Promise<void> => new Promise<void>((resolve) => {
+        let socket: object | undefined;
         const request = client.get(url, { agent, timeout: 10_000 }, (response) => {
             let body = "";
             response.on("data", (chunk) => (body += chunk));
             response.on("end", () => {
+                if (socket) answered.add(socket);
                 result.total++;
                 if (response.statusCode !== 200) {
                     fail(String(response.statusCode));
@@ -70,16 +75,18 @@ export function startLoad(url: string, concurrency = 8, maxSeconds = 600, option
                 resolve();
             });
         });
+        request.on("socket", (s) => (socket = s));
         request.on("timeout", () => request.destroy(new Error("timeout")));
         request.on("error", (err: NodeJS.ErrnoException) => {
-            if (retries > 0 && request.reusedSocket && err.code === "ECONNRESET") {
+            const kept = request.reusedSocket || (socket !== undefined && answered.has(socket));
+            if (retries > 0 && kept && err.code === "ECONNRESET") {
                 result.retried!++;
                 once(retries - 1).then(resolve);
                 return;
             }
             result.total++;
             // Whether it was sent on a kept connection tells a closed keep-alive from a connection refused or reset when made.
-            fail(`${err.code ?? err.message}${options.retryClosedKeepAlive ? (request.reusedSocket ? " on a kept connection" : " on a new connection") : ""}`);
+            fail(`${err.code ?? err.message}${options.retryClosedKeepAlive ? (kept ? " on a kept connection" : " on a new connection") : ""}`);
             resolve();
         });
     });

@@ -11,6 +11,7 @@ import * as path from "path";
 import { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { POOL_USER_FILE } from "../hostPool";
 import { logsDir, testHostsDir } from "../../components/cacheLayout";
+import { initialConfig } from "../../components/ingressConfig";
 
 export const projectRoot = path.resolve(__dirname, "../..");
 
@@ -75,6 +76,24 @@ export const testHostsCa = () => fs.readFileSync(path.join(testHostsDir(), "regi
 /** `docker` against one engine (e.g. a test host over SSH). */
 export function dockerAt(engine: string, ...args: string[]): string {
     return execFileSync("docker", ["--host", engine, ...args], { encoding: "utf8", timeout: 120_000 }).trim();
+}
+
+/**
+ * Makes `engine`'s running ingress look older than this berth's (its image again, under an older version label) and
+ * starts it as berth does, so the next `up` of a stack with domains upgrades it. Returns the image it ran.
+ */
+export function startOlderIngress(engine: string): string {
+    const running = dockerAt(engine, "inspect", "--format", "{{.Config.Image}}", "berth-ingress");
+    execFileSync("docker", ["--host", engine, "build", "-q", "-t", "berth/ingress:older", "--label", "berth.ingress-version=2.0.0-0", "-"], { input: `FROM ${running}\n`, encoding: "utf8" });
+    dockerAt(engine, "rm", "--force", "berth-ingress");
+    runIngressByHand(engine, "berth/ingress:older");
+    return running;
+}
+
+/** `docker run` of an ingress from `image`, as berth makes it (host network, its volume, restarted always). */
+export function runIngressByHand(engine: string, image: string): void {
+    dockerAt(engine, "run", "-d", "--name", "berth-ingress", "--label", "berth.role=ingress", "--network", "host", "--restart", "always",
+        "--mount", "type=volume,source=berth-ingress,target=/var/lib/berth-ingress", "--env", `BERTH_INGRESS_CONFIG=${initialConfig(80, 443)}`, image);
 }
 
 /** Removes a stack's objects from test hosts: what a destroy keeps (data volumes) and anything a failed test left. */
