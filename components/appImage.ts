@@ -2,7 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { isDigestPinned, parseImageRef } from "./imageReference";
+import { fillImageName, ImageRegistry, isDigestPinned, parseImageRef, registryPrefix } from "./imageReference";
 import { contextHash } from "./contextHash";
 import { AppSource } from "./config";
 import { DockerImage } from "./docker/image";
@@ -10,8 +10,9 @@ import type { RegistryLogin } from "./docker/providers/image";
 import { PulledImage } from "./docker/pulledImage";
 import { LABEL } from "./naming";
 
-export interface RegistryArgs {
-    server: string;
+export interface RegistryArgs extends ImageRegistry {
+    /** berth:imageName */
+    imageName: string;
     username: string;
     password: pulumi.Input<string>;
 }
@@ -50,8 +51,8 @@ export function imageTag(source: SourceState): string {
     return source.dirty ? `${source.commit}-dirty-${content}` : source.commit;
 }
 
-export function imageRepository(registry: string, app: string, branch: string): string {
-    return `${registry}/${app}/${branchSegment(branch)}`;
+export function imageRepository(registry: ImageRegistry & { imageName: string }, app: string, branch: string): string {
+    return `${registryPrefix(registry)}/${fillImageName(registry.imageName, { app, branch: branchSegment(branch) })}`;
 }
 
 /**
@@ -96,7 +97,7 @@ export class AppImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:image:AppImage", name, {}, opts);
-        const login = pulumi.secret(pulumi.output(args.registry));
+        const login = pulumi.secret(pulumi.output({ server: args.registry.server, username: args.registry.username, password: args.registry.password }));
         // Log in only to berth's own registry; other references are public or use the engine's own login.
         this.pullLogin = args.source.kind === "image" && !args.source.reference.startsWith(`${args.registry.server}/`) ? undefined : login;
         if (args.source.kind === "image" && isDigestPinned(args.source.reference)) {
@@ -128,7 +129,7 @@ export class AppImage extends pulumi.ComponentResource {
                 contextHash: source.contextHash,
                 // Cleanup removes only what this stack built, never another stack's rollback images.
                 labels: { [LABEL.builtBy]: args.stack },
-                repository: imageRepository(args.registry.server, args.app, args.branch),
+                repository: imageRepository(args.registry, args.app, args.branch),
                 tag,
                 registry: login,
             }, { parent: this });

@@ -128,7 +128,8 @@ export class Environment extends pulumi.ComponentResource {
         const secrets = requiredSecrets(settings);
         const remote = hosts.some(isRemoteEngine);
         const registryLogin = pulumi.secret(pulumi.output({
-            ...settings.registry,
+            server: settings.registry.server,
+            username: settings.registry.username,
             password: secrets.includes("registryPassword") ? args.secret("registryPassword") : pulumi.output(""),
         }));
         const certificate = servesOwnCertificate(app) ? pulumi.secret(pulumi.all([args.secret("tlsCertificate"), args.secret("tlsPrivateKey")])
@@ -165,7 +166,7 @@ export class Environment extends pulumi.ComponentResource {
         // berth's nginx image: the web proxy in front of the replicas, and the port of each service other hosts reach.
         const webProxy = app.proxy && app.hostPort > 0;
         // berth's own images (proxy, ingress): built where the app is, pushed where other machines pull them.
-        const berthImages: BerthImageArgs = { buildHost: buildHost(hosts), registry: remote ? { server: settings.registry.server, login: registryLogin } : undefined };
+        const berthImages: BerthImageArgs = { buildHost: buildHost(hosts), registry: remote ? { server: settings.registry.server, namespace: settings.registry.namespace, login: registryLogin } : undefined };
         const crossHostServices = hosts.length > 1 && !cluster;
         const proxyImageRef = webProxy || (crossHostServices && settings.services.length > 0)
             ? proxyImage(`${name}-proxy-image`, berthImages, {

@@ -4,6 +4,7 @@ import { EdgeSettings, hostUrl, LogRotation, loopbackFor, socketAddress } from "
 import { contextHash } from "./contextHash";
 import { DockerContainer } from "./docker/container";
 import { DockerImage } from "./docker/image";
+import { ImageRegistry, registryPrefix } from "./imageReference";
 import type { RegistryLogin } from "./docker/providers/image";
 import { ProxyRoutes } from "./docker/proxyRoutes";
 import { ProxySite } from "./docker/proxySite";
@@ -65,7 +66,7 @@ export interface BerthImageArgs {
     /** The engine that builds it. */
     buildHost: string;
     /** Pushed to this registry (its server and login), where other engines pull it by digest; absent: it stays on the build engine, which runs it. */
-    registry?: { server: string; login: pulumi.Input<RegistryLogin> };
+    registry?: ImageRegistry & { login: pulumi.Input<RegistryLogin> };
 }
 
 /** One of berth's own images (images/<dir>), built once per stack, tagged by its content; pushed where other machines run it. */
@@ -80,7 +81,7 @@ export function berthImage(name: string, context: string, repository: string, ar
         buildEnvironment: {},
         contextHash: hash,
         labels: {},
-        repository: args.registry ? `${args.registry.server}/${repository}` : repository,
+        repository: args.registry ? `${registryPrefix(args.registry)}/${repository}` : repository,
         tag: hash.slice(0, 12),
         registry: args.registry?.login,
     }, opts);

@@ -71,10 +71,10 @@ const pulumiActionsV6Inputs = [
 
 const load = (file: string) => yaml.load(fs.readFileSync(path.join(workflowDir, file), "utf8")) as Workflow;
 
-/** The one job that runs pulumi/actions, and that step. */
+/** The one job that runs pulumi/actions to preview or change a stack, and that step. */
 function pulumiJob(workflow: Workflow): { job: Job; step: Step } {
     const found = Object.values(workflow.jobs).flatMap((job) =>
-        job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@")).map((step) => ({ job, step })),
+        job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@") && ["up", "preview"].includes(String(s.with?.command))).map((step) => ({ job, step })),
     );
     expect(found).toHaveLength(1);
     return found[0];
@@ -96,8 +96,8 @@ const stepNamed = (job: Job, name: string) => {
 };
 
 describe("the workflows pass action-validator", () => {
-    it("finds the three workflows", () => {
-        expect(workflowFiles).toEqual(["deploy-production.yml", "deploy-staging.yml", "pull-request.yml"]);
+    it("finds the four workflows", () => {
+        expect(workflowFiles).toEqual(["deploy-production.yml", "deploy-staging.yml", "pull-request.yml", "rollback-production.yml"]);
     });
 
     it.each(workflowFiles)("%s has no errors", (file) => {
@@ -143,7 +143,8 @@ describe("what the workflows do", () => {
     const pr = load("pull-request.yml");
     const staging = load("deploy-staging.yml");
     const production = load("deploy-production.yml");
-    const all: [string, Workflow][] = [["pull-request.yml", pr], ["deploy-staging.yml", staging], ["deploy-production.yml", production]];
+    const rollback = load("rollback-production.yml");
+    const all: [string, Workflow][] = [["pull-request.yml", pr], ["deploy-staging.yml", staging], ["deploy-production.yml", production], ["rollback-production.yml", rollback]];
 
     it("pull requests to main preview staging and production, with the policy pack, commenting the diff", () => {
         expect(Object.keys(pr.on)).toEqual(["pull_request"]);
@@ -177,8 +178,9 @@ describe("what the workflows do", () => {
         expect(staging.permissions).toEqual({ contents: "read" });
     });
 
-    it("production runs `up` only by hand, confirmed, from main, behind the production environment", () => {
-        expect(Object.keys(production.on)).toEqual(["workflow_dispatch"]);
+    it("production runs `up` when a change to its stack file is merged (a promotion), or by hand confirmed, behind the production environment", () => {
+        expect(Object.keys(production.on)).toEqual(["push", "workflow_dispatch"]);
+        expect(production.on.push).toEqual({ branches: ["main"], paths: ["Pulumi.production.yaml"] });
         expect(production.on.workflow_dispatch.inputs.confirm).toMatchObject({ required: true, type: "string" });
 
         const { job, step } = pulumiJob(production);
@@ -187,9 +189,11 @@ describe("what the workflows do", () => {
         expect(production.concurrency).toEqual({ group: "deploy-production", "cancel-in-progress": false });
         expect(production.permissions).toEqual({ contents: "read" });
 
-        // The confirmation runs first: the deploy job needs the job that checks it, which has no other steps.
+        // By hand, the confirmation runs first; a merge skips it, and only a merge may go on without it.
         expect(job.needs).toBe("confirm");
+        expect((job as Job & { if?: string }).if).toBe("always() && (needs.confirm.result == 'success' || (needs.confirm.result == 'skipped' && github.event_name == 'push'))");
         const confirm = production.jobs.confirm;
+        expect((confirm as Job & { if?: string }).if).toBe("github.event_name == 'workflow_dispatch'");
         expect(confirm.environment).toBeUndefined();
         expect(confirm.steps).toHaveLength(1);
         expect(confirm.steps[0].env).toEqual({ CONFIRM: "${{ inputs.confirm }}", REF: "${{ github.ref }}" });
@@ -235,8 +239,11 @@ describe("what the workflows do", () => {
         expect(ssh.env).toEqual({ DEPLOY_SSH_KEY: "${{ secrets.DEPLOY_SSH_KEY }}", DEPLOY_KNOWN_HOSTS: "${{ secrets.DEPLOY_KNOWN_HOSTS }}" });
         expect(job.steps.indexOf(ssh)).toBeLessThan(job.steps.indexOf(step));
 
-        // Identical setup everywhere (the comments say "change them together").
-        const shared = (w: Workflow) => pulumiJob(w).job.steps.filter((s) => s.name !== "Type-check").slice(0, -1);
+        // Identical setup everywhere (the comments say "change them together"): every step up to the deploy key.
+        const shared = (w: Workflow) => {
+            const steps = pulumiJob(w).job.steps.filter((s) => s.name !== "Type-check");
+            return steps.slice(0, steps.findIndex((s) => s.name === "Load the deploy SSH key") + 1);
+        };
         expect(shared(workflow), file).toEqual(shared(pr));
     });
 
@@ -291,5 +298,61 @@ describe("what the workflows do", () => {
         const missing = runStep(script, { HOME: fs.mkdtempSync(path.join(scratch, "home-")), DEPLOY_SSH_KEY: "", DEPLOY_KNOWN_HOSTS: knownHosts });
         expect(missing.status).not.toBe(0);
         expect(missing.stderr).toContain("the DEPLOY_SSH_KEY secret is not set");
+
+        // Without DEPLOY_KNOWN_HOSTS (the stack's berth:knownHosts covers its hosts) no known_hosts line is invented.
+        const keysFromStack = fs.mkdtempSync(path.join(scratch, "home-"));
+        const withoutKnownHosts = runStep(script, { HOME: keysFromStack, DEPLOY_SSH_KEY: key, DEPLOY_KNOWN_HOSTS: "" });
+        expect(withoutKnownHosts.status, withoutKnownHosts.stderr).toBe(0);
+        expect(fs.existsSync(path.join(keysFromStack, ".ssh", "known_hosts"))).toBe(false);
+        expect(fs.readFileSync(path.join(keysFromStack, ".ssh", "config"), "utf8")).toContain("StrictHostKeyChecking yes");
+    });
+
+    it("a rollback is chosen (a digest, or the stack's previous release), committed to main, then deployed behind the production environment", () => {
+        expect(Object.keys(rollback.on)).toEqual(["workflow_dispatch"]);
+        expect(rollback.on.workflow_dispatch.inputs.image).toMatchObject({ required: true, default: "previous", type: "string" });
+        expect(rollback.permissions).toEqual({ contents: "write" });
+        expect(rollback.concurrency).toEqual({ group: "deploy-production", "cancel-in-progress": false });
+        const { job, step } = pulumiJob(rollback);
+        expect(job.environment).toBe("production");
+        expect(step.with).toMatchObject({ command: "up", "stack-name": "production", policyPacks: "policy" });
+        const outputs = job.steps.find((s) => s.id === "running")!;
+        expect(outputs.with).toMatchObject({ command: "output", "stack-name": "production" });
+        const commit = stepNamed(job, "Commit the rollback");
+        expect(job.steps.indexOf(outputs)).toBeLessThan(job.steps.indexOf(commit));
+        expect(job.steps.indexOf(commit)).toBeLessThan(job.steps.indexOf(step));
+        expect(commit.env).toEqual({ IMAGE: "${{ inputs.image }}", PREVIOUS: "${{ steps.running.outputs.previousImageRef }}", REF: "${{ github.ref }}" });
+        expect(commit.run).not.toContain("${{");
+
+        // The script itself, in a clone of a scratch repository, with a pulumi that edits the stack file as `config set` does.
+        const origin = fs.mkdtempSync(path.join(scratch, "origin-"));
+        const clone = fs.mkdtempSync(path.join(scratch, "clone-"));
+        const bin = fs.mkdtempSync(path.join(scratch, "bin-"));
+        const git = (cwd: string, ...args: string[]) => spawnSync("git", args, { cwd, encoding: "utf8" });
+        git(origin, "init", "-q", "--bare", "-b", "main");
+        git(clone, "clone", "-q", origin, ".");
+        fs.writeFileSync(path.join(clone, "Pulumi.production.yaml"), "config:\n  berth:image: r/shop/main@sha256:" + "b".repeat(64) + "\n");
+        git(clone, "add", "Pulumi.production.yaml");
+        git(clone, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "bad release");
+        git(clone, "push", "-q", "origin", "HEAD:main");
+        fs.writeFileSync(path.join(bin, "pulumi"), '#!/bin/sh\n[ "$1 $2 $3 $5 $6" = "config set berth:image --stack production" ] || exit 9\nprintf "config:\\n  berth:image: %s\\n" "$4" > Pulumi.production.yaml\n', { mode: 0o755 });
+        const run = (env: Record<string, string>) => spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", commit.run!], {
+            cwd: clone, encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}`, HOME: clone, GITHUB_ACTOR: "someone", REF: "refs/heads/main", ...env },
+        });
+        const previous = "r/shop/main@sha256:" + "a".repeat(64);
+        const done = run({ IMAGE: "previous", PREVIOUS: previous });
+        expect(done.status, done.stderr + done.stdout).toBe(0);
+        expect(git(origin, "log", "-1", "--format=%s", "main").stdout.trim()).toBe(`Roll production back to ${previous}`);
+        expect(git(origin, "show", "main:Pulumi.production.yaml").stdout).toBe(`config:\n  berth:image: ${previous}\n`);
+        // Again: nothing to commit, deployed as it is.
+        const again = run({ IMAGE: previous, PREVIOUS: "" });
+        expect(again.status, again.stderr).toBe(0);
+        expect(again.stdout).toContain(`already runs ${previous}`);
+        // Refused: a tag (it could move), a crafted input, a branch other than main.
+        for (const image of ["r/shop/main:latest", `${previous}; rm -rf /`, ""]) {
+            const refused = run({ IMAGE: image, PREVIOUS: "" });
+            expect(refused.status, image).not.toBe(0);
+            expect(refused.stdout).toContain("::error::roll back to a digest-pinned image");
+        }
+        expect(run({ IMAGE: previous, PREVIOUS: "", REF: "refs/heads/x" }).stdout).toContain("rolls back from main only");
     });
 });

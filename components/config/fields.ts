@@ -3,7 +3,7 @@ import { isIP } from "net";
 import { cliEnvironmentClash, cliEnvironmentClashReason } from "../docker/cliEnvironment";
 import { ConfigError, ConfigErrors } from "./errors";
 import { ConfigSource } from "./types";
-import { parseImageRef } from "../imageReference";
+import { fillImageName, IMAGE_NAME_PLACEHOLDERS, ImageRegistry, isRepositoryPath, parseImageRef, parseRegistryPrefix } from "../imageReference";
 
 export const NAME = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
@@ -195,10 +195,21 @@ export function parseLogSize(key: string, value: string): string {
     return value;
 }
 
-/** A registry as image names spell it: host[:port], no scheme, no path. */
-export function parseRegistry(key: string, value: string): string {
-    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$/.test(value)) {
-        throw new ConfigError(key, value, "use host[:port] as image names spell it, e.g. registry.example.com or 127.0.0.1:5000 (no http://, no path)");
+/** A registry as image names spell it: host[:port], then optionally the namespace path images go under. */
+export function parseRegistry(key: string, value: string): ImageRegistry {
+    const registry = parseRegistryPrefix(value);
+    if (!registry) {
+        throw new ConfigError(key, value, "use host[:port][/namespace] as image names spell it, e.g. registry.example.com, 127.0.0.1:5000 or ghcr.io/my-org (no http://; lowercase path components)");
+    }
+    return registry;
+}
+
+/** berth:imageName: the repository path of the app's images under the registry, with {app} and {branch} filled in. */
+export function parseImageName(key: string, value: string): string {
+    const unknown = [...value.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]).filter((name) => !(IMAGE_NAME_PLACEHOLDERS as readonly string[]).includes(name));
+    const filled = fillImageName(value, { app: "app", branch: "main" });
+    if (unknown.length > 0 || !value.includes("{branch}") || !isRepositoryPath(filled)) {
+        throw new ConfigError(key, value, `use a repository path with {branch} in it (each branch's images apart), and {app} where wanted, e.g. {app}/{branch} or {app}-{branch}${unknown.length > 0 ? ` (unknown: ${unknown.map((n) => `{${n}}`).join(", ")})` : ""}`);
     }
     return value;
 }

@@ -4,7 +4,7 @@ import * as path from "path";
 import { SWARM_NAME_LIMIT, swarmServiceNames } from "../naming";
 import { closestName, ConfigError, ConfigErrors, ErrorCollector } from "./errors";
 import { AppSettings, AppSource, BerthSettings, ConfigSource, ServiceSettings, TestHosts } from "./types";
-import { ENV_NAME, LOG_OPTION, parseBindAddress, parseBodySize, parseBoolean, parseChoice, parseCpus, parseEnv, parseImageReference, parseInteger, parseJson, parseLabels, parseLogDriver, parseLogSize, parseMemory, parseName, parsePort, parseRegistry, parseRestartPolicy, parseStringMap, required } from "./fields";
+import { ENV_NAME, LOG_OPTION, parseBindAddress, parseBodySize, parseBoolean, parseChoice, parseCpus, parseEnv, parseImageName, parseImageReference, parseInteger, parseJson, parseLabels, parseLogDriver, parseLogSize, parseMemory, parseName, parsePort, parseRegistry, parseRestartPolicy, parseStringMap, required } from "./fields";
 import { parseDependsOn, parseHealthcheck, parseRoles, parseServices } from "./services";
 import { checkNoSecretsInPlainKeys, checkSecretEnv, checkSecrets, checkTlsPair, passwordKey, SECRET_KEYS, SecretState, servesOwnCertificate } from "./secrets";
 import { checkCertificateCovers, checkIngress, parseIngress } from "./ingress";
@@ -109,8 +109,9 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         },
         ephemeral: c.take(() => parseBoolean("ephemeral", required(source, "ephemeral")), false),
         registry: {
-            server: c.take(() => parseRegistry("registry", source("registry") || defaultRegistry(hosts, testHosts)), ""),
+            ...c.take(() => parseRegistry("registry", source("registry") || defaultRegistry(hosts, testHosts)), { server: "", namespace: "" }),
             username: c.take(() => required(source, "registryUser"), ""),
+            imageName: c.take(() => parseImageName("imageName", required(source, "imageName")), ""),
         },
         knownHosts: c.take(() => parseKnownHosts("knownHosts", parseJson("knownHosts", source("knownHosts"), []), hosts), []),
         app,
@@ -156,7 +157,7 @@ export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "domains", "pathPrefix", "tls", "acmeServer", "acmeEmail", "acmeCaCertificates", "maintenance", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
-    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
+    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "imageName", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
 ] as const;
 
 /** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */

@@ -1,4 +1,5 @@
 // The parsed shape of a stack's config (berth:* keys), as the components read it.
+import type { ImageRegistry } from "../imageReference";
 import type { ServiceKind } from "../serviceKinds";
 
 export type { ServiceKind } from "../serviceKinds";
@@ -173,7 +174,8 @@ export interface BerthSettings {
     rollout: RolloutSettings;
     logRotation: LogRotation;
     ephemeral: boolean;
-    registry: { server: string; username: string };
+    /** Where images go: the server (what `docker login` takes), a namespace path in it, the login's user and berth:imageName. */
+    registry: ImageRegistry & { username: string; imageName: string };
     /** known_hosts lines the stack carries for its ssh:// hosts (checked besides the user's own known_hosts). */
     knownHosts: string[];
     app: AppSettings;

@@ -13,8 +13,12 @@ describe("image naming (seed 003: <registry>/<app>/<branch>:<gitsha>)", () => {
         expect(branchSegment("///")).toBe("detached");
     });
 
-    it("builds the repository path", () => {
-        expect(imageRepository("127.0.0.1:5000", "shop", "feature/x")).toBe("127.0.0.1:5000/shop/feature-x");
+    it("builds the repository path from the registry, its namespace and berth:imageName", () => {
+        const registry = (server: string, namespace: string, imageName: string) => ({ server, namespace, imageName });
+        expect(imageRepository(registry("127.0.0.1:5000", "", "{app}/{branch}"), "shop", "feature/x")).toBe("127.0.0.1:5000/shop/feature-x");
+        expect(imageRepository(registry("ghcr.io", "my-org", "{app}/{branch}"), "shop", "main")).toBe("ghcr.io/my-org/shop/main");
+        expect(imageRepository(registry("docker.io", "team", "{app}-{branch}"), "shop", "Feature/Login")).toBe("docker.io/team/shop-feature-login");
+        expect(imageRepository(registry("registry.example.com", "a/b", "apps/{branch}"), "shop", "main")).toBe("registry.example.com/a/b/apps/main");
     });
 
     it("tags a clean tree with its commit", () => {

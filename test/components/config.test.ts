@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
-    checkBuildSource, checkKnownKeys, checkSecrets, ConfigError, ConfigErrors, loadSettings, localUrl, parseDockerHost, parseLogSize, parseRegistry, parseBindAddress, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
+    checkBuildSource, checkKnownKeys, checkSecrets, ConfigError, ConfigErrors, loadSettings, localUrl, parseDockerHost, parseLogSize, parseImageName, parseRegistry, parseBindAddress, parseCpus, parseImageReference, parseInteger, parseMemory, parseName, parsePort, parseRestartPolicy,
     parseSettings, passwordKey, requiredSecrets,
 } from "../../components/config";
 
@@ -34,7 +34,7 @@ describe("parseSettings", () => {
         const settings = settingsWith({});
         expect(settings.app).toMatchObject({ name: "shop", replicas: 1, hostPort: 8080, memoryBytes: 256 * 1024 ** 2, cpus: 0, dependsOn: ["redis", "postgres"] });
         expect(settings.app.source).toEqual({ kind: "build", context: "app", dockerfile: "Dockerfile", target: "", buildArgs: {} });
-        expect(settings.registry).toEqual({ server: "127.0.0.1:5000", username: "berth" });
+        expect(settings.registry).toEqual({ server: "127.0.0.1:5000", namespace: "", username: "berth", imageName: "{app}/{branch}" });
         expect(settings.ephemeral).toBe(false);
     });
 
@@ -233,7 +233,7 @@ describe("a whole config at preview", () => {
             `invalid config berth:dockerfile = "Missing.Dockerfile": no such file in the build context ${path.join(project, "app")}`,
             'invalid config berth:replicas = "0": use a whole number from 1 to 20',
             'invalid config berth:restart = "sometimes": use one of always, unless-stopped, on-failure, on-failure:N (N ≥ 1), no',
-            'invalid config berth:registry = "http://registry:5000/": use host[:port] as image names spell it, e.g. registry.example.com or 127.0.0.1:5000 (no http://, no path)',
+            'invalid config berth:registry = "http://registry:5000/": use host[:port][/namespace] as image names spell it, e.g. registry.example.com, 127.0.0.1:5000 or ghcr.io/my-org (no http://; lowercase path components)',
             'invalid config berth:replica = "(set)": no such key: did you mean berth:replicas? Pulumi.yaml lists every key berth reads',
         ]);
         // A RunError: Pulumi prints its message alone, not as an unhandled exception with a trace.
@@ -263,9 +263,20 @@ describe("a whole config at preview", () => {
         for (const host of ["ftp://x", "staging-1.internal", "ssh://"]) {
             expect(() => parseDockerHost("dockerHost", host)).toThrow(/use an engine address the docker CLI speaks/);
         }
-        expect(parseRegistry("registry", "registry.internal:5000")).toBe("registry.internal:5000");
-        for (const registry of ["http://host:5000/", "host:5000/path", "Registry.Internal"]) {
-            expect(() => parseRegistry("registry", registry)).toThrow(ConfigError);
+        expect(parseRegistry("registry", "registry.internal:5000")).toEqual({ server: "registry.internal:5000", namespace: "" });
+        expect(parseRegistry("registry", "ghcr.io/my-org")).toEqual({ server: "ghcr.io", namespace: "my-org" });
+        expect(parseRegistry("registry", "registry.example.com:5000/team/apps")).toEqual({ server: "registry.example.com:5000", namespace: "team/apps" });
+        for (const registry of ["http://host:5000/", "host:5000/", "host/Team", "host//team", "host/team/", "Registry.Internal", "host/-x"]) {
+            expect(() => parseRegistry("registry", registry), registry).toThrow(ConfigError);
+        }
+    });
+
+    it("checks berth:imageName: a repository path with {branch}, only known placeholders", () => {
+        for (const name of ["{app}/{branch}", "{app}-{branch}", "web/{branch}", "{branch}"]) expect(parseImageName("imageName", name)).toBe(name);
+        expect(() => parseImageName("imageName", "{app}")).toThrow(/with \{branch\} in it/);
+        expect(() => parseImageName("imageName", "{app}/{branch}/{sha}")).toThrow(/\(unknown: \{sha\}\)/);
+        for (const name of ["{app}/{branch}:latest", "/{branch}", "{app}//{branch}", "Shop/{branch}", "{app} {branch}", "$(id)/{branch}"]) {
+            expect(() => parseImageName("imageName", name), name).toThrow(ConfigError);
         }
     });
 

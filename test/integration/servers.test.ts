@@ -73,7 +73,8 @@ describe("staging and production on test hosts over SSH", () => {
         await new Promise<void>((resolve) => syslog.bind(0, syslogAddress, resolve));
         syslog.on("message", () => syslogMessages++);
         const staging = shapedLike("Pulumi.staging.yaml", { "ssh://deploy@staging-1.internal": engines[0], "ssh://deploy@staging-2.internal": engines[1] }, syslog.address().port);
-        env = await throwawayStack({ ...staging, appContext: context }, { redisPassword: crypto.randomBytes(12).toString("hex") });
+        // A registry with a namespace path, as ghcr.io/my-org, and image names with one level under it, as Docker Hub has.
+        env = await throwawayStack({ ...staging, appContext: context, registry: `${testRegistry}/acme-org`, imageName: "{app}-{branch}" }, { redisPassword: crypto.randomBytes(12).toString("hex") });
         const outputs = (await env.stack.up({ color: "never" })).outputs;
         urls = outputs.urls.value;
         imageRef = outputs.imageRef.value;
@@ -98,9 +99,11 @@ describe("staging and production on test hosts over SSH", () => {
         expect(labelled(engines[1], "label=berth.role=dependency")).toHaveLength(0);
         expect(labelled(engines[1], "label=berth.role=proxy")).toHaveLength(1);
         // Nothing is built on a host: every image there came from the registry (it has a repo digest).
-        const images = dockerAt(engines[1], "image", "ls", "--format", "{{.Repository}}@{{.Digest}}").split("\n");
+        const images = dockerAt(engines[1], "image", "ls", "--digests", "--format", "{{.Repository}}@{{.Digest}}").split("\n");
         expect(images.length).toBeGreaterThan(0);
-        expect(images.every((image) => image.startsWith(`${testRegistry}/`) && !image.endsWith("@<none>"))).toBe(true);
+        expect(images.filter((image) => !image.startsWith(`${testRegistry}/`) || !/@sha256:[0-9a-f]{64}$/.test(image))).toEqual([]);
+        expect(imageRef).toMatch(new RegExp(`^${testRegistry}/acme-org/shop-${env.name}@sha256:`));
+        expect(images.filter((image) => image.startsWith(`${testRegistry}/acme-org/berth/proxy@sha256:`))).toHaveLength(1);
         const [replica] = labelled(engines[1], "label=berth.role=app");
         expect(dockerAt(engines[1], "inspect", "--format", "{{.Config.Image}}", replica)).toBe(imageRef);
         const outputs = await env.stack.outputs();
@@ -153,9 +156,12 @@ describe("staging and production on test hosts over SSH", () => {
         expect(new Set(lines.map((line) => line.split(" | ")[0]))).toEqual(new Set(names));
         const times = lines.map((line) => Date.parse(line.split(" | ")[1].split(" ")[0]));
         expect(times).toEqual([...times].sort((a, b) => a - b));
-        const exec = npm("exec", "--", "--stack", env.name, "--", 'echo "db at ${DATABASE_URL#*@}, redis password ${REDIS_PASSWORD:+set}"; exit 7');
+        const exec = npm("exec", "--", "--stack", env.name, "--", "sh", "-c", 'echo "db at ${DATABASE_URL#*@}, redis password ${REDIS_PASSWORD:+set}"; exit 7');
         expect(exec.stdout).toContain("db at postgres:5432/app, redis password set");
         expect(exec.status).toBe(7);
+        // Arguments reach the command as given: spaces, quotes and $ are not re-parsed by a shell.
+        const argv = npm("exec", "--", "--stack", env.name, "--", "printf", "%s|", "a b", `c'd"e`, "$HOME");
+        expect(argv.stdout).toContain(`a b|c'd"e|$HOME|`);
         // The one-off is gone, and nothing of it is left on the host.
         expect(dockerAt(engines[0], "ps", "-a", "--filter", `label=berth.stack=${env.name}`, "--filter", "label=berth.role=one-off", "-q")).toBe("");
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { environmentOf } from "../../scripts/exec";
+import { environmentOf, oneOffArgs } from "../../scripts/exec";
 import { mergeLogLines } from "../../scripts/logs";
 import { parseOptions } from "../../scripts/replicas";
 
@@ -20,6 +20,14 @@ describe("npm run logs / exec, their pure parts", () => {
     it("takes the replica's environment without the image's own variables", () => {
         expect(environmentOf(["PATH=/usr/bin", "DATABASE_URL=postgres://app:pw@postgres/app", "PEM=a=b"], ["PATH=/usr/bin"]))
             .toEqual({ DATABASE_URL: "postgres://app:pw@postgres/app", PEM: "a=b" });
+    });
+
+    it("runs a one-off with its argv as given (no shell, no entrypoint), a terminal only when asked", () => {
+        const run = { stack: "staging", name: "berth-staging-exec-a1b2c3", image: "r/shop/main@sha256:1", network: "berth-staging", envFlags: ["--env-file", "/tmp/e"], tty: false, command: ["printf", "%s|", "a b", "c'd"] };
+        expect(oneOffArgs(run)).toEqual(["run", "--rm", "--interactive", "--name", "berth-staging-exec-a1b2c3", "--label", "berth.stack=staging", "--label", "berth.role=one-off",
+            "--network", "berth-staging", "--env-file", "/tmp/e", "--entrypoint", "", "r/shop/main@sha256:1", "printf", "%s|", "a b", "c'd"]);
+        expect(oneOffArgs({ ...run, tty: true, network: undefined, envFlags: [], command: ["bin/rails", "console"] })).toEqual(["run", "--rm", "--interactive", "--tty", "--name", "berth-staging-exec-a1b2c3",
+            "--label", "berth.stack=staging", "--label", "berth.role=one-off", "--entrypoint", "", "r/shop/main@sha256:1", "bin/rails", "console"]);
     });
 
     it("reads options before `--` and the command after it", () => {
