@@ -4,6 +4,7 @@ import * as yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { knownKeys, parseSettings } from "../components/config";
 import { configWithDefaults } from "./components/mocks";
+import { configReference, REFERENCE } from "../scripts/configReference";
 
 const root = path.resolve(__dirname, "..");
 const load = (file: string) => yaml.load(fs.readFileSync(path.join(root, file), "utf8")) as any;
@@ -41,5 +42,17 @@ describe("Pulumi.yaml's config schema", () => {
 
     it("production deploys a digest, not a build", () => {
         expect(parseSettings(stackConfig("Pulumi.production.yaml")).app.source).toMatchObject({ kind: "image", reference: expect.stringMatching(/@sha256:[0-9a-f]{64}$/) });
+    });
+});
+
+describe("the configuration reference", () => {
+    it("is docs/configuration.md as npm run docs writes it from Pulumi.yaml (run it after changing the schema)", () => {
+        const root = path.resolve(__dirname, "..");
+        expect(fs.readFileSync(REFERENCE, "utf8")).toBe(configReference(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")));
+    });
+
+    it("lists every key berth reads, secrets apart", () => {
+        const text = fs.readFileSync(REFERENCE, "utf8");
+        for (const key of knownKeys) expect(text, key).toContain(`\`berth:${key}\``);
     });
 });
