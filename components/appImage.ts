@@ -71,7 +71,7 @@ export function readSourceState(context: string, dockerfile = "Dockerfile"): Sou
     }
 }
 
-/** Machine-level build args from the environment setup prepares (see README "Networks that re-sign TLS"). */
+/** Machine-level build args from the environment setup prepares (see docs/internals.md, "Networks that re-sign TLS"). */
 export function buildEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
     const caFile = env.BERTH_EXTRA_CA_CERTS_FILE;
     return caFile && fs.existsSync(caFile) ? { EXTRA_CA_CERTS: fs.readFileSync(caFile, "utf8") } : {};

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
 import { AppService } from "./appService";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, servesOwnCertificate, serviceHost, ServiceSettings, settingsWarnings, socketAddress } from "./config";
+import { readTrackedStackFile, trackedSecretWarning, uncommittedSecrets } from "./config/trackedSecrets";
 import { DependencyService } from "./dependencyService";
 import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
 import { Ingress, ingressImage, ingressUrls } from "./ingress";
@@ -120,6 +121,11 @@ export class Environment extends pulumi.ComponentResource {
         // Before any ssh: the stack's own host keys are what its hosts' keys are checked against, with the user's.
         trustStackHostKeys(stackKnownHostsId(pulumi.getProject(), stack), settings.knownHosts);
         for (const warning of settingsWarnings(settings)) pulumi.log.warn(warning, this);
+        const stackFile = readTrackedStackFile(args.projectDir, pulumi.getStack());
+        if (stackFile) {
+            const added = uncommittedSecrets(stackFile.committed, stackFile.working);
+            for (const warning of trackedSecretWarning(stackFile.file, added, process.env.PULUMI_CONFIG_PASSPHRASE_FILE)) pulumi.log.warn(warning, this);
+        }
         const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this, settings.orchestrator === "swarm");
         const nameCollisions = (args.checkNames ?? refuseNameCollisions)(stack, hosts, this);
         // Where hosts reach each other by address (services on a host of several, a swarm's nodes): known before anything is declared.

@@ -216,7 +216,7 @@ make_network_host() {
   ip -n "$ns" addr add "$address/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
-  # As berth's front door asks of a server (README "HTTPS"): a listener closing in a SO_REUSEPORT group hands the
+  # As berth's front door asks of a server (docs/guide.md, "HTTPS"): a listener closing in a SO_REUSEPORT group hands the
   # connections it has not accepted yet to the others instead of resetting them (an ingress upgrade).
   ip netns exec "$ns" sysctl -qw net.ipv4.tcp_migrate_req=1
 }

@@ -56,7 +56,7 @@ export async function volumeUsers(host: DockerHost, volume: string): Promise<{ n
 /** Refusal to start a second server on a data volume another running container holds. */
 export function volumeInUse(volume: string, host: DockerHost, users: { name: string }[]): Error {
     return new Error(`data volume ${volume} on ${host || "the local engine"} is in use by ${users.map((u) => u.name).join(", ")}: two servers must never share one data directory, so berth started no second one and changed nothing there. `
-        + "If the stack is moving between berth:orchestrator hosts and swarm, remove its old containers first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (README: Swarm).");
+        + "If the stack is moving between berth:orchestrator hosts and swarm, remove its old containers first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (docs/swarm.md).");
 }
 
 /** What state keeps of an environment that may hold secrets: a hash, so any change shows and no value leaks. */

@@ -39,7 +39,7 @@ async function existingNetwork(inputs: DockerNetworkInputs) {
         if (!existing || existing.Driver === driver) return existing;
         if (Date.now() > deadline || !(await isSwarmLeftover(inputs.host, existing))) {
             throw new Error(`network ${inputs.name} on ${inputs.host || "the local engine"} is ${/^[aeiou]/.test(existing.Driver) ? "an" : "a"} ${existing.Driver} network, not the ${driver} one this stack needs: `
-                + "if the stack is moving between berth:orchestrator hosts and swarm, remove the old deployment first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (README: Swarm)");
+                + "if the stack is moving between berth:orchestrator hosts and swarm, remove the old deployment first: npm run pulumi -- destroy --stack <stack> --exclude-protected (data volumes stay), then up (docs/swarm.md)");
         }
         await new Promise((resolve) => setTimeout(resolve, LEFTOVER_POLL_MS));
     }
