@@ -21,8 +21,12 @@ wait_until() { # SECONDS COMMAND...
 
 ensure_docker_engine() {
   # The docker CLI reaches ssh:// engines (berth:hosts) through the system's ssh client (berth's tools/ssh first).
-  command -v ssh >/dev/null || apt_install openssh-client
+  command -v ssh >/dev/null || { [ "${BERTH_SETUP:-}" != remote ] && apt_install openssh-client; } || { echo "no ssh client: install OpenSSH's client"; return 1; }
   if docker info >/dev/null 2>&1; then return 0; fi
+  if [ "${BERTH_SETUP:-}" = remote ]; then
+    echo "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}); berth builds the app image on one: start Docker, or point DOCKER_HOST at an engine. Remote-only setup (BERTH_SETUP=remote) installs and starts none (that needs root)"
+    return 1
+  fi
   case "${DOCKER_HOST:-unix://}" in
     unix://*) ;;
     *) echo "the Docker engine at DOCKER_HOST=$DOCKER_HOST does not answer"; return 1 ;;
