@@ -73,7 +73,12 @@ export function parseInitOptions(options: Record<string, string | boolean | unde
         if (!(kinds as readonly string[]).includes(s)) throw new ConfigError(`services[${i}]`, s, `use one of ${kinds.join(", ")} (custom services: edit berth:services after init)`);
         return s;
     }, "")) : [];
-    c.throwIfAny();
+    try {
+        c.throwIfAny();
+    } catch (err) {
+        // Named as typed on the command line (each value is checked with its config key's grammar all the same).
+        throw new UsageError((err as Error).message.replace(/invalid config berth:(\w+)(\[\d+\])? =/g, "--$1$2 ="));
+    }
     return { stack, app, context: text("context"), hosts, registry, port, services };
 }
 
@@ -202,13 +207,7 @@ async function checkImage(app: string, dir: string, port: number): Promise<Contr
 async function main(): Promise<number> {
     const { options } = parseOptions(process.argv.slice(2), { values: ["stack", "app", "context", "hosts", "registry", "port", "services"], flags: ["force"] });
     const defaults = schemaDefaults();
-    let init: InitOptions;
-    try {
-        init = parseInitOptions(options, Number(defaults.containerPort));
-    } catch (err) {
-        if (err instanceof ConfigError) throw new UsageError(err.message);
-        throw err;
-    }
+    let init = parseInitOptions(options, Number(defaults.containerPort));
     const file = path.join(projectRoot, `Pulumi.${init.stack}.yaml`);
     if (fs.existsSync(file) && !options.force) throw new UsageError(`${path.basename(file)} exists already: --force writes it again`);
     const dir = resolveContext(init.context, init.app);

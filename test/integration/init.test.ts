@@ -62,7 +62,7 @@ describe("npm run init: your own app onto your own servers", () => {
         // Every bad option named at once, before anything is built.
         const usage = init("--stack", "x", "--app", "Perl_App", "--context", scratch, "--hosts", "ftp://h", "--services", "redis,mongo");
         expect(usage.status).toBe(2);
-        for (const key of ["berth:app", "berth:hosts[0]", "berth:services[1]"]) expect(usage.stderr).toContain(key);
+        for (const key of ["--app", "--hosts[0]", "--services[1]"]) expect(usage.stderr).toContain(`${key} = `);
     });
 
     it("writes a stack of the app's own (no services), which previews clean and serves on two test hosts", async () => {

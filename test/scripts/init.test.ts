@@ -21,7 +21,7 @@ describe("npm run init, its pure parts", () => {
         } catch (err) {
             message = (err as Error).message;
         }
-        for (const key of ["berth:stack", "berth:app", "berth:hosts[0]", "berth:registry", "berth:port", "berth:services[0]"]) expect(message).toContain(key);
+        for (const key of ["--stack", "--app", "--hosts[0]", "--registry", "--port", "--services[0]"]) expect(message).toContain(`${key} = `);
         expect(() => parseInitOptions({ stack: "s", app: "api" }, 8080)).toThrow(/--context is required/);
     });
 
