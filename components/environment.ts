@@ -5,6 +5,7 @@ import { AppImage } from "./appImage";
 import { AppService } from "./appService";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, servesOwnCertificate, serviceHost, ServiceSettings, settingsWarnings, socketAddress } from "./config";
 import { readTrackedStackFile, trackedSecretWarning, uncommittedSecrets } from "./config/trackedSecrets";
+import { backedUp, BackupScheduler, backupImage, isBackedUp, repositoryKnownHosts } from "./backupScheduler";
 import { DependencyService } from "./dependencyService";
 import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
 import { Ingress, ingressImage, ingressUrls } from "./ingress";
@@ -221,6 +222,22 @@ export class Environment extends pulumi.ComponentResource {
         const imageOn = hosts.map((host, i) => isRemoteEngine(host)
             ? new PulledImage(hostScoped(`${name}-pull`, i), { host, reference: image.imageRef, registry: image.pullLogin }, { parent: this, dependsOn: checks }).imageRef
             : image.imageRef);
+        if (settings.backups && !cluster) {
+            const backups = settings.backups;
+            const backupImageRef = backupImage(`${name}-backup-image`, berthImages, { parent: this }).imageRef;
+            const knownHosts = backups.sftp ? repositoryKnownHosts(backups.sftp.host, settings.knownHosts) : [];
+            hosts.forEach((host, i) => {
+                const here = settings.services.filter(isBackedUp).filter((s) => serviceHost(s, hosts) === host);
+                if (here.length === 0) return;
+                new BackupScheduler(hostScoped(`${name}-backup`, i), {
+                    host, stack, network: networks[i].name, image: backupImageRef, pullLogin, settings: backups,
+                    services: here.map((s) => backedUp(s, services.get(s.name)!)),
+                    repositoryPassword: args.secret("backupPassword"),
+                    sshKey: backups.sftp ? args.secret("backupSshKey") : undefined,
+                    knownHosts, logRotation: settings.logRotation,
+                }, { parent: this, dependsOn: here.map((s) => services.get(s.name)!) });
+            });
+        }
         if (cluster) {
             const swarmApp = new SwarmApp(`${name}-app`, {
                 manager: manager!, stack, app, roles: settings.roles, swarm: settings.swarm,

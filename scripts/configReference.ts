@@ -47,6 +47,8 @@ export function configReference(pulumiYaml: string): string {
         "| `berth:<service>Password` | each postgres, mysql and rabbitmq service; a redis service once several hosts reach it |",
         "| `berth:secretEnv.<NAME>` | each secret variable of the app (`--path`) |",
         "| `berth:tlsCertificate`, `berth:tlsPrivateKey` | `berth:tls: manual`, or HTTPS on the stack's own proxy (`berth:httpsPort`) |",
+        "| `berth:backupPassword` | `berth:backups`: the restic repository's password |",
+        "| `berth:backupSshKey` | `berth:backups` with an `sftp:` repository: the private key of its SSH login |",
         "",
     ].join("\n");
 }

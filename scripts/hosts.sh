@@ -154,6 +154,8 @@ AllowUsers deploy
 UsePAM no
 MaxSessions 64
 MaxStartups 64:30:128
+# A backup repository over SFTP (berth:backups) may live on a test host.
+Subsystem sftp internal-sftp
 EOF
   cat >"$dir/init.sh" <<EOF
 #!/bin/bash
@@ -304,7 +306,8 @@ cmd_up() {
   ensure_registry_host
   push_service_images
   local host wanted mode
-  mode="swarm=$swarm disk=$disk"
+  # What a host is made with (its sshd config's revision too): a host made otherwise is made again.
+  mode="swarm=$swarm disk=$disk sshd=2"
   for host in $(existing_hosts) $(host_dirs); do
     wanted=0
     [ "${host#h}" -le "$count" ] 2>/dev/null && wanted=1

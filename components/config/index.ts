@@ -9,5 +9,6 @@ export * from "./services";
 export * from "./secrets";
 export * from "./hosts";
 export * from "./ingress";
+export * from "./backups";
 export * from "./stack";
 export * from "./defaults";

@@ -16,6 +16,7 @@ export function requiredSecrets(settings: BerthSettings): string[] {
         ...(settings.app.source.kind === "build" || settings.hosts.some(isRemoteEngine) ? ["registryPassword"] : []),
         ...settings.services.filter((s) => needsPassword(s.kind, settings.hosts.length)).map((s) => passwordKey(s.name)),
         ...(servesOwnCertificate(settings.app) ? ["tlsCertificate", "tlsPrivateKey"] : []),
+        ...(settings.backups ? ["backupPassword", ...(settings.backups.sftp ? ["backupSshKey"] : [])] : []),
     ];
 }
 
@@ -126,4 +127,4 @@ export function checkSecretEnv(names: string[], env: Record<string, string>, sta
 }
 
 /** Keys berth reads as Pulumi secrets (besides each service's password key). */
-export const SECRET_KEYS = ["registryPassword", "tlsCertificate", "tlsPrivateKey", "secretEnv"] as const;
+export const SECRET_KEYS = ["registryPassword", "tlsCertificate", "tlsPrivateKey", "secretEnv", "backupPassword", "backupSshKey"] as const;

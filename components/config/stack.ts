@@ -8,6 +8,7 @@ import { ENV_NAME, LOG_OPTION, parseBindAddress, parseBodySize, parseBoolean, pa
 import { parseDependsOn, parseHealthcheck, parseRoles, parseServices } from "./services";
 import { checkNoSecretsInPlainKeys, checkSecretEnv, checkSecrets, checkTlsPair, passwordKey, SECRET_KEYS, SecretState, servesOwnCertificate } from "./secrets";
 import { checkCertificateCovers, checkIngress, parseIngress } from "./ingress";
+import { parseBackups } from "./backups";
 import { checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, isRemoteEngine, parseAddressPool, parseHosts, parseKnownHosts } from "./hosts";
 
 /** Every host port the stack publishes must be distinct and in range. */
@@ -108,6 +109,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
             maxFiles: c.take(() => parseInteger("logMaxFiles", required(source, "logMaxFiles"), 1, 100), 3),
         },
         ephemeral: c.take(() => parseBoolean("ephemeral", required(source, "ephemeral")), false),
+        backups: c.take(() => parseBackups(source), undefined),
         registry: {
             ...c.take(() => parseRegistry("registry", source("registry") || defaultRegistry(hosts, testHosts)), { server: "", namespace: "" }),
             username: c.take(() => required(source, "registryUser"), ""),
@@ -125,6 +127,9 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         c.take(() => checkRegistryReachable(settings.registry.server, hosts), undefined);
         if (settings.orchestrator === "swarm") c.take(() => checkSwarmSettings(settings), undefined);
         if (app.ingress) c.take(() => checkIngress(app.ingress!, app, settings.orchestrator, hosts.length), undefined);
+        if (settings.backups && settings.orchestrator === "swarm") c.take(() => {
+            throw new ConfigError("backups", "{ repository, … }", "backups run on berth:orchestrator hosts only, for now: a swarm's services are not backed up by berth yet");
+        }, undefined);
     }
     c.throwIfAny();
     return settings;
@@ -157,7 +162,7 @@ export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "domains", "pathPrefix", "tls", "acmeServer", "acmeEmail", "acmeCaCertificates", "maintenance", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
-    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "imageName", "registryUser", "registryPassword", "logMaxSize", "logMaxFiles",
+    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "imageName", "registryUser", "registryPassword", "backups", "backupBeforeRelease", "backupPassword", "backupSshKey", "logMaxSize", "logMaxFiles",
 ] as const;
 
 /** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */

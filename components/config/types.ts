@@ -1,5 +1,6 @@
 // The parsed shape of a stack's config (berth:* keys), as the components read it.
 import type { ImageRegistry } from "../imageReference";
+import type { BackupSettings } from "./backups";
 import type { ServiceKind } from "../serviceKinds";
 
 export type { ServiceKind } from "../serviceKinds";
@@ -174,6 +175,8 @@ export interface BerthSettings {
     rollout: RolloutSettings;
     logRotation: LogRotation;
     ephemeral: boolean;
+    /** Where, when and how long the stack's service data is backed up (berth:backups); absent: not at all. */
+    backups?: BackupSettings;
     /** Where images go: the server (what `docker login` takes), a namespace path in it, the login's user and berth:imageName. */
     registry: ImageRegistry & { username: string; imageName: string };
     /** known_hosts lines the stack carries for its ssh:// hosts (checked besides the user's own known_hosts). */

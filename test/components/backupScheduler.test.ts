@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { backupEnvironment, backedUp, isBackedUp, keepFlags, linesNaming } from "../../components/backupScheduler";
+import { statusLine } from "../../scripts/backups";
+
+const settings = { repository: "sftp:deploy@backup-1.internal:/srv/b", sftp: { user: "deploy", host: "backup-1.internal" }, schedule: { everySeconds: 21600 }, keep: { daily: 7, weekly: 4, monthly: 6 }, beforeRelease: true };
+
+describe("the backup scheduler's settings", () => {
+    it("hands the scheduler its repository, schedule, retention and each service, passwords by position", () => {
+        const services = [
+            { name: "postgres", kind: "postgres" as const, address: "postgres", port: 5432, user: "app", database: "app" },
+            { name: "cache", kind: "redis" as const, address: "cache", port: 6379, user: "", database: "" },
+        ];
+        expect(backupEnvironment({ host: "ssh://deploy@10.0.0.1", stack: "staging", settings, knownHosts: ["backup-1.internal ssh-ed25519 AAAA"] }, services,
+            { repositoryPassword: "rp", sshKey: "KEY", passwords: ["pg", ""] })).toEqual({
+            RESTIC_REPOSITORY: "sftp:deploy@backup-1.internal:/srv/b",
+            RESTIC_PASSWORD: "rp",
+            BERTH_BACKUP_SSH_KEY: "KEY",
+            BERTH_BACKUP_KNOWN_HOSTS: "backup-1.internal ssh-ed25519 AAAA",
+            BERTH_BACKUP_EVERY: "21600",
+            BERTH_BACKUP_KEEP: "--keep-daily 7 --keep-weekly 4 --keep-monthly 6",
+            BERTH_STACK: "staging",
+            BERTH_HOST: "ssh://deploy@10.0.0.1",
+            BERTH_BACKUP_SERVICES: "postgres:postgres:postgres:5432:app:app cache:redis:cache:6379::",
+            BERTH_BACKUP_SECRET_0: "pg",
+            BERTH_BACKUP_SECRET_1: "",
+        });
+        const daily = backupEnvironment({ host: "", stack: "dev", settings: { ...settings, sftp: undefined, repository: "rest:http://b:8000/x", schedule: { atUtc: "03:30" } }, knownHosts: [] }, [], { repositoryPassword: "rp", passwords: [] });
+        expect(daily).toMatchObject({ BERTH_BACKUP_AT: "03:30", BERTH_HOST: "local" });
+        expect(Object.keys(daily)).not.toContain("BERTH_BACKUP_SSH_KEY");
+        expect(keepFlags({ daily: 1, weekly: 0, monthly: 12 })).toBe("--keep-daily 1 --keep-weekly 0 --keep-monthly 12");
+    });
+
+    it("backs up the kinds it can dump, reaching each by its name on the stack network", () => {
+        expect(["postgres", "mysql", "redis", "rabbitmq", "custom"].map((kind) => isBackedUp({ kind } as never))).toEqual([true, true, true, false, false]);
+        const postgres = { name: "db", kind: "postgres" } as never;
+        expect(backedUp(postgres, { alias: "db", port: 5432, user: "app", password: "pw" })).toEqual({ name: "db", kind: "postgres", address: "db", port: 5432, user: "app", database: "app", password: "pw" });
+    });
+
+    it("finds the repository host's lines among known_hosts lines", () => {
+        const lines = ["backup-1.internal ssh-ed25519 A", "other ssh-ed25519 B", "[backup-1.internal]:2222 ssh-ed25519 C", "x,backup-1.internal ssh-rsa D", "# backup-1.internal"];
+        expect(linesNaming("backup-1.internal", lines)).toEqual(["backup-1.internal ssh-ed25519 A", "[backup-1.internal]:2222 ssh-ed25519 C", "x,backup-1.internal ssh-rsa D"]);
+    });
+
+    it("prints each service's last success and last error", () => {
+        expect(statusLine("ssh://deploy@h1", { service: "postgres", lastSuccess: "2026-12-04T03:30:05Z", bytes: 3 * 1024 ** 2, added: 1024 ** 2 / 2, seconds: 4, snapshot: "0123456789abcdef", error: "" }))
+            .toBe("ssh://deploy@h1 postgres: last success 2026-12-04T03:30:05Z (3.0 MiB, 0.5 MiB new, 4 s, snapshot 01234567)");
+        expect(statusLine("", { service: "redis", lastAttempt: "2026-12-04T04:00:00Z", error: "the repository sftp:… cannot be opened" }))
+            .toBe("local redis: never backed up; last attempt 2026-12-04T04:00:00Z failed: the repository sftp:… cannot be opened");
+    });
+});
