@@ -1,14 +1,15 @@
 /**
- * `npm run backups -- now|list|status --stack S [--service NAME]`: the stack's backups, through its scheduler on
- * each host that runs services with data (images/backup/berth-backup): a backup now (exits 1 if one failed), the
- * snapshots in the repository, or each service's last result.
+ * `npm run backups -- now|list|status|restore --stack S [--service NAME] [--snapshot ID] [--yes]`: the stack's
+ * backups, through its scheduler on each host that runs services with data (images/backup/berth-backup): a backup
+ * now (exits 1 if one failed), the snapshots in the repository, each service's last result, or a service's data put
+ * back from a snapshot (the latest by default) with the app's containers stopped meanwhile.
  */
 import { spawnSync } from "child_process";
 import { cliEnvironment } from "../components/docker/cli";
 import { LABEL } from "../components/naming";
-import { dockerOn, parseOptions, runMain, stackHosts, UsageError } from "./replicas";
+import { dockerOn, parseOptions, roleFilters, runMain, stackHosts, UsageError } from "./replicas";
 
-const USAGE = "usage: npm run backups -- now|list|status --stack <stack> [--service <name>]";
+const USAGE = "usage: npm run backups -- now|list|status|restore --stack <stack> [--service <name>] [--snapshot <id>] [--yes]";
 
 export interface ServiceStatus {
     service: string;
@@ -30,19 +31,77 @@ export function statusLine(host: string, s: ServiceStatus): string {
     return `${host || "local"} ${s.service}: ${success}${s.error ? `; last attempt ${s.lastAttempt ?? "?"} failed: ${s.error}` : ""}`;
 }
 
+interface Scheduler {
+    host: string;
+    name: string;
+}
+
+/** `berth-backup ARGS` in a scheduler. */
+function inScheduler({ host, name }: Scheduler, ...args: string[]) {
+    return spawnSync("docker", [...(host ? ["--host", host] : []), "exec", name, "berth-backup", ...args], { encoding: "utf8", env: cliEnvironment(host), timeout: 6 * 3600_000 });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Puts `service`'s data back from `snapshot` (its latest good one by default). Without `yes` it only says what would
+ * be overwritten. The app's containers (web and roles, every host) are stopped for the restore and started again.
+ */
+async function restore(stack: string, schedulers: Scheduler[], service: string, snapshotId: string | undefined, yes: boolean): Promise<number> {
+    const scheduler = schedulers.find((s) => inScheduler(s, "status").stdout.split("\n").filter(Boolean).some((line) => (JSON.parse(line) as ServiceStatus).service === service));
+    if (!scheduler) throw new UsageError(`stack ${stack} backs up no service ${service}`);
+    const listed = inScheduler(scheduler, "list", service);
+    if (listed.status !== 0) throw new UsageError(`the snapshots of ${service} cannot be listed: ${listed.stderr.trim()}`);
+    const snapshots = listed.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id: string; time: string });
+    const snapshot = snapshotId ? snapshots.find((s) => s.id.startsWith(snapshotId)) : snapshots[snapshots.length - 1];
+    if (!snapshot) throw new UsageError(snapshotId ? `no good snapshot ${snapshotId} of ${service} (npm run backups -- list --stack ${stack} --service ${service})` : `no snapshot of ${service} yet`);
+    const hosts = stackHosts(stack);
+    const app = hosts.flatMap((host) => [...new Set([...dockerOn(host, "ps", ...roleFilters(stack, "web"), "--format", "{{.Names}}").split("\n"),
+        ...dockerOn(host, "ps", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=worker`, "--format", "{{.Names}}").split("\n")])]
+        .filter(Boolean).map((name) => ({ host, name })));
+    if (!yes) {
+        console.error(`berth: this overwrites ${service}'s data on ${scheduler.host || "the local engine"} with snapshot ${snapshot.id} of ${snapshot.time}: `
+            + `whatever was written since is lost. The app's ${app.length} containers stop meanwhile. Run again with --yes to do it.`);
+        return 2;
+    }
+    const stopped = Date.now();
+    for (const { host, name } of app) dockerOn(host, "stop", name);
+    let rc = 0;
+    try {
+        const run = inScheduler(scheduler, "restore", service, snapshot.id);
+        process.stdout.write(run.stdout);
+        process.stderr.write(run.stderr);
+        rc = run.status === 0 ? 0 : 1;
+    } finally {
+        // Started again whatever happened: a failed restore (one transaction) left the data as it was.
+        for (const { host, name } of app) dockerOn(host, "start", name);
+        for (const { host, name } of app) {
+            for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
+                if (["healthy", ""].includes(dockerOn(host, "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", name))) break;
+            }
+        }
+    }
+    console.log(`berth: ${service} ${rc === 0 ? "restored from" : "NOT restored from"} snapshot ${snapshot.id} (${snapshot.time}); the app was stopped for ${((Date.now() - stopped) / 1000).toFixed(1)} s and answers again`);
+    return rc;
+}
+
 async function main(): Promise<number> {
     const [command, ...argv] = process.argv.slice(2);
-    if (!["now", "list", "status"].includes(command ?? "")) throw new UsageError(USAGE);
-    const { options } = parseOptions(argv, { values: ["stack", "service"] });
+    if (!["now", "list", "status", "restore"].includes(command ?? "")) throw new UsageError(USAGE);
+    const { options } = parseOptions(argv, { values: ["stack", "service", "snapshot"], flags: ["yes"] });
     if (!options.stack) throw new UsageError(USAGE);
     const schedulers = stackHosts(options.stack).flatMap((host) =>
         dockerOn(host, "ps", "--filter", `label=${LABEL.stack}=${options.stack}`, "--filter", `label=${LABEL.role}=backup`, "--format", "{{.Names}}")
             .split("\n").filter(Boolean).map((name) => ({ host, name })));
     if (schedulers.length === 0) throw new UsageError(`stack ${options.stack} runs no backup scheduler: set berth:backups and run up`);
+    if (command === "restore") {
+        if (!options.service) throw new UsageError(`restore needs --service\n${USAGE}`);
+        return restore(options.stack, schedulers, options.service, options.snapshot, options.yes === true);
+    }
     let rc = 0;
     for (const { host, name } of schedulers) {
         const args = command === "now" ? ["now", ...(options.service ? [options.service] : [])] : command === "list" ? ["list", ...(options.service ? [options.service] : [])] : ["status"];
-        const run = spawnSync("docker", [...(host ? ["--host", host] : []), "exec", name, "berth-backup", ...args], { encoding: "utf8", env: cliEnvironment(host), timeout: 6 * 3600_000 });
+        const run = inScheduler({ host, name }, ...args);
         if (command === "status") {
             for (const line of run.stdout.split("\n").filter(Boolean)) {
                 const status = JSON.parse(line) as ServiceStatus;
