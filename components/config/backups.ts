@@ -2,7 +2,7 @@
 // checked against the grammar of the place it lands: restic's repository spelling, ssh's user@host, a schedule.
 import { isIP } from "net";
 import { checkFields, ConfigError, ErrorCollector } from "./errors";
-import { parseBoolean, parseJson, required } from "./fields";
+import { parseJson } from "./fields";
 import type { ConfigSource } from "./types";
 
 /** When backups run: every N seconds, or daily at HH:MM (UTC). */
@@ -16,8 +16,6 @@ export interface BackupSettings {
     schedule: BackupSchedule;
     /** restic forget --keep-daily/--keep-weekly/--keep-monthly. */
     keep: { daily: number; weekly: number; monthly: number };
-    /** A backup of the SQL services the app depends on before each release command (berth:backupBeforeRelease). */
-    beforeRelease: boolean;
 }
 
 /** What is kept when berth:backups names no `keep`. */
@@ -82,7 +80,7 @@ function parseKeep(key: string, value: unknown): BackupSettings["keep"] {
     return keep;
 }
 
-/** berth:backups and berth:backupBeforeRelease, or undefined when the stack backs nothing up. */
+/** berth:backups, or undefined when the stack backs nothing up. */
 export function parseBackups(source: ConfigSource): BackupSettings | undefined {
     const value = parseJson("backups", source("backups"), {});
     if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError("backups", value, "use { repository, every | at, keep: { daily, weekly, monthly } }");
@@ -96,7 +94,6 @@ export function parseBackups(source: ConfigSource): BackupSettings | undefined {
         return fields.every !== undefined ? { everySeconds: parseEvery("backups.every", fields.every) } : { atUtc: parseAt("backups.at", fields.at) };
     }, { everySeconds: 0 });
     const keep = c.take(() => parseKeep("backups.keep", fields.keep), DEFAULT_KEEP);
-    const beforeRelease = c.take(() => parseBoolean("backupBeforeRelease", required(source, "backupBeforeRelease")), true);
     c.throwIfAny();
-    return { ...repository, schedule, keep, beforeRelease };
+    return { ...repository, schedule, keep };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { backupEnvironment, backedUp, isBackedUp, keepFlags, linesNaming } from "../../components/backupScheduler";
 import { statusLine } from "../../scripts/backups";
 
-const settings = { repository: "sftp:deploy@backup-1.internal:/srv/b", sftp: { user: "deploy", host: "backup-1.internal" }, schedule: { everySeconds: 21600 }, keep: { daily: 7, weekly: 4, monthly: 6 }, beforeRelease: true };
+const settings = { repository: "sftp:deploy@backup-1.internal:/srv/b", sftp: { user: "deploy", host: "backup-1.internal" }, schedule: { everySeconds: 21600 }, keep: { daily: 7, weekly: 4, monthly: 6 } };
 
 describe("the backup scheduler's settings", () => {
     it("hands the scheduler its repository, schedule, retention and each service, passwords by position", () => {
