@@ -224,7 +224,8 @@ async function main(): Promise<number> {
     }
     console.log(`berth: the image listens on PORT ${init.port} and its healthcheck passes${check.hasShell ? "" : " (it has no /bin/sh: fine on hosts, needed on a swarm)"}.`);
     const secrets = secretsToSet(init);
-    console.log(["Next:",
+    console.log(["Next (the stack in your state backend first: PULUMI_BACKEND_URL, or .pulumi-state/ here):",
+        `  npm run pulumi -- stack init ${init.stack}`,
         ...secrets.map((key) => `  npm run pulumi -- config set --secret berth:${key} --stack ${init.stack}`),
         `  npm run pulumi -- preview --stack ${init.stack}`,
         `  npm run pulumi -- up --stack ${init.stack}`].join("\n"));

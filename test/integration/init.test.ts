@@ -70,7 +70,7 @@ describe("npm run init: your own app onto your own servers", () => {
         const made = init("--stack", name, "--app", "perlapp", "--context", app, "--hosts", engines.join(","));
         expect(made.status, made.stderr + made.stdout).toBe(0);
         expect(made.stdout).toContain("the image listens on PORT 8080 and its healthcheck passes");
-        expect(made.stdout).toContain(`npm run pulumi -- config set --secret berth:registryPassword --stack ${name}`);
+        expect(made.stdout).toContain(`npm run pulumi -- stack init ${name}\n  npm run pulumi -- config set --secret berth:registryPassword --stack ${name}`);
         expect(fs.readFileSync(stackFile, "utf8")).toContain(`  berth:services: {}\n  berth:dependsOn: []\n  berth:hosts:\n    - "${engines[0]}"\n    - "${engines[1]}"\n  berth:replicas: 2\n  berth:bindAddress: "0.0.0.0"\n`);
         expect(init("--stack", name, "--app", "perlapp", "--context", app).stderr).toContain(`Pulumi.${name}.yaml exists already: --force writes it again`);
 
