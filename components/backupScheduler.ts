@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupSettings, ConfigError, LogRotation, ServiceSettings } from "./config";
+import { BERTH_DAEMON } from "./docker/commands/container";
 import { DockerContainer } from "./docker/container";
 import type { RegistryLogin } from "./docker/providers/image";
 import { berthLabels, dockerName } from "./naming";
@@ -126,22 +127,13 @@ export class BackupScheduler extends pulumi.ComponentResource {
         const container = new DockerContainer(`${name}-container`, {
             host: args.host,
             namePrefix: dockerName(args.stack, "backup"),
+            ...BERTH_DAEMON,
             image: args.image,
-            command: [],
             env,
             labels: berthLabels(args.stack, "backup"),
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [] }]),
-            ports: [],
             volumes: [{ source: dockerName(args.stack, "backup"), target: BACKUP_STATE, readOnly: false }],
-            restart: "always",
-            memoryBytes: 256 * 1024 ** 2,
-            cpus: 0,
-            stopTimeoutSeconds: 30,
-            logDriver: "",
-            logOptions: {},
             logRotation: args.logRotation,
-            healthTimeoutSeconds: 60,
-            requireHealthcheck: true,
             registry: args.pullLogin,
         }, { parent: this });
         this.containerName = container.name;

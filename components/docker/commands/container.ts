@@ -67,6 +67,23 @@ export interface DockerContainerInputs {
     registry?: RegistryLogin;
 }
 
+/**
+ * What berth's own long-running helpers (the front door, the backup scheduler) are made with: restarted always,
+ * a memory limit, their image's healthcheck required and waited for, the engine's log driver.
+ */
+export const BERTH_DAEMON = {
+    command: [] as string[],
+    ports: [] as PortMapping[],
+    restart: "always",
+    memoryBytes: 256 * 1024 ** 2,
+    cpus: 0,
+    stopTimeoutSeconds: 30,
+    logDriver: "",
+    logOptions: {} as Record<string, string>,
+    healthTimeoutSeconds: 60,
+    requireHealthcheck: true,
+};
+
 /** Log drivers that keep files on the host, which grow until rotated. */
 export const FILE_LOG_DRIVERS = ["json-file", "local"];
 

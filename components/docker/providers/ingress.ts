@@ -2,7 +2,7 @@
 // by no stack) and the requests to its admin API, which listens on a socket inside it.
 import * as pulumi from "@pulumi/pulumi";
 import { docker, DockerError, DockerHost, inspect, labelFlags, startContainer } from "../cli";
-import { createArgs, DockerContainerInputs } from "../commands/container";
+import { BERTH_DAEMON, createArgs, DockerContainerInputs } from "../commands/container";
 import { engineLogDriver } from "../engineFacts";
 import { waitUntilHealthy } from "../health";
 import { changedKeys, withEnvironment } from "../resource";
@@ -52,21 +52,12 @@ export function ingressContainer(inputs: IngressInputs): DockerContainerInputs {
         host: inputs.host,
         namePrefix: INGRESS_NAME,
         image: inputs.image,
-        command: [],
+        ...BERTH_DAEMON,
         env: { BERTH_INGRESS_CONFIG: initialConfig(inputs.httpPort, inputs.httpsPort) },
         labels: INGRESS_LABELS,
         networks: [{ name: "host", aliases: [] }],
-        ports: [],
         volumes: [{ source: INGRESS_NAME, target: INGRESS_HOME, readOnly: false }],
-        restart: "always",
-        memoryBytes: 256 * 1024 ** 2,
-        cpus: 0,
-        stopTimeoutSeconds: 30,
-        logDriver: "",
-        logOptions: {},
         logRotation: inputs.logRotation,
-        healthTimeoutSeconds: 60,
-        requireHealthcheck: true,
     };
 }
 
