@@ -25,7 +25,8 @@ const KEEP_FIELDS = Object.keys(DEFAULT_KEEP);
 
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const HOST = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const PATH = /^\/([A-Za-z0-9._-]+\/?)*$/;
+/** An absolute path of plain segments (one character class, no nested repetition: linear on any input). */
+const PATH = /^\/[A-Za-z0-9._\/-]*$/;
 
 /** A restic repository berth can reach from a host: over SFTP with berth's SSH login, or a REST server without credentials in the URL. */
 export function parseRepository(key: string, value: unknown): Pick<BackupSettings, "repository" | "sftp"> {
@@ -33,7 +34,7 @@ export function parseRepository(key: string, value: unknown): Pick<BackupSetting
     const sftp = /^sftp:([^@]+)@([^:]+):(.+)$/.exec(text);
     if (sftp) {
         const [, user, host, dir] = sftp;
-        if (USER.test(user) && (HOST.test(host) || isIP(host) === 4) && PATH.test(dir) && !dir.split("/").includes("..")) return { repository: text, sftp: { user, host } };
+        if (USER.test(user) && (HOST.test(host) || isIP(host) === 4) && PATH.test(dir) && !dir.includes("//") && !dir.split("/").includes("..")) return { repository: text, sftp: { user, host } };
     }
     if (text.startsWith("rest:")) {
         let url: URL | undefined;

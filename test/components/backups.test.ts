@@ -44,6 +44,11 @@ describe("berth:backups", () => {
             expect(() => parseRepository("backups.repository", repository), repository).toThrow(/use a restic repository as restic spells it/);
         }
         expect(messageOf(() => parseRepository("backups.repository", "rest:https://user:secret@host/x"))).not.toContain("secret");
+        // Untrusted text never makes a check slow.
+        const started = Date.now();
+        expect(() => parseRepository("backups.repository", `sftp:d@h:/${"a/".repeat(5000)}!`)).toThrow();
+        expect(() => parseRepository("backups.repository", "sftp:d@h:/srv//b")).toThrow();
+        expect(Date.now() - started).toBeLessThan(100);
         expect(messageOf(() => backups({ repository: "sftp:d@h:/b", every: "6h", at: "03:00" }))).toContain("set exactly one of every");
         expect(messageOf(() => backups({ repository: "sftp:d@h:/b" }))).toContain("set exactly one of every");
         expect(messageOf(() => backups({ repository: "sftp:d@h:/b", at: "24:00" }))).toContain('berth:backups.at = "24:00": use a time of day in UTC');
