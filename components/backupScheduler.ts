@@ -54,6 +54,11 @@ export function backedUp(service: ServiceSettings & { kind: BackedUpService["kin
     return { name: service.name, kind: service.kind, address: running.alias, port: running.port, user: running.user, database, password: running.password };
 }
 
+/** The SQL services `dependsOn` names that `host`'s scheduler backs up: what is backed up before a release command. */
+export function sqlServicesBackedUpOn(host: string, services: ServiceSettings[], dependsOn: string[], hostOf: (service: ServiceSettings) => string): string[] {
+    return services.filter((s) => dependsOn.includes(s.name) && isBackedUp(s) && presetFor(s).sql && hostOf(s) === host).map((s) => s.name);
+}
+
 /** The known_hosts lines among `lines` that name `host` (plain, or `[host]:port`); hashed lines are left to ssh-keygen -F. */
 export function linesNaming(host: string, lines: string[]): string[] {
     return lines.filter((line) => !line.startsWith("#") && (line.split(/\s+/)[0] ?? "").split(",").some((name) => name === host || name.startsWith(`[${host}]:`)));

@@ -5,7 +5,8 @@ import { AppImage } from "./appImage";
 import { AppService } from "./appService";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, servesOwnCertificate, serviceHost, ServiceSettings, settingsWarnings, socketAddress } from "./config";
 import { readTrackedStackFile, trackedSecretWarning, uncommittedSecrets } from "./config/trackedSecrets";
-import { backedUp, BackupScheduler, backupImage, isBackedUp, repositoryKnownHosts } from "./backupScheduler";
+import { backedUp, BackupScheduler, backupImage, isBackedUp, repositoryKnownHosts, sqlServicesBackedUpOn } from "./backupScheduler";
+import { PreReleaseBackup } from "./docker/preReleaseBackup";
 import { DependencyService } from "./dependencyService";
 import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
 import { Ingress, ingressImage, ingressUrls } from "./ingress";
@@ -222,6 +223,8 @@ export class Environment extends pulumi.ComponentResource {
         const imageOn = hosts.map((host, i) => isRemoteEngine(host)
             ? new PulledImage(hostScoped(`${name}-pull`, i), { host, reference: image.imageRef, registry: image.pullLogin }, { parent: this, dependsOn: checks }).imageRef
             : image.imageRef);
+        /** Each host's backup scheduler, where the host runs services with data and berth:backups is set. */
+        const schedulers = new Map<string, BackupScheduler>();
         if (settings.backups && !cluster) {
             const backups = settings.backups;
             const backupImageRef = backupImage(`${name}-backup-image`, berthImages, { parent: this }).imageRef;
@@ -229,15 +232,21 @@ export class Environment extends pulumi.ComponentResource {
             hosts.forEach((host, i) => {
                 const here = settings.services.filter(isBackedUp).filter((s) => serviceHost(s, hosts) === host);
                 if (here.length === 0) return;
-                new BackupScheduler(hostScoped(`${name}-backup`, i), {
+                schedulers.set(host, new BackupScheduler(hostScoped(`${name}-backup`, i), {
                     host, stack, network: networks[i].name, image: backupImageRef, pullLogin, settings: backups,
                     services: here.map((s) => backedUp(s, services.get(s.name)!)),
                     repositoryPassword: args.secret("backupPassword"),
                     sshKey: backups.sftp ? args.secret("backupSshKey") : undefined,
                     knownHosts, logRotation: settings.logRotation,
-                }, { parent: this, dependsOn: here.map((s) => services.get(s.name)!) });
+                }, { parent: this, dependsOn: here.map((s) => services.get(s.name)!) }));
             });
         }
+        // Before a new release's release command: a backup of the SQL services the app depends on (the command waits on it).
+        const preReleaseBackups = settings.backups?.beforeRelease && app.releaseCommand ? [...schedulers].flatMap(([host, scheduler]) => {
+            const sql = sqlServicesBackedUpOn(host, settings.services, app.dependsOn, (s) => serviceHost(s, hosts));
+            return sql.length === 0 ? [] : [new PreReleaseBackup(hostScoped(`${name}-pre-release-backup`, hosts.indexOf(host)),
+                { host, scheduler: scheduler.containerName, services: sql, release: image.imageRef }, { parent: this })];
+        }) : [];
         if (cluster) {
             const swarmApp = new SwarmApp(`${name}-app`, {
                 manager: manager!, stack, app, roles: settings.roles, swarm: settings.swarm,
@@ -279,7 +288,7 @@ export class Environment extends pulumi.ComponentResource {
                     pullLogin: image.pullLogin,
                     network: networks[i].name,
                     serviceEnv: serviceEnvOn(host),
-                    dependsOn: [...needed, ...(deployed[0]?.appService.releaseSteps ?? []), ...releaseAfter],
+                    dependsOn: [...needed, ...(deployed[0]?.appService.releaseSteps ?? preReleaseBackups), ...releaseAfter],
                     logRotation: settings.logRotation,
                     replicas: replicaCounts[i],
                     runsReleaseGate: i === 0,

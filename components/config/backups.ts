@@ -2,7 +2,7 @@
 // checked against the grammar of the place it lands: restic's repository spelling, ssh's user@host, a schedule.
 import { isIP } from "net";
 import { checkFields, ConfigError, ErrorCollector } from "./errors";
-import { parseJson } from "./fields";
+import { parseBoolean, parseJson, required } from "./fields";
 import type { ConfigSource } from "./types";
 
 /** When backups run: every N seconds, or daily at HH:MM (UTC). */
@@ -16,6 +16,8 @@ export interface BackupSettings {
     schedule: BackupSchedule;
     /** restic forget --keep-daily/--keep-weekly/--keep-monthly. */
     keep: { daily: number; weekly: number; monthly: number };
+    /** A backup of the SQL services the app depends on before each release command (berth:backupBeforeRelease). */
+    beforeRelease: boolean;
 }
 
 /** What is kept when berth:backups names no `keep`. */
@@ -81,7 +83,7 @@ function parseKeep(key: string, value: unknown): BackupSettings["keep"] {
     return keep;
 }
 
-/** berth:backups, or undefined when the stack backs nothing up. */
+/** berth:backups and berth:backupBeforeRelease, or undefined when the stack backs nothing up. */
 export function parseBackups(source: ConfigSource): BackupSettings | undefined {
     const value = parseJson("backups", source("backups"), {});
     if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError("backups", value, "use { repository, every | at, keep: { daily, weekly, monthly } }");
@@ -95,6 +97,7 @@ export function parseBackups(source: ConfigSource): BackupSettings | undefined {
         return fields.every !== undefined ? { everySeconds: parseEvery("backups.every", fields.every) } : { atUtc: parseAt("backups.at", fields.at) };
     }, { everySeconds: 0 });
     const keep = c.take(() => parseKeep("backups.keep", fields.keep), DEFAULT_KEEP);
+    const beforeRelease = c.take(() => parseBoolean("backupBeforeRelease", required(source, "backupBeforeRelease")), true);
     c.throwIfAny();
-    return { ...repository, schedule, keep };
+    return { ...repository, schedule, keep, beforeRelease };
 }

@@ -162,7 +162,7 @@ export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "domains", "pathPrefix", "tls", "acmeServer", "acmeEmail", "acmeCaCertificates", "maintenance", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
     "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
-    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "imageName", "registryUser", "registryPassword", "backups", "backupPassword", "backupSshKey", "logMaxSize", "logMaxFiles",
+    "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "imageName", "registryUser", "registryPassword", "backups", "backupBeforeRelease", "backupPassword", "backupSshKey", "logMaxSize", "logMaxFiles",
 ] as const;
 
 /** Keys berth once read under another name: refused with the new one, so an old config is migrated, not ignored. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { backupEnvironment, backedUp, isBackedUp, keepFlags, linesNaming } from "../../components/backupScheduler";
+import { backupEnvironment, backedUp, isBackedUp, keepFlags, linesNaming, sqlServicesBackedUpOn } from "../../components/backupScheduler";
 import { statusLine } from "../../scripts/backups";
 
-const settings = { repository: "sftp:deploy@backup-1.internal:/srv/b", sftp: { user: "deploy", host: "backup-1.internal" }, schedule: { everySeconds: 21600 }, keep: { daily: 7, weekly: 4, monthly: 6 } };
+const settings = { repository: "sftp:deploy@backup-1.internal:/srv/b", sftp: { user: "deploy", host: "backup-1.internal" }, schedule: { everySeconds: 21600 }, keep: { daily: 7, weekly: 4, monthly: 6 }, beforeRelease: true };
 
 describe("the backup scheduler's settings", () => {
     it("hands the scheduler its repository, schedule, retention and each service, passwords by position", () => {
@@ -34,6 +34,14 @@ describe("the backup scheduler's settings", () => {
         expect(["postgres", "mysql", "redis", "rabbitmq", "custom"].map((kind) => isBackedUp({ kind } as never))).toEqual([true, true, true, false, false]);
         const postgres = { name: "db", kind: "postgres" } as never;
         expect(backedUp(postgres, { alias: "db", port: 5432, user: "app", password: "pw" })).toEqual({ name: "db", kind: "postgres", address: "db", port: 5432, user: "app", database: "app", password: "pw" });
+    });
+
+    it("backs up before a release command the SQL services the app depends on, on each scheduler's host", () => {
+        const services = [{ name: "db", kind: "postgres" }, { name: "orders", kind: "mysql" }, { name: "cache", kind: "redis" }, { name: "reports", kind: "postgres" }] as never[];
+        const hostOf = (s: { name: string }) => (s.name === "orders" ? "h2" : "h1");
+        expect(sqlServicesBackedUpOn("h1", services, ["db", "cache", "orders"], hostOf)).toEqual(["db"]);
+        expect(sqlServicesBackedUpOn("h2", services, ["db", "cache", "orders"], hostOf)).toEqual(["orders"]);
+        expect(sqlServicesBackedUpOn("h1", services, ["cache"], hostOf)).toEqual([]);
     });
 
     it("finds the repository host's lines among known_hosts lines", () => {

@@ -22,10 +22,10 @@ describe("berth:backups", () => {
     it("reads an sftp repository, an interval or a daily time, and what to keep", () => {
         expect(backups({ repository: "sftp:deploy@backup-1.internal:/srv/berth-backups", every: "6h", keep: { daily: 3 } })).toEqual({
             repository: "sftp:deploy@backup-1.internal:/srv/berth-backups", sftp: { user: "deploy", host: "backup-1.internal" },
-            schedule: { everySeconds: 21600 }, keep: { ...DEFAULT_KEEP, daily: 3 },
+            schedule: { everySeconds: 21600 }, keep: { ...DEFAULT_KEEP, daily: 3 }, beforeRelease: true,
         });
-        expect(backups({ repository: "rest:https://backups.internal:8000/shop", at: "03:30" })).toEqual({
-            repository: "rest:https://backups.internal:8000/shop", schedule: { atUtc: "03:30" }, keep: DEFAULT_KEEP,
+        expect(backups({ repository: "rest:https://backups.internal:8000/shop", at: "03:30" }, { backupBeforeRelease: false })).toEqual({
+            repository: "rest:https://backups.internal:8000/shop", schedule: { atUtc: "03:30" }, keep: DEFAULT_KEEP, beforeRelease: false,
         });
         expect(parseRepository("r", "sftp:deploy@192.168.240.13:/srv/b").sftp).toEqual({ user: "deploy", host: "192.168.240.13" });
         expect(parseEvery("e", "30s")).toBe(30);

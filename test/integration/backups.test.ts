@@ -40,7 +40,8 @@ describe("backups of a stack's services into a restic repository over SFTP", () 
         engines = await testHosts(2);
         env = await throwawayStack({
             appContext: context, hosts: [engines[0]], bindAddress: "0.0.0.0", services: hostServices,
-            backups: { repository: `sftp:deploy@${H2}:${repositoryDir}`, every: "20s", keep: { daily: 2 } },
+            // Once at start (never backed up), then by `now` and before releases: no scheduled run in the middle of a test.
+            backups: { repository: `sftp:deploy@${H2}:${repositoryDir}`, every: "1h", keep: { daily: 2 } },
         }, {
             backupPassword: crypto.randomBytes(12).toString("hex"),
             backupSshKey: fs.readFileSync(path.join(os.homedir(), ".ssh", "berth_test_hosts"), "utf8"),
@@ -90,6 +91,22 @@ describe("backups of a stack's services into a restic repository over SFTP", () 
         // Nothing else to repair: the next up changes nothing.
         const preview = await env.stack.preview({ color: "never" });
         expect(Object.keys(preview.changeSummary).filter((k) => k !== "same")).toEqual([]);
+    });
+
+    it("a release command that drops a table runs after an automatic backup, which brings the table back; retention keeps one a day", async () => {
+        fs.appendFileSync(path.join(context, "server.js"), "\n// a release whose migration goes wrong\n");
+        await env.stack.setConfig("berth:releaseCommand", { value: `node -e "const {Client}=require('pg'); const c=new Client({connectionString: process.env.DATABASE_URL}); c.connect().then(() => c.query('DROP TABLE notes')).then(() => c.end())"` });
+        await env.stack.up({ color: "never" });
+        await env.stack.removeConfig("berth:releaseCommand");
+        expect((await http("GET", `${url}/rows`)).json.rows).toEqual([]);
+        const list = await npm("backups", "--", "list", "--stack", env.name, "--service", "postgres");
+        const snapshots = list.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+        // keep daily 2: today's newest alone (the one before the release); the earlier ones of today were pruned.
+        expect(snapshots).toHaveLength(1);
+        expect(snapshots[0].tags).toContain("before-release");
+        const done = await npm("backups", "--", "restore", "--stack", env.name, "--service", "postgres", "--yes");
+        expect(done.status, done.stderr).toBe(0);
+        expect((await http("GET", `${url}/rows`)).json.rows.map((r: { note: string }) => r.note)).toEqual(["before-backup"]);
     });
 
     it("`npm run backups -- now` with the repository's host gone fails naming it; the app keeps answering", async () => {
