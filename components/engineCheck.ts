@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
-import { engineAddress, isRemoteEngine } from "./config";
+import { BackupSchedule, engineAddress, isRemoteEngine } from "./config";
 import { INGRESS_PORTS } from "./ingress";
 import { docker, DockerError, DockerHost, engineApi, engineInfo } from "./docker/cli";
 import type { RegistryLogin } from "./docker/providers/image";
@@ -112,6 +112,50 @@ export async function warnAboutEngines(hosts: DockerHost[], resource: pulumi.Res
             // A host about to join a swarm cannot have live-restore: not a thing to warn about.
             return engineWarnings(host, { ...facts, swarm: facts.swarm || forSwarm });
         } catch {
+            return [];
+        }
+    }));
+    const warnings = all.flat();
+    for (const warning of warnings) pulumi.log.warn(warning, resource);
+    return warnings;
+}
+
+/** A service's last result as the backup scheduler reports it (`berth-backup status`). */
+export interface BackupStatus {
+    service: string;
+    lastSuccessEpoch?: number;
+    error?: string;
+}
+
+/** How long may pass since a service's last successful backup before preview warns: twice the schedule's interval. */
+export function backupStaleAfterSeconds(schedule: BackupSchedule): number {
+    return 2 * ("everySeconds" in schedule ? schedule.everySeconds : 86400);
+}
+
+/**
+ * Warnings for services whose last successful backup is older than twice the schedule's interval (or that never
+ * had one while the scheduler has run that long), with the last error when there is one.
+ */
+export function staleBackups(host: DockerHost, statuses: BackupStatus[], schedule: BackupSchedule, runningSinceEpoch: number, nowEpoch = Date.now() / 1000): string[] {
+    const limit = backupStaleAfterSeconds(schedule);
+    return statuses.filter((s) => nowEpoch - (s.lastSuccessEpoch ?? runningSinceEpoch) > limit).map((s) => {
+        const since = s.lastSuccessEpoch ? `last succeeded ${new Date(s.lastSuccessEpoch * 1000).toISOString()}` : "has never succeeded";
+        return `${host || "the local engine"}: the backup of ${s.service} ${since}, longer ago than twice its interval (${limit} s)`
+            + `${s.error ? `; its last attempt failed: ${s.error}` : ""}. npm run backups -- status shows each service's last result.`;
+    });
+}
+
+/** Reads each host's backup scheduler status while the program runs and warns, at preview and `up`, about stale backups. */
+export async function warnAboutStaleBackups(stack: string, hosts: DockerHost[], schedule: BackupSchedule, resource: pulumi.Resource): Promise<string[]> {
+    const all = await Promise.all(hosts.map(async (host) => {
+        try {
+            const [name] = (await docker(host, ["ps", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=backup`, "--format", "{{.Names}}"], { timeoutMs: 30_000 })).split("\n").filter(Boolean);
+            if (!name) return [];
+            const started = Date.parse(await docker(host, ["inspect", "--format", "{{.State.StartedAt}}", name], { timeoutMs: 30_000 })) / 1000;
+            const statuses = (await docker(host, ["exec", name, "berth-backup", "status"], { timeoutMs: 30_000 })).split("\n").filter(Boolean).map((line) => JSON.parse(line) as BackupStatus);
+            return staleBackups(host, statuses, schedule, started);
+        } catch {
+            // A host that does not answer is the host checks' to name.
             return [];
         }
     }));

@@ -8,7 +8,7 @@ import { readTrackedStackFile, trackedSecretWarning, uncommittedSecrets } from "
 import { backedUp, BackupScheduler, backupImage, isBackedUp, repositoryKnownHosts, sqlServicesBackedUpOn } from "./backupScheduler";
 import { PreReleaseBackup } from "./docker/preReleaseBackup";
 import { DependencyService } from "./dependencyService";
-import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages } from "./engineCheck";
+import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages, warnAboutStaleBackups } from "./engineCheck";
 import { Ingress, ingressImage, ingressUrls } from "./ingress";
 import { StackNetwork } from "./stackNetwork";
 import { trustStackHostKeys } from "./docker/cli";
@@ -40,6 +40,8 @@ export interface EnvironmentArgs {
     checkImages?: (images: ServiceImage[], resource: pulumi.Resource) => Promise<string[]>;
     /** Refuses names another stack holds on a host's front door, warns about ports taken (default: checkFrontDoor). */
     checkFrontDoor?: typeof checkFrontDoor;
+    /** Warns about services whose last backup is too old (default: warnAboutStaleBackups; unit tests pass none). */
+    checkBackups?: typeof warnAboutStaleBackups;
 }
 
 /** `DATABASE_URL`, the convention most frameworks read, points at the first SQL service the app depends on. */
@@ -130,6 +132,7 @@ export class Environment extends pulumi.ComponentResource {
         }
         const engineWarnings = (args.checkEngines ?? warnAboutEngines)(hosts, this, settings.orchestrator === "swarm");
         const nameCollisions = (args.checkNames ?? refuseNameCollisions)(stack, hosts, this);
+        const backupWarnings = settings.backups ? (args.checkBackups ?? warnAboutStaleBackups)(stack, hosts, settings.backups.schedule, this) : undefined;
         // Where hosts reach each other by address (services on a host of several, a swarm's nodes): known before anything is declared.
         const addressed = settings.orchestrator === "swarm" ? hosts.filter(isRemoteEngine) : hosts.length > 1 ? settings.services.map((service) => serviceHost(service, hosts)) : [];
         const addresses = hostAddresses(addressed);
@@ -267,7 +270,7 @@ export class Environment extends pulumi.ComponentResource {
             this.processes = pulumi.all(Object.fromEntries(Object.entries(swarmApp.roleServices).map(([role, service]) => [role, service.apply((s) => [s])])));
             this.hostReleases = swarmApp.runningImage.apply((running): Record<string, string> => ({ swarm: running }));
             this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages });
+            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages, backupWarnings });
             return;
         }
         const replicaCounts = replicasPerHost(app.replicas, hosts.length);
@@ -345,6 +348,6 @@ export class Environment extends pulumi.ComponentResource {
         this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
             Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages, claims });
+        this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages, claims, backupWarnings });
     }
 }

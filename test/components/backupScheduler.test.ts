@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backupEnvironment, backedUp, isBackedUp, keepFlags, linesNaming, sqlServicesBackedUpOn } from "../../components/backupScheduler";
 import { statusLine } from "../../scripts/backups";
+import { staleBackups } from "../../components/engineCheck";
 
 const settings = { repository: "sftp:deploy@backup-1.internal:/srv/b", sftp: { user: "deploy", host: "backup-1.internal" }, schedule: { everySeconds: 21600 }, keep: { daily: 7, weekly: 4, monthly: 6 }, beforeRelease: true };
 
@@ -47,6 +48,20 @@ describe("the backup scheduler's settings", () => {
     it("finds the repository host's lines among known_hosts lines", () => {
         const lines = ["backup-1.internal ssh-ed25519 A", "other ssh-ed25519 B", "[backup-1.internal]:2222 ssh-ed25519 C", "x,backup-1.internal ssh-rsa D", "# backup-1.internal"];
         expect(linesNaming("backup-1.internal", lines)).toEqual(["backup-1.internal ssh-ed25519 A", "[backup-1.internal]:2222 ssh-ed25519 C", "x,backup-1.internal ssh-rsa D"]);
+    });
+
+    it("warns at preview about a service whose last success is older than twice the interval, or that never had one", () => {
+        const now = Date.parse("2026-12-04T12:00:00Z") / 1000;
+        const statuses = [
+            { service: "db", lastSuccessEpoch: now - 3600, error: "" },
+            { service: "orders", lastSuccessEpoch: now - 13 * 3600, error: "the repository sftp:… cannot be opened: no route" },
+            { service: "cache", error: "no backup yet" },
+        ];
+        expect(staleBackups("ssh://deploy@h1", statuses, { everySeconds: 6 * 3600 }, now - 60, now)).toEqual([
+            "ssh://deploy@h1: the backup of orders last succeeded 2026-12-03T23:00:00.000Z, longer ago than twice its interval (43200 s); its last attempt failed: the repository sftp:… cannot be opened: no route. npm run backups -- status shows each service's last result.",
+        ]);
+        // A scheduler running for days without one success; a daily schedule allows two days.
+        expect(staleBackups("", statuses, { atUtc: "03:30" }, now - 3 * 86400, now)).toEqual([expect.stringMatching(/^the local engine: the backup of cache has never succeeded, longer ago than twice its interval \(172800 s\); its last attempt failed: no backup yet/)]);
     });
 
     it("prints each service's last success and last error", () => {

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appCopy, cleanHosts, dockerAt, hostServices, http, projectRoot, ThrowawayStack, throwawayStack, testHosts } from "./harness";
+import { appCopy, cleanHosts, dockerAt, hostServices, http, projectRoot, setObjectConfig, ThrowawayStack, throwawayStack, testHosts } from "./harness";
 
 const H2 = "192.168.240.12";
 /** `npm run …`, without blocking the test's worker (a backup may take a while). */
@@ -119,8 +119,14 @@ describe("backups of a stack's services into a restic repository over SFTP", () 
             expect(now.stderr).toContain(H2);
             expect((await http("GET", `${url}/`)).status).toBe(200);
             expect((await status()).stdout).toMatch(/postgres: last success .*; last attempt .* failed: .*192\.168\.240\.12/);
+            // With a 10 s interval, 21 s without a success is twice too long: preview says so, naming the cause.
+            await setObjectConfig(env.stack, "backups", { repository: `sftp:deploy@${H2}:${repositoryDir}`, every: "10s", keep: { daily: 2 } });
+            await new Promise((resolve) => setTimeout(resolve, 21_000));
+            const preview = await env.stack.preview({ color: "never" });
+            expect(preview.stdout).toMatch(/the backup of postgres last succeeded .*, longer ago than twice its interval \(20 s\); its last attempt failed: .*192\.168\.240\.12/);
         } finally {
             hosts("join", "h2");
+            await setObjectConfig(env.stack, "backups", { repository: `sftp:deploy@${H2}:${repositoryDir}`, every: "1h", keep: { daily: 2 } });
         }
         const t1 = Date.now();
         const again = await npm("backups", "--", "now", "--stack", env.name, "--service", "postgres");
