@@ -2,7 +2,7 @@
  * `npm run backups -- now|list|status|restore --stack S [--service NAME] [--snapshot ID] [--yes]`: the stack's
  * backups, through its scheduler on each host that runs services with data (images/backup/berth-backup): a backup
  * now (exits 1 if one failed), the snapshots in the repository, each service's last result, or a service's data put
- * back from a snapshot (the latest by default) with the app's containers stopped meanwhile.
+ * back from a snapshot (the latest by default) with the app's containers paused meanwhile.
  */
 import { spawnSync } from "child_process";
 import { cliEnvironment } from "../components/docker/cli";
@@ -41,12 +41,12 @@ function inScheduler({ host, name }: Scheduler, ...args: string[]) {
     return spawnSync("docker", [...(host ? ["--host", host] : []), "exec", name, "berth-backup", ...args], { encoding: "utf8", env: cliEnvironment(host), timeout: 6 * 3600_000 });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Puts `service`'s data back from `snapshot` (its latest good one by default). Without `yes` it only says what would
- * be overwritten. The app's containers (web and roles, every host) are stopped for the restore and started again.
+ * be overwritten. The app's containers (web and roles, every host) are paused for the restore and resumed.
  */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function restore(stack: string, schedulers: Scheduler[], service: string, snapshotId: string | undefined, yes: boolean): Promise<number> {
     const scheduler = schedulers.find((s) => inScheduler(s, "status").stdout.split("\n").filter(Boolean).some((line) => (JSON.parse(line) as ServiceStatus).service === service));
     if (!scheduler) throw new UsageError(`stack ${stack} backs up no service ${service}`);
@@ -61,11 +61,13 @@ async function restore(stack: string, schedulers: Scheduler[], service: string, 
         .filter(Boolean).map((name) => ({ host, name })));
     if (!yes) {
         console.error(`berth: this overwrites ${service}'s data on ${scheduler.host || "the local engine"} with snapshot ${snapshot.id} of ${snapshot.time}: `
-            + `whatever was written since is lost. The app's ${app.length} containers stop meanwhile. Run again with --yes to do it.`);
+            + `whatever was written since is lost. The app's ${app.length} containers are paused meanwhile. Run again with --yes to do it.`);
         return 2;
     }
+    // Paused, not stopped: a paused container keeps its address, so the proxy's routes stay right, and requests that
+    // arrive meanwhile wait instead of failing at once.
     const stopped = Date.now();
-    for (const { host, name } of app) dockerOn(host, "stop", name);
+    for (const { host, name } of app) dockerOn(host, "pause", name);
     let rc = 0;
     try {
         const run = inScheduler(scheduler, "restore", service, snapshot.id);
@@ -73,15 +75,16 @@ async function restore(stack: string, schedulers: Scheduler[], service: string, 
         process.stderr.write(run.stderr);
         rc = run.status === 0 ? 0 : 1;
     } finally {
-        // Started again whatever happened: a failed restore (one transaction) left the data as it was.
-        for (const { host, name } of app) dockerOn(host, "start", name);
+        // Resumed whatever happened: a failed restore (one transaction) left the data as it was.
+        for (const { host, name } of app) dockerOn(host, "unpause", name);
+        // Their healthchecks timed out while paused: the restore is done once they pass again.
         for (const { host, name } of app) {
             for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
                 if (["healthy", ""].includes(dockerOn(host, "inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", name))) break;
             }
         }
     }
-    console.log(`berth: ${service} ${rc === 0 ? "restored from" : "NOT restored from"} snapshot ${snapshot.id} (${snapshot.time}); the app was stopped for ${((Date.now() - stopped) / 1000).toFixed(1)} s and answers again`);
+    console.log(`berth: ${service} ${rc === 0 ? "restored from" : "NOT restored from"} snapshot ${snapshot.id} (${snapshot.time}); the app was paused for ${((Date.now() - stopped) / 1000).toFixed(1)} s and answers again`);
     return rc;
 }
 

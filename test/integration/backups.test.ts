@@ -81,12 +81,12 @@ describe("backups of a stack's services into a restic repository over SFTP", () 
         expect((await http("POST", `${url}/rows`, { note: "after-backup" })).status).toBe(201);
         const asked = await npm("backups", "--", "restore", "--stack", env.name, "--service", "postgres", "--snapshot", snapshot);
         expect(asked.status).toBe(2);
-        expect(asked.stderr).toMatch(new RegExp(`this overwrites postgres's data on ${engines[0]} with snapshot ${snapshot} of .*: whatever was written since is lost\\. The app's 1 containers stop meanwhile`));
+        expect(asked.stderr).toMatch(new RegExp(`this overwrites postgres's data on ${engines[0]} with snapshot ${snapshot} of .*: whatever was written since is lost\\. The app's 1 containers are paused meanwhile`));
         const notes = async () => (await http("GET", `${url}/rows`)).json.rows.map((r: { note: string }) => r.note);
         expect(await notes()).toEqual(["before-backup", "after-backup"]);
         const done = await npm("backups", "--", "restore", "--stack", env.name, "--service", "postgres", "--snapshot", snapshot, "--yes");
         expect(done.status, done.stderr).toBe(0);
-        expect(done.stdout).toMatch(new RegExp(`postgres restored from snapshot ${snapshot} .*; the app was stopped for [0-9.]+ s and answers again`));
+        expect(done.stdout).toMatch(new RegExp(`postgres restored from snapshot ${snapshot} .*; the app was paused for [0-9.]+ s and answers again`));
         expect(await notes()).toEqual(["before-backup"]);
         // Nothing else to repair: the next up changes nothing.
         const preview = await env.stack.preview({ color: "never" });
