@@ -5,6 +5,7 @@
  * back from a snapshot (the latest by default) with the app's containers paused meanwhile.
  */
 import { spawnSync } from "child_process";
+import { setTimeout as sleep } from "timers/promises";
 import { cliEnvironment } from "../components/docker/cli";
 import { LABEL } from "../components/naming";
 import { dockerOn, parseOptions, roleFilters, runMain, stackHosts, UsageError } from "./replicas";
@@ -45,8 +46,6 @@ function inScheduler({ host, name }: Scheduler, ...args: string[]) {
  * Puts `service`'s data back from `snapshot` (its latest good one by default). Without `yes` it only says what would
  * be overwritten. The app's containers (web and roles, every host) are paused for the restore and resumed.
  */
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function restore(stack: string, schedulers: Scheduler[], service: string, snapshotId: string | undefined, yes: boolean): Promise<number> {
     const scheduler = schedulers.find((s) => inScheduler(s, "status").stdout.split("\n").filter(Boolean).some((line) => (JSON.parse(line) as ServiceStatus).service === service));
     if (!scheduler) throw new UsageError(`stack ${stack} backs up no service ${service}`);

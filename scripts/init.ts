@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { setTimeout as sleep } from "timers/promises";
 import { ConfigError, ErrorCollector } from "../components/config/errors";
 import { parseDockerHost, parseName, parsePort, parseRegistry } from "../components/config/fields";
 import { isRemoteEngine } from "../components/config/hosts";
@@ -163,7 +164,6 @@ function resolveContext(context: string, app: string): string {
     return dir;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 }).trim();
 
 /** Builds the image on this machine's engine and starts it once, as berth would (PORT set), to see what it does. */
