@@ -56,6 +56,15 @@ node -e '
   // Per-file wall time, slowest first: where a run spends its minutes.
   const files = runs.flatMap(([lane, r]) => r.testResults.map((f) => ({ lane, seconds: (f.endTime - f.startTime) / 1000, name: f.name.replace(process.cwd() + "/", "") })));
   for (const f of files.sort((a, b) => b.seconds - a.seconds)) console.log(`${f.seconds.toFixed(1).padStart(7)} s  ${f.lane.padEnd(5)}  ${f.name}`);
+  // The failed tests again, last, with the first lines of their errors: a log read from its tail names them.
+  for (const [lane, r] of runs) for (const f of r.testResults) for (const t of f.assertionResults ?? []) {
+    if (t.status !== "failed") continue;
+    console.log(`FAILED [${lane}] ${f.name.replace(process.cwd() + "/", "")} > ${t.fullName}`);
+    for (const line of (t.failureMessages ?? []).join("\n").split("\n").slice(0, 6)) console.log(`    ${line}`);
+  }
+  for (const [lane, r] of runs) for (const f of r.testResults) {
+    if (f.status === "failed" && !(f.assertionResults ?? []).some((t) => t.status === "failed")) console.log(`FAILED [${lane}] ${f.name.replace(process.cwd() + "/", "")}: ${String(f.message).split("\n")[0]}`);
+  }
   const sum = (key) => runs.reduce((n, [, r]) => n + r[key], 0);
   const expected = process.argv[1] === "all" ? 1 : 3;
   // A lane that crashed before writing its results must not read as green.
