@@ -2,29 +2,40 @@ import { execFileSync } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupSettings, ConfigError, LogRotation, ServiceSettings } from "./config";
-import { BERTH_DAEMON } from "./docker/commands/container";
+import { BERTH_DAEMON, VolumeMount } from "./docker/commands/container";
 import { DockerContainer } from "./docker/container";
 import type { RegistryLogin } from "./docker/providers/image";
-import { berthLabels, dockerName } from "./naming";
+import { berthLabels, dockerName, LABEL } from "./naming";
 import { presetFor } from "./serviceKinds";
 import { BerthImageArgs, berthImage } from "./webProxy";
 
 const BACKUP_CONTEXT = path.join(__dirname, "..", "images", "backup");
 /** Where the scheduler keeps its status and locks (a volume: a replaced scheduler knows what is due). */
 export const BACKUP_STATE = "/var/lib/berth-backup";
-/** The service kinds berth takes a consistent dump of, and the dump each gets (images/backup/berth-backup). */
-export const DUMPED_KINDS = ["postgres", "mysql", "redis"] as const;
+/** The service kinds berth backs up, each its own way (images/backup/berth-backup): every kind berth runs. */
+export const BACKED_UP_KINDS = ["postgres", "mysql", "redis", "rabbitmq", "custom"] as const;
+/**
+ * The kinds whose backup or restore goes through the host's engine (its socket mounted into the scheduler): Redis's
+ * restore (a loader container of the service's image), RabbitMQ's definitions (rabbitmqctl in its container), a custom
+ * service's volume (paused for the copy, stopped for the restore).
+ */
+export const ENGINE_KINDS: readonly string[] = ["redis", "rabbitmq", "custom"];
+/** Where a custom service's volume is mounted in the scheduler (`<VOLUMES_DIR>/<service>`). */
+const VOLUMES_DIR = "/volumes";
+const ENGINE_SOCKET = "/var/run/docker.sock";
 
 /** One service the scheduler backs up, as it reaches it on the stack network. */
 export interface BackedUpService {
     name: string;
-    kind: (typeof DUMPED_KINDS)[number];
+    kind: (typeof BACKED_UP_KINDS)[number];
     /** Its name on the stack network, and port. */
     address: string;
     port: number;
     user: string;
     database: string;
     password: pulumi.Input<string>;
+    /** A custom service's data volume (copied as files). */
+    volume?: pulumi.Input<string>;
 }
 
 export interface BackupSchedulerArgs {
@@ -42,16 +53,32 @@ export interface BackupSchedulerArgs {
     logRotation: LogRotation;
 }
 
-/** Whether berth backs up a service of this kind (a custom service's volume copy is not there yet). */
+/** Whether berth backs up a service of this kind. */
 export function isBackedUp(service: Pick<ServiceSettings, "kind">): service is ServiceSettings & { kind: BackedUpService["kind"] } {
-    return (DUMPED_KINDS as readonly string[]).includes(service.kind);
+    return (BACKED_UP_KINDS as readonly string[]).includes(service.kind);
 }
 
-/** How the scheduler reaches `service`: by the name and port it has on the stack network, with its login. */
-export function backedUp(service: ServiceSettings & { kind: BackedUpService["kind"] }, running: { alias: string; port: number; user: string; password: pulumi.Input<string> }): BackedUpService {
+/** How the scheduler reaches `service`: by the name and port it has on the stack network, with its login (and a custom service's volume). */
+export function backedUp(service: ServiceSettings & { kind: BackedUpService["kind"] }, running: { alias: string; port: number; user: string; password: pulumi.Input<string>; volume: pulumi.Input<string> }): BackedUpService {
     // The database is the path of the service's URL (/app), as the app gets it.
     const database = presetFor(service).path.replace(/^\//, "");
-    return { name: service.name, kind: service.kind, address: running.alias, port: running.port, user: running.user, database, password: running.password };
+    return { name: service.name, kind: service.kind, address: running.alias, port: running.port, user: running.user, database, password: running.password,
+        ...(service.kind === "custom" ? { volume: running.volume } : {}) };
+}
+
+/** The Docker API filter (`/containers/json?filters=`) that finds `service`'s container on its host. */
+export function containerFilter(stack: string, service: string): string {
+    return JSON.stringify({ label: [`${LABEL.stack}=${stack}`, `${LABEL.role}=dependency`, `${LABEL.service}=${service}`] });
+}
+
+/** The scheduler's mounts: its state; with services reached through the engine, the engine's socket and custom services' volumes. */
+export function schedulerMounts(stateVolume: string, services: { name: string; kind: string; volume?: string }[]): VolumeMount[] {
+    const engine = services.some((s) => ENGINE_KINDS.includes(s.kind));
+    return [
+        { source: stateVolume, target: BACKUP_STATE, readOnly: false },
+        ...(engine ? [{ source: ENGINE_SOCKET, target: ENGINE_SOCKET, readOnly: false, bind: true }] : []),
+        ...services.filter((s) => s.volume).map((s) => ({ source: s.volume!, target: `${VOLUMES_DIR}/${s.name}`, readOnly: false, shared: true })),
+    ];
 }
 
 /** The SQL services `dependsOn` names that `host`'s scheduler backs up: what is backed up before a release command. */
@@ -97,8 +124,9 @@ export function keepFlags(keep: BackupSettings["keep"]): string {
 }
 
 /** The scheduler's environment (images/backup/berth-backup reads it); secrets among it reach the container through berth's env-file. */
-export function backupEnvironment(args: Pick<BackupSchedulerArgs, "host" | "stack" | "settings" | "knownHosts">, services: Omit<BackedUpService, "password">[], secrets: { repositoryPassword: string; sshKey?: string; passwords: string[] }): Record<string, string> {
+export function backupEnvironment(args: Pick<BackupSchedulerArgs, "host" | "stack" | "settings" | "knownHosts"> & { network: string }, services: Omit<BackedUpService, "password" | "volume">[], secrets: { repositoryPassword: string; sshKey?: string; passwords: string[] }): Record<string, string> {
     const { settings } = args;
+    const engine = services.some((s) => ENGINE_KINDS.includes(s.kind));
     return {
         RESTIC_REPOSITORY: settings.repository,
         RESTIC_PASSWORD: secrets.repositoryPassword,
@@ -109,6 +137,13 @@ export function backupEnvironment(args: Pick<BackupSchedulerArgs, "host" | "stac
         BERTH_HOST: args.host || "local",
         BERTH_BACKUP_SERVICES: services.map((s) => [s.name, s.kind, s.address, s.port, s.user, s.database].join(":")).join(" "),
         ...Object.fromEntries(secrets.passwords.map((password, i) => [`BERTH_BACKUP_SECRET_${i}`, password])),
+        ...(engine ? {
+            ...Object.fromEntries(services.flatMap((s, i) => (ENGINE_KINDS.includes(s.kind) ? [[`BERTH_BACKUP_FILTER_${i}`, containerFilter(args.stack, s.name)]] : []))),
+            BERTH_BACKUP_VOLUME: dockerName(args.stack, "backup"),
+            BERTH_BACKUP_NETWORK: args.network,
+            BERTH_RESTORE_LOADER: dockerName(args.stack, "backup-restore"),
+            BERTH_RESTORE_LOADER_LABELS: JSON.stringify(berthLabels(args.stack, "backup-restore")),
+        } : {}),
     };
 }
 
@@ -127,8 +162,10 @@ export class BackupScheduler extends pulumi.ComponentResource {
 
     constructor(name: string, args: BackupSchedulerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:BackupScheduler", name, {}, opts);
-        const env = pulumi.secret(pulumi.all([args.repositoryPassword, args.sshKey ?? "", pulumi.all(args.services.map((s) => s.password))])
-            .apply(([repositoryPassword, sshKey, passwords]) => backupEnvironment(args, args.services, { repositoryPassword, sshKey, passwords })));
+        const env = pulumi.secret(pulumi.all([args.repositoryPassword, args.sshKey ?? "", pulumi.all(args.services.map((s) => s.password)), args.network])
+            .apply(([repositoryPassword, sshKey, passwords, network]) => backupEnvironment({ ...args, network }, args.services, { repositoryPassword, sshKey, passwords })));
+        const mounts = pulumi.all(args.services.map((s) => pulumi.output(s.volume ?? ""))).apply((volumes) =>
+            schedulerMounts(dockerName(args.stack, "backup"), args.services.map((s, i) => ({ name: s.name, kind: s.kind, volume: volumes[i] || undefined }))));
         const container = new DockerContainer(`${name}-container`, {
             host: args.host,
             namePrefix: dockerName(args.stack, "backup"),
@@ -137,7 +174,7 @@ export class BackupScheduler extends pulumi.ComponentResource {
             env,
             labels: berthLabels(args.stack, "backup"),
             networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [] }]),
-            volumes: [{ source: dockerName(args.stack, "backup"), target: BACKUP_STATE, readOnly: false }],
+            volumes: mounts,
             logRotation: args.logRotation,
             registry: args.pullLogin,
         }, { parent: this });

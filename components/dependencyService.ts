@@ -158,6 +158,8 @@ export class DependencyService extends pulumi.ComponentResource {
     readonly user: string;
     readonly password: pulumi.Output<string>;
     readonly containerName: pulumi.Output<string>;
+    /** Its data volume's name. */
+    readonly dataVolume: pulumi.Output<string>;
     /** The host (engine address) it runs on. */
     readonly host: string;
     /** The image it runs, and the login that pulls it (from berth's registry). */
@@ -194,6 +196,7 @@ export class DependencyService extends pulumi.ComponentResource {
             purpose: service.name,
             ephemeral: args.ephemeral,
         }, { parent: this });
+        this.dataVolume = data.name;
         const env = password.apply((p) => ({ ...preset.env(p), ...service.env }));
         const labels = berthLabels(args.stack, "dependency", { [LABEL.service]: service.name });
         const healthcheck = service.healthcheck ?? serviceHealthcheck(preset, service.kind, args.password !== undefined);

@@ -6,6 +6,7 @@ import { AppService } from "./appService";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, servesOwnCertificate, serviceHost, ServiceSettings, settingsWarnings, socketAddress } from "./config";
 import { readTrackedStackFile, trackedSecretWarning, uncommittedSecrets } from "./config/trackedSecrets";
 import { backedUp, BackupScheduler, backupImage, isBackedUp, repositoryKnownHosts, sqlServicesBackedUpOn } from "./backupScheduler";
+import { BackupRelease } from "./docker/backupRelease";
 import { PreReleaseBackup } from "./docker/preReleaseBackup";
 import { DependencyService } from "./dependencyService";
 import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages, warnAboutStaleBackups } from "./engineCheck";
@@ -237,7 +238,7 @@ export class Environment extends pulumi.ComponentResource {
                 if (here.length === 0) return;
                 schedulers.set(host, new BackupScheduler(hostScoped(`${name}-backup`, i), {
                     host, stack, network: networks[i].name, image: backupImageRef, pullLogin, settings: backups,
-                    services: here.map((s) => backedUp(s, services.get(s.name)!)),
+                    services: here.map((s) => backedUp(s, { ...services.get(s.name)!, volume: services.get(s.name)!.dataVolume })),
                     repositoryPassword: args.secret("backupPassword"),
                     sshKey: backups.sftp ? args.secret("backupSshKey") : undefined,
                     knownHosts, logRotation: settings.logRotation,
@@ -336,6 +337,9 @@ export class Environment extends pulumi.ComponentResource {
                 ? [new RolloutPause(`${name}-rollout-pause-${b + 1}`, { release: image.imageRef, seconds: settings.rollout.pauseSeconds }, { parent: this, dependsOn: done })]
                 : done;
         }
+        // Each scheduler tags its snapshots with the release running everywhere, once it is.
+        [...schedulers].forEach(([host, scheduler]) => new BackupRelease(hostScoped(`${name}-backup-release`, hosts.indexOf(host)),
+            { host, scheduler: scheduler.containerName, release: image.imageRef }, { parent: this, dependsOn: deployed.map((d) => d.history) }));
         this.urls = frontDoor ? ingressUrls(frontDoor) : deployed.flatMap(({ appService, proxy }) => (proxy ? [proxy.url] : appService.urls));
         this.releaseCommandOutput = deployed[0].appService.releaseOutput ?? pulumi.output("");
         this.previousImageRef = deployed[0].history.previous;

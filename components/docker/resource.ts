@@ -46,11 +46,9 @@ export function ignoreMissing(err: unknown): void {
 
 /** The running containers on `host` that have `volume` mounted: their names, and the swarm service of each task. */
 export async function volumeUsers(host: DockerHost, volume: string): Promise<{ name: string; service: string }[]> {
-    const out = await docker(host, ["ps", "--filter", `volume=${volume}`, "--format", '{{.Names}}\t{{.Label "com.docker.swarm.service.name"}}']);
-    return out.split("\n").filter(Boolean).map((line) => {
-        const [name, service = ""] = line.split("\t");
-        return { name, service };
-    });
+    const out = await docker(host, ["ps", "--filter", `volume=${volume}`, "--format", `{{.Names}}\t{{.Label "com.docker.swarm.service.name"}}\t{{.Label "${LABEL.role}"}}`]);
+    // The backup scheduler mounts a custom service's volume beside it and touches it only with the service paused or stopped.
+    return out.split("\n").filter(Boolean).map((line) => line.split("\t")).filter(([, , role]) => role !== "backup").map(([name, service = ""]) => ({ name, service }));
 }
 
 /** Refusal to start a second server on a data volume another running container holds. */

@@ -16,9 +16,14 @@ export interface NetworkAttachment {
 }
 
 export interface VolumeMount {
+    /** A volume's name, or with `bind` a path on the host. */
     source: string;
     target: string;
     readOnly: boolean;
+    /** A path of the host rather than a volume: berth binds only the engine's own socket (the backup scheduler). */
+    bind?: boolean;
+    /** Another container's data volume, mounted beside it (the backup scheduler's copy of a custom service's data). */
+    shared?: boolean;
 }
 
 export interface DockerContainerInputs {

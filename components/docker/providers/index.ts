@@ -16,6 +16,7 @@ export const PROVIDERS = {
     proxySite: () => (require("./proxySite") as typeof import("./proxySite")).provider,
     releaseGate: () => (require("./releaseGate") as typeof import("./releaseGate")).provider,
     releaseHistory: () => (require("./releaseHistory") as typeof import("./releaseHistory")).provider,
+    backupRelease: () => (require("./backupRelease") as typeof import("./backupRelease")).provider,
     preReleaseBackup: () => (require("./preReleaseBackup") as typeof import("./preReleaseBackup")).provider,
     rolloutPause: () => (require("./rolloutPause") as typeof import("./rolloutPause")).provider,
     hostCheck: () => (require("./hostCheck") as typeof import("./hostCheck")).provider,
