@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { hostsBench } from "./hosts";
 import { swarmBench } from "./swarm";
+import { backupsBench } from "./backups";
 import { frontDoorBench } from "./frontDoor";
 import { startLoad, LoadResult } from "../test/load";
 import { appCopy, docker, dockerObjects, freePort, projectRoot, ThrowawayStack, throwawayStack } from "../test/integration/harness";
@@ -507,16 +508,21 @@ function recordSection(record: string): void {
 
 const FRONT_DOOR_NOTE = "The front door: test host h1 (its own dockerd and sshd), one stack (2 replicas) with a name on the host's ingress and a certificate from the test ACME server (pebble), measured from this machine; the same stack's proxy on its own port, same run.";
 
-/** `BENCH_ONLY=hosts|swarm|frontdoor npm run bench`: the rows on test hosts, on a swarm of them, or of the front door, alone (`local`: see main). */
-async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor"): Promise<void> {
-    const { bench, note } = { hosts: { bench: hostsBench, note: HOSTS_NOTE }, swarm: { bench: swarmBench, note: SWARM_NOTE }, frontdoor: { bench: frontDoorBench, note: FRONT_DOOR_NOTE } }[kind];
+const BACKUPS_NOTE = "Backups: a stack on test host h1 (its own dockerd and sshd), its Postgres filled with generated rows, the restic repository over SFTP on test host h2; the baseline in the same run is the usual CI script: `pg_dump -Fc` piped over SSH into a file on h2, and back into `pg_restore`.";
+
+/** `BENCH_ONLY=hosts|swarm|frontdoor|backups npm run bench`: the rows on test hosts, on a swarm of them, of the front door, or of backups, alone (`local`: see main). */
+async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor" | "backups"): Promise<void> {
+    const { bench, note } = {
+        hosts: { bench: hostsBench, note: HOSTS_NOTE }, swarm: { bench: swarmBench, note: SWARM_NOTE }, frontdoor: { bench: frontDoorBench, note: FRONT_DOOR_NOTE },
+        backups: { bench: backupsBench, note: BACKUPS_NOTE },
+    }[kind];
     const table = await bench();
     console.log(`\n${table}\n`);
     recordSection([`## ${new Date().toISOString().slice(0, 10)} — \`BENCH_ONLY=${kind} npm run bench\``, "", `Machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB. ${note}`, "", table, ""].join("\n"));
 }
 
 const only = process.env.BENCH_ONLY;
-(only === "hosts" || only === "swarm" || only === "frontdoor" ? onlyOnHosts(only) : main()).catch((err) => {
+(only === "hosts" || only === "swarm" || only === "frontdoor" || only === "backups" ? onlyOnHosts(only) : main()).catch((err) => {
     console.error(err);
     process.exit(1);
 });
