@@ -21,6 +21,8 @@ export interface ServiceStatus {
     bytes?: number;
     added?: number;
     seconds?: number;
+    /** A custom service: how long it was paused for the copy. */
+    pausedSeconds?: number;
     error?: string;
 }
 
@@ -28,7 +30,8 @@ const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
 /** One line per service: its last success (size, duration, snapshot) and its last error, if any. */
 export function statusLine(host: string, s: ServiceStatus): string {
-    const success = s.lastSuccess ? `last success ${s.lastSuccess} (${mib(s.bytes ?? 0)}, ${mib(s.added ?? 0)} new, ${s.seconds ?? 0} s, snapshot ${s.snapshot?.slice(0, 8)})` : "never backed up";
+    const paused = s.pausedSeconds === undefined ? "" : `, paused ${s.pausedSeconds} s`;
+    const success = s.lastSuccess ? `last success ${s.lastSuccess} (${mib(s.bytes ?? 0)}, ${mib(s.added ?? 0)} new, ${s.seconds ?? 0} s${paused}, snapshot ${s.snapshot?.slice(0, 8)})` : "never backed up";
     return `${host || "local"} ${s.service}: ${success}${s.error ? `; last attempt ${s.lastAttempt ?? "?"} failed: ${s.error}` : ""}`;
 }
 

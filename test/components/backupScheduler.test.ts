@@ -84,6 +84,8 @@ describe("the backup scheduler's settings", () => {
     it("prints each service's last success and last error", () => {
         expect(statusLine("ssh://deploy@h1", { service: "postgres", lastSuccess: "2026-12-04T03:30:05Z", bytes: 3 * 1024 ** 2, added: 1024 ** 2 / 2, seconds: 4, snapshot: "0123456789abcdef", error: "" }))
             .toBe("ssh://deploy@h1 postgres: last success 2026-12-04T03:30:05Z (3.0 MiB, 0.5 MiB new, 4 s, snapshot 01234567)");
+        expect(statusLine("", { service: "files", lastSuccess: "2026-12-04T03:30:05Z", bytes: 0, added: 0, seconds: 2, pausedSeconds: 0.6, snapshot: "89abcdef01234567", error: "" }))
+            .toBe("local files: last success 2026-12-04T03:30:05Z (0.0 MiB, 0.0 MiB new, 2 s, paused 0.6 s, snapshot 89abcdef)");
         expect(statusLine("", { service: "redis", lastAttempt: "2026-12-04T04:00:00Z", error: "the repository sftp:… cannot be opened" }))
             .toBe("local redis: never backed up; last attempt 2026-12-04T04:00:00Z failed: the repository sftp:… cannot be opened");
     });
