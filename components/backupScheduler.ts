@@ -15,11 +15,15 @@ export const BACKUP_STATE = "/var/lib/berth-backup";
 /** The service kinds berth backs up, each its own way (images/backup/berth-backup): every kind berth runs. */
 export const BACKED_UP_KINDS = ["postgres", "mysql", "redis", "rabbitmq", "custom"] as const;
 /**
- * The kinds whose backup or restore goes through the host's engine (its socket mounted into the scheduler): Redis's
- * restore (a loader container of the service's image), RabbitMQ's definitions (rabbitmqctl in its container), a custom
- * service's volume (paused for the copy, stopped for the restore).
+ * The kinds whose scheduled backups go through the host's engine (its socket mounted into the scheduler, which the
+ * policy pack allows berth's scheduler alone): RabbitMQ's definitions (rabbitmqctl in its container), a custom
+ * service's volume (paused for the copy, stopped for the restore). A stack without them gives it no socket.
  */
-export const ENGINE_KINDS: readonly string[] = ["redis", "rabbitmq", "custom"];
+export const ENGINE_KINDS: readonly string[] = ["rabbitmq", "custom"];
+/** The labels of the throwaway Redis server a restore replicates from (scripts/backups.ts starts and removes it). */
+export function restoreLoaderLabels(stack: string): Record<string, string> {
+    return berthLabels(stack, "backup-restore");
+}
 /** Where a custom service's volume is mounted in the scheduler (`<VOLUMES_DIR>/<service>`). */
 const VOLUMES_DIR = "/volumes";
 const ENGINE_SOCKET = "/var/run/docker.sock";
@@ -124,7 +128,7 @@ export function keepFlags(keep: BackupSettings["keep"]): string {
 }
 
 /** The scheduler's environment (images/backup/berth-backup reads it); secrets among it reach the container through berth's env-file. */
-export function backupEnvironment(args: Pick<BackupSchedulerArgs, "host" | "stack" | "settings" | "knownHosts"> & { network: string }, services: Omit<BackedUpService, "password" | "volume">[], secrets: { repositoryPassword: string; sshKey?: string; passwords: string[] }): Record<string, string> {
+export function backupEnvironment(args: Pick<BackupSchedulerArgs, "host" | "stack" | "settings" | "knownHosts">, services: Omit<BackedUpService, "password" | "volume">[], secrets: { repositoryPassword: string; sshKey?: string; passwords: string[] }): Record<string, string> {
     const { settings } = args;
     const engine = services.some((s) => ENGINE_KINDS.includes(s.kind));
     return {
@@ -139,10 +143,6 @@ export function backupEnvironment(args: Pick<BackupSchedulerArgs, "host" | "stac
         ...Object.fromEntries(secrets.passwords.map((password, i) => [`BERTH_BACKUP_SECRET_${i}`, password])),
         ...(engine ? {
             ...Object.fromEntries(services.flatMap((s, i) => (ENGINE_KINDS.includes(s.kind) ? [[`BERTH_BACKUP_FILTER_${i}`, containerFilter(args.stack, s.name)]] : []))),
-            BERTH_BACKUP_VOLUME: dockerName(args.stack, "backup"),
-            BERTH_BACKUP_NETWORK: args.network,
-            BERTH_RESTORE_LOADER: dockerName(args.stack, "backup-restore"),
-            BERTH_RESTORE_LOADER_LABELS: JSON.stringify(berthLabels(args.stack, "backup-restore")),
         } : {}),
     };
 }
@@ -162,8 +162,8 @@ export class BackupScheduler extends pulumi.ComponentResource {
 
     constructor(name: string, args: BackupSchedulerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:service:BackupScheduler", name, {}, opts);
-        const env = pulumi.secret(pulumi.all([args.repositoryPassword, args.sshKey ?? "", pulumi.all(args.services.map((s) => s.password)), args.network])
-            .apply(([repositoryPassword, sshKey, passwords, network]) => backupEnvironment({ ...args, network }, args.services, { repositoryPassword, sshKey, passwords })));
+        const env = pulumi.secret(pulumi.all([args.repositoryPassword, args.sshKey ?? "", pulumi.all(args.services.map((s) => s.password))])
+            .apply(([repositoryPassword, sshKey, passwords]) => backupEnvironment(args, args.services, { repositoryPassword, sshKey, passwords })));
         const mounts = pulumi.all(args.services.map((s) => pulumi.output(s.volume ?? ""))).apply((volumes) =>
             schedulerMounts(dockerName(args.stack, "backup"), args.services.map((s, i) => ({ name: s.name, kind: s.kind, volume: volumes[i] || undefined }))));
         const container = new DockerContainer(`${name}-container`, {

@@ -96,7 +96,10 @@ export function hostAccessFindings(r: ResourceView): string[] {
     const name = nameOf(r);
     const fix = "remove it; a container with it controls the whole host";
     if (r.type === types.container) {
-        for (const v of r.props.volumes ?? []) if (isDockerSocket(v.source)) findings.push(`${name} mounts the Docker socket (${v.source}): ${fix}`);
+        // berth's backup scheduler gets the socket where the stack has RabbitMQ or custom services (rabbitmqctl in the
+        // broker, a paused copy of a volume): its role label is berth's alone (config refuses berth.* labels).
+        const berthScheduler = r.props.labels?.[LABEL.role] === "backup";
+        for (const v of r.props.volumes ?? []) if (isDockerSocket(v.source) && !berthScheduler) findings.push(`${name} mounts the Docker socket (${v.source}): ${fix}`);
         // berth's proxy and its services' ports listen on the host's network (so an engine restart drops nothing);
         // nothing else may. Their role labels are berth's alone: config refuses berth.* labels.
         const berthProxy = ["proxy", "port"].includes(r.props.labels?.[LABEL.role]);

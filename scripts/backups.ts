@@ -6,8 +6,9 @@
  */
 import { spawnSync } from "child_process";
 import { setTimeout as sleep } from "timers/promises";
-import { cliEnvironment } from "../components/docker/cli";
-import { LABEL } from "../components/naming";
+import { BACKUP_STATE, restoreLoaderLabels } from "../components/backupScheduler";
+import { cliEnvironment, labelFlags } from "../components/docker/cli";
+import { dockerName, LABEL } from "../components/naming";
 import { dockerOn, parseOptions, roleFilters, runMain, stackHosts, UsageError } from "./replicas";
 
 const USAGE = "usage: npm run backups -- now|list|status|restore --stack <stack> [--service <name>] [--snapshot <id>] [--yes]";
@@ -46,12 +47,43 @@ function inScheduler({ host, name }: Scheduler, ...args: string[]) {
 }
 
 /**
+ * A Redis snapshot's restore: its RDB staged on the scheduler's volume, served by a throwaway server of the service's
+ * own image (so its RDB version is one it reads) on the stack network, which the running server replicates; the
+ * loader is removed whatever happens.
+ */
+function restoreRedis(stack: string, scheduler: Scheduler, service: string, snapshot: string) {
+    const staged = inScheduler(scheduler, "stage", service, snapshot);
+    if (staged.status !== 0) return staged;
+    const { host } = scheduler;
+    const inspected = JSON.parse(dockerOn(host, "inspect", scheduler.name))[0];
+    const stateVolume = inspected.Mounts.find((m: { Destination: string }) => m.Destination === BACKUP_STATE).Name as string;
+    const network = Object.keys(inspected.NetworkSettings.Networks)[0];
+    const running = dockerOn(host, "ps", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.service}=${service}`, "--format", "{{.Names}}");
+    const image = dockerOn(host, "inspect", "--format", "{{.Config.Image}}", running);
+    const loader = dockerName(stack, "backup-restore");
+    // (One a killed restore left behind goes first; none is no error.)
+    const removeLoader = () => spawnSync("docker", [...(host ? ["--host", host] : []), "rm", "--force", "--volumes", loader], { env: cliEnvironment(host), encoding: "utf8" });
+    removeLoader();
+    try {
+        dockerOn(host, "run", "--detach", "--name", loader, "--network", network, ...labelFlags(restoreLoaderLabels(stack)),
+            "--mount", `type=volume,source=${stateVolume},target=/restore,readonly`, image,
+            "redis-server", "--port", "6379", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", `/restore/${staged.stdout.trim()}`,
+            "--dbfilename", "dump.rdb", "--appendonly", "no", "--save", "");
+        return inScheduler(scheduler, "restore", service, snapshot, loader);
+    } finally {
+        removeLoader();
+    }
+}
+
+/**
  * Puts `service`'s data back from `snapshot` (its latest good one by default). Without `yes` it only says what would
  * be overwritten. The app's containers (web and roles, every host) are paused for the restore and resumed.
  */
 async function restore(stack: string, schedulers: Scheduler[], service: string, snapshotId: string | undefined, yes: boolean): Promise<number> {
-    const scheduler = schedulers.find((s) => inScheduler(s, "status").stdout.split("\n").filter(Boolean).some((line) => (JSON.parse(line) as ServiceStatus).service === service));
+    const statusOf = (s: Scheduler) => inScheduler(s, "status").stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as ServiceStatus).find((status) => status.service === service);
+    const scheduler = schedulers.find((s) => statusOf(s));
     if (!scheduler) throw new UsageError(`stack ${stack} backs up no service ${service}`);
+    const kind = statusOf(scheduler)?.kind;
     const listed = inScheduler(scheduler, "list", service);
     if (listed.status !== 0) throw new UsageError(`the snapshots of ${service} cannot be listed: ${listed.stderr.trim()}`);
     const snapshots = listed.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id: string; time: string });
@@ -72,7 +104,7 @@ async function restore(stack: string, schedulers: Scheduler[], service: string, 
     for (const { host, name } of app) dockerOn(host, "pause", name);
     let rc = 0;
     try {
-        const run = inScheduler(scheduler, "restore", service, snapshot.id);
+        const run = kind === "redis" ? restoreRedis(stack, scheduler, service, snapshot.id) : inScheduler(scheduler, "restore", service, snapshot.id);
         process.stdout.write(run.stdout);
         process.stderr.write(run.stderr);
         rc = run.status === 0 ? 0 : 1;

@@ -11,7 +11,7 @@ describe("the backup scheduler's settings", () => {
             { name: "postgres", kind: "postgres" as const, address: "postgres", port: 5432, user: "app", database: "app" },
             { name: "cache", kind: "redis" as const, address: "cache", port: 6379, user: "", database: "" },
         ];
-        expect(backupEnvironment({ host: "ssh://deploy@10.0.0.1", stack: "staging", network: "staging-net", settings, knownHosts: ["backup-1.internal ssh-ed25519 AAAA"] }, services,
+        expect(backupEnvironment({ host: "ssh://deploy@10.0.0.1", stack: "staging", settings, knownHosts: ["backup-1.internal ssh-ed25519 AAAA"] }, services,
             { repositoryPassword: "rp", sshKey: "KEY", passwords: ["pg", ""] })).toEqual({
             RESTIC_REPOSITORY: "sftp:deploy@backup-1.internal:/srv/b",
             RESTIC_PASSWORD: "rp",
@@ -24,14 +24,11 @@ describe("the backup scheduler's settings", () => {
             BERTH_BACKUP_SERVICES: "postgres:postgres:postgres:5432:app:app cache:redis:cache:6379::",
             BERTH_BACKUP_SECRET_0: "pg",
             BERTH_BACKUP_SECRET_1: "",
-            // Redis is restored through the engine: its container found by labels, a loader of its image on the stack network.
-            BERTH_BACKUP_FILTER_1: '{"label":["berth.stack=staging","berth.role=dependency","berth.service=cache"]}',
-            BERTH_BACKUP_VOLUME: "berth-staging-backup",
-            BERTH_BACKUP_NETWORK: "staging-net",
-            BERTH_RESTORE_LOADER: "berth-staging-backup-restore",
-            BERTH_RESTORE_LOADER_LABELS: '{"berth.stack":"staging","berth.role":"backup-restore"}',
         });
-        const daily = backupEnvironment({ host: "", stack: "dev", network: "dev-net", settings: { ...settings, sftp: undefined, repository: "rest:http://b:8000/x", schedule: { atUtc: "03:30" } }, knownHosts: [] }, [], { repositoryPassword: "rp", passwords: [] });
+        // RabbitMQ is backed up through the engine: its container found by its labels.
+        expect(backupEnvironment({ host: "", stack: "staging", settings, knownHosts: [] }, [{ name: "broker", kind: "rabbitmq", address: "broker", port: 5672, user: "app", database: "" }],
+            { repositoryPassword: "rp", passwords: ["mq"] })).toMatchObject({ BERTH_BACKUP_FILTER_0: '{"label":["berth.stack=staging","berth.role=dependency","berth.service=broker"]}' });
+        const daily = backupEnvironment({ host: "", stack: "dev", settings: { ...settings, sftp: undefined, repository: "rest:http://b:8000/x", schedule: { atUtc: "03:30" } }, knownHosts: [] }, [], { repositoryPassword: "rp", passwords: [] });
         expect(daily).toMatchObject({ BERTH_BACKUP_AT: "03:30", BERTH_HOST: "local" });
         expect(Object.keys(daily)).not.toContain("BERTH_BACKUP_SSH_KEY");
         expect(keepFlags({ daily: 1, weekly: 0, monthly: 12 })).toBe("--keep-daily 1 --keep-weekly 0 --keep-monthly 12");
@@ -46,7 +43,7 @@ describe("the backup scheduler's settings", () => {
     });
 
     it("mounts the engine's socket only for kinds that go through it, and a custom service's volume beside it", () => {
-        expect(schedulerMounts("s-backup", [{ name: "db", kind: "postgres" }])).toEqual([{ source: "s-backup", target: "/var/lib/berth-backup", readOnly: false }]);
+        expect(schedulerMounts("s-backup", [{ name: "db", kind: "postgres" }, { name: "cache", kind: "redis" }])).toEqual([{ source: "s-backup", target: "/var/lib/berth-backup", readOnly: false }]);
         expect(schedulerMounts("s-backup", [{ name: "db", kind: "postgres" }, { name: "files", kind: "custom", volume: "s-files-data" }])).toEqual([
             { source: "s-backup", target: "/var/lib/berth-backup", readOnly: false },
             { source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: false, bind: true },

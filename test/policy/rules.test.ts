@@ -67,6 +67,9 @@ describe("app-containers-restart-healthcheck-memory", () => {
 describe("no-host-access", () => {
     it("flags the Docker socket, the host network and privileged mode, for berth's and pulumi-docker's containers", () => {
         expect(hostAccessFindings(app({ volumes: [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }))[0]).toMatch(/mounts the Docker socket/);
+        // berth's backup scheduler alone may (for RabbitMQ's and custom services' backups); an app labelled otherwise may not.
+        expect(hostAccessFindings(app({ volumes: [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }], labels: { "berth.stack": "staging", "berth.role": "backup" } }))).toEqual([]);
+        expect(hostAccessFindings(app({ volumes: [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }], labels: { "berth.stack": "staging", "berth.role": "worker" } }))[0]).toMatch(/mounts the Docker socket/);
         expect(hostAccessFindings(app({ networks: [{ name: "host", aliases: [] }] }))[0]).toMatch(/uses the host network/);
         expect(hostAccessFindings(resource(types.dockerContainer, { privileged: true, networkMode: "host", mounts: [{ source: "/run/docker.sock" }] }))).toHaveLength(3);
     });
