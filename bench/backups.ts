@@ -80,7 +80,7 @@ export async function backupsBench(): Promise<string> {
         return [
             `Postgres data: ${size(database)} (${ROWS.toLocaleString("en-US")} rows); second backup after 1% new rows and 1% of rows updated in one range.`,
             "",
-            "| | berth (restic over SFTP, from the host's scheduler) | by hand (pg_dump -Fc to a file, scp to the backup host) | berth / by hand |",
+            "| | berth (restic over SFTP, from the host's scheduler) | by hand (pg_dump -Fc piped over SSH into a file on the backup host) | berth / by hand |",
             "|---|---|---|---|",
             `| first backup | ${seconds(first)} | ${seconds(handFirst)} | ${ratio(first, handFirst)} |`,
             `| repository after it | ${size(afterFirst)} | ${size(handFirstBytes)} | ${ratio(afterFirst, handFirstBytes)} |`,
