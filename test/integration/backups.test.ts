@@ -269,6 +269,7 @@ describe("backups of a stack's services into a restic repository over SFTP", () 
             expect(forgot.status, forgot.stderr).toBe(0);
             // (The new host gets the app's two services alone: the broker's start is not what this measures.)
             await setObjectConfig(env.stack, "services", hostServices);
+            await env.stack.removeConfig("berth:rabbitmqPassword");
             url = (await env.stack.up({ color: "never" })).outputs.urls.value[0];
             expect(url).toContain(engines[2].replace(/^ssh:\/\/[^@]+@/, ""));
             expect(await rows()).toEqual([]);
