@@ -131,6 +131,9 @@ function run(target: string, host: DockerHost, args: string[], options: DockerRu
                 }
             },
         );
+        // A docker that exits before reading its input (refused at once) closes the pipe: the write's EPIPE is no
+        // error of its own (the exit reports what went wrong), and unheard it would end the whole program.
+        child.stdin?.on("error", () => undefined);
         child.stdin?.end(options.stdin ?? "");
     });
 }
