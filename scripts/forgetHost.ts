@@ -94,7 +94,9 @@ async function main(): Promise<number> {
         fs.rmSync(dir, { recursive: true, force: true });
     }
     console.log(`berth: stack ${stack} forgot ${forgotten.length} resources on ${host}:\n${list}\n`
-        + `Next: put the new host in its place in berth:hosts (and its key in berth:knownHosts), run up, then npm run backups -- restore --stack ${stack} --service <name> --yes for each service with data.`);
+        + `Next: put the new host in its place in berth:hosts (and its key in berth:knownHosts) and run up; then, for each service with data, `
+        + `npm run backups -- list --stack ${stack} --service <name> shows the last snapshot tagged host=${host}, and `
+        + `npm run backups -- restore --stack ${stack} --service <name> --snapshot <its id> --yes puts it back (the latest is the new host's empty service).`);
     return 0;
 }
 

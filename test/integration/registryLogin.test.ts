@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
-import { beforeAll, describe, expect, it } from "vitest";
+import * as path from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryLogin, withRegistryLogin } from "../../components/docker/providers/image";
 import { requireToolchain } from "./harness";
 
@@ -12,14 +13,24 @@ function loginConfigs(): string[] {
 /** The login runs beside whatever is done first (a build): what must hold for that, on the local registry. */
 describe("a registry login beside other work (real docker CLI, the local registry)", () => {
     let login: RegistryLogin;
+    const sharedTmp = process.env.TMPDIR;
 
     beforeAll(() => {
         requireToolchain();
+        // A temporary directory of this file's own: the other lane's deploys make and remove their logins' configs
+        // in the shared one meanwhile.
+        process.env.TMPDIR = fs.mkdtempSync(path.join(os.tmpdir(), "berth-login-test-"));
         login = {
             server: process.env.BERTH_REGISTRY!,
             username: process.env.BERTH_REGISTRY_USER!,
             password: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim(),
         };
+    });
+
+    afterAll(() => {
+        fs.rmSync(os.tmpdir(), { recursive: true, force: true });
+        if (sharedTmp === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = sharedTmp;
     });
 
     it("logs in before a registry call made while the login still runs", async () => {
