@@ -81,9 +81,9 @@ function restoreRedis(stack: string, scheduler: Scheduler, service: string, snap
  */
 async function restore(stack: string, schedulers: Scheduler[], service: string, snapshotId: string | undefined, yes: boolean): Promise<number> {
     const statusOf = (s: Scheduler) => inScheduler(s, "status").stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as ServiceStatus).find((status) => status.service === service);
-    const scheduler = schedulers.find((s) => statusOf(s));
-    if (!scheduler) throw new UsageError(`stack ${stack} backs up no service ${service}`);
-    const kind = statusOf(scheduler)?.kind;
+    const found = schedulers.map((s) => ({ scheduler: s, status: statusOf(s) })).find(({ status }) => status);
+    if (!found) throw new UsageError(`stack ${stack} backs up no service ${service}`);
+    const { scheduler, status: { kind } = {} } = found;
     const listed = inScheduler(scheduler, "list", service);
     if (listed.status !== 0) throw new UsageError(`the snapshots of ${service} cannot be listed: ${listed.stderr.trim()}`);
     const snapshots = listed.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id: string; time: string });

@@ -7,11 +7,9 @@
  * Without --yes it only says what it would forget.
  */
 import { execFile, execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { cliEnvironment, useStackKnownHosts } from "../components/docker/cli";
 import { stackKnownHostsId } from "../components/docker/dockerResource";
+import { importState } from "./recover";
 import { parseOptions, PROJECT, projectRoot, runMain, UsageError } from "./replicas";
 
 const USAGE = "usage: npm run forget-host -- --stack <stack> --host <engine address as in berth:hosts> [--yes]";
@@ -85,14 +83,7 @@ async function main(): Promise<number> {
             + "Nothing is removed from the host itself (it cannot be reached): if it ever comes back, remove the stack's containers and volumes there by hand. Run again with --yes to do it.");
         return 2;
     }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-forget-host-"));
-    try {
-        const file = path.join(dir, "state.json");
-        fs.writeFileSync(file, JSON.stringify({ ...exported, deployment }), { mode: 0o600 });
-        pulumi("stack", "import", "--file", file);
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
+    importState({ ...exported, deployment }, pulumi);
     console.log(`berth: stack ${stack} forgot ${forgotten.length} resources on ${host}:\n${list}\n`
         + `Next: put the new host in its place in berth:hosts (and its key in berth:knownHosts) and run up; then, for each service with data, `
         + `npm run backups -- list --stack ${stack} --service <name> shows the last snapshot tagged host=${host}, and `

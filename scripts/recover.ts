@@ -99,6 +99,18 @@ export function unreachableMessage(stack: string, host: string, stderr: string):
     ].join("\n");
 }
 
+/** Writes a stack's state back (`pulumi stack import`), through a private file that is removed after. */
+export function importState(state: object, pulumi: (...args: string[]) => string): void {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-import-"));
+    try {
+        const file = path.join(dir, "state.json");
+        fs.writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
+        pulumi("stack", "import", "--file", file);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): void {
     const env = { ...process.env, ...options.env };
     // Only where the locks can be read (a file backend) can berth know that no run is in progress elsewhere.
@@ -137,14 +149,8 @@ export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS
     }
     const pending = deployment.pending_operations ?? [];
     if (pending.length > 0) {
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-recover-")), "state.json");
-        try {
-            fs.writeFileSync(file, JSON.stringify({ ...exported, deployment: { ...deployment, pending_operations: [] } }), { mode: 0o600 });
-            pulumi("stack", "import", "--file", file);
-            say(`stack ${stack}: dropped ${pending.length} pending operation(s) of an interrupted run (${pending.map((p) => `${p.type} ${p.resource.type.split(":").pop()}`).join(", ")})`);
-        } finally {
-            fs.rmSync(path.dirname(file), { recursive: true, force: true });
-        }
+        importState({ ...exported, deployment: { ...deployment, pending_operations: [] } }, pulumi);
+        say(`stack ${stack}: dropped ${pending.length} pending operation(s) of an interrupted run (${pending.map((p) => `${p.type} ${p.resource.type.split(":").pop()}`).join(", ")})`);
     }
 }
 
