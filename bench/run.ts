@@ -14,6 +14,7 @@ import { hostsBench } from "./hosts";
 import { swarmBench } from "./swarm";
 import { backupsBench } from "./backups";
 import { frontDoorBench } from "./frontDoor";
+import { stateBackendBench } from "./stateBackend";
 import { startLoad, LoadResult } from "../test/load";
 import { appCopy, docker, dockerObjects, freePort, projectRoot, ThrowawayStack, throwawayStack } from "../test/integration/harness";
 
@@ -510,11 +511,13 @@ const FRONT_DOOR_NOTE = "The front door: test host h1 (its own dockerd and sshd)
 
 const BACKUPS_NOTE = "Backups: a stack on test host h1 (its own dockerd and sshd), its Postgres filled with generated rows, the restic repository over SFTP on test host h2; the baseline in the same run is the usual CI script: `pg_dump -Fc` piped over SSH into a file on h2, and back into `pg_restore`.";
 
-/** `BENCH_ONLY=hosts|swarm|frontdoor|backups npm run bench`: the rows on test hosts, on a swarm of them, of the front door, or of backups, alone (`local`: see main). */
-async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor" | "backups"): Promise<void> {
+const STATE_NOTE = "Shared state: the same stack (app, Redis, Postgres on this machine's engine), its state in the local file backend or in the team's Postgres (npm run state-server) on test host h1, reached over its veth; no-op ups in turn, same run.";
+
+/** `BENCH_ONLY=hosts|swarm|frontdoor|backups|state npm run bench`: the rows on test hosts, on a swarm of them, of the front door, of backups, or of the shared state, alone (`local`: see main). */
+async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor" | "backups" | "state"): Promise<void> {
     const { bench, note } = {
         hosts: { bench: hostsBench, note: HOSTS_NOTE }, swarm: { bench: swarmBench, note: SWARM_NOTE }, frontdoor: { bench: frontDoorBench, note: FRONT_DOOR_NOTE },
-        backups: { bench: backupsBench, note: BACKUPS_NOTE },
+        backups: { bench: backupsBench, note: BACKUPS_NOTE }, state: { bench: stateBackendBench, note: STATE_NOTE },
     }[kind];
     const table = await bench();
     console.log(`\n${table}\n`);
@@ -522,7 +525,7 @@ async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor" | "backups"): P
 }
 
 const only = process.env.BENCH_ONLY;
-(only === "hosts" || only === "swarm" || only === "frontdoor" || only === "backups" ? onlyOnHosts(only) : main()).catch((err) => {
+(only === "hosts" || only === "swarm" || only === "frontdoor" || only === "backups" || only === "state" ? onlyOnHosts(only) : main()).catch((err) => {
     console.error(err);
     process.exit(1);
 });

@@ -13,7 +13,9 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { BRANCH_STACK_PREFIX, branchDomains, BranchNameError, branchStackName, pickHostPort } from "../components/branches";
 import { passwordKey } from "../components/config";
 import { kindOf, needsPassword, ServiceKind, serviceKinds } from "../components/serviceKinds";
-import { recoverStack } from "./recover";
+import { currentUpdateMessage } from "./history";
+import { RecoveryError, recoverStack } from "./recover";
+import { withHeartbeat } from "./stateLocks";
 import { dockerOn } from "./replicas";
 import { LABEL } from "../components/naming";
 
@@ -86,8 +88,8 @@ async function up(branch: string, stackName: string, sets: Record<string, unknow
 
     await setMissingSecrets(stack, config);
     say(`deploying branch ${JSON.stringify(branch)} as stack ${stackName}`);
-    recoverStack(stackName, { cwd: projectRoot });
-    const result = await stack.up({ color: "never", onOutput: (out) => process.stdout.write(out) });
+    await recoverStack(stackName, { cwd: projectRoot });
+    const result = await withHeartbeat(stackName, () => stack.up({ color: "never", message: currentUpdateMessage(projectRoot), onOutput: (out) => process.stdout.write(out) }));
     say(`branch ${JSON.stringify(branch)} answers at ${result.outputs.url?.value ?? "(no public port)"}`);
 }
 
@@ -121,8 +123,8 @@ async function down(branch: string, stackName: string): Promise<void> {
     const stack = await LocalWorkspace.selectStack({ stackName, workDir: projectRoot });
     const hosts = (readStackFile(stackFile(stackName)).config?.["berth:hosts"] ?? []) as string[];
     say(`destroying stack ${stackName} of branch ${JSON.stringify(branch)}, its volumes included`);
-    recoverStack(stackName, { cwd: projectRoot });
-    await stack.destroy({ color: "never", onOutput: (out) => process.stdout.write(out) });
+    await recoverStack(stackName, { cwd: projectRoot });
+    await withHeartbeat(stackName, () => stack.destroy({ color: "never", message: currentUpdateMessage(projectRoot), onOutput: (out) => process.stdout.write(out) }));
     // Releases stay on the engines for rollback while a stack lives; with the branch gone, its builds go too: on the
     // engine that built them and on every host that pulled them.
     let removed = 0;
@@ -146,6 +148,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {
-    say(`error: ${err instanceof UsageError || err instanceof BranchNameError ? err.message : err.stack ?? err.message}`);
+    // Errors berth words itself (usage, branch names, recovery: a passphrase, a backend, a host) without a stack trace.
+    say(`error: ${err instanceof UsageError || err instanceof BranchNameError || err instanceof RecoveryError ? err.message : err.stack ?? err.message}`);
     process.exit(err instanceof UsageError || err instanceof BranchNameError ? 2 : 1);
 });

@@ -15,4 +15,4 @@ esac
 [ -x "$TOOLCHAIN_BIN/pulumi" ] || die "the Pulumi CLI v$PULUMI_VERSION is not set up" "run 'npm run setup' first"
 
 tsc --noEmit -p .
-pulumi preview --diff --policy-pack policy --non-interactive "$@"
+bash "$BERTH_ROOT/scripts/pulumi.sh" preview --diff --policy-pack policy --non-interactive "$@"

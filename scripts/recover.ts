@@ -9,9 +9,10 @@
  *   release gate) are removed: they run outside the proxy and would block `destroy` of the network;
  * - pending operations the killed run left in state (creates that never returned) are dropped once their containers
  *   are gone, so the next `up` needs no interactive refresh.
- * Only for file backends (local state, berth's default), whose locks show whether a run is in progress anywhere.
+ * Only for backends whose locks berth can read (file://, berth's default, and postgres://: stateLocks.ts), which
+ * show whether a run is in progress anywhere.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -19,15 +20,10 @@ import { cliEnvironment, engineHint, useStackKnownHosts } from "../components/do
 import { stackKnownHostsId } from "../components/docker/dockerResource";
 import { PROJECT } from "./replicas";
 import { LABEL } from "../components/naming";
+import { isPostgresBackend, withoutPassword } from "./stateBackend";
+import { isAlive, judgeLocks, locksOf, removeLock, StateLock } from "./stateLocks";
 
 const CONTAINER_TYPE = "pulumi-nodejs:dynamic/berth:DockerContainer";
-
-interface Lock {
-    file: string;
-    pid: number;
-    hostname: string;
-    username: string;
-}
 
 interface StateResource {
     type: string;
@@ -38,11 +34,6 @@ interface StateResource {
 export interface Deployment {
     resources?: StateResource[];
     pending_operations?: { resource: StateResource; type: string }[];
-}
-
-/** Locks of a file backend's stack; a lock of another machine, or of a live process, is never stale. */
-export function staleLocks(locks: Lock[], hostname: string, isAlive: (pid: number) => boolean): Lock[] {
-    return locks.filter((lock) => lock.hostname === hostname && !isAlive(lock.pid));
 }
 
 /** Names of the containers a stack's state owns, and the engines it deploys to. */
@@ -63,22 +54,13 @@ export function orphans(labelled: string[], owned: Set<string>): string[] {
     return labelled.filter((name) => !owned.has(name));
 }
 
-function isAlive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-}
-
-/** The lock files of a stack in a `file://` backend. */
-function fileBackendLocks(backend: string, stack: string): Lock[] {
+/** The locks of a stack in a `file://` backend (each key the lock file's path); no heartbeat is kept there. */
+function fileBackendLocks(backend: string, stack: string): StateLock[] {
     const dir = path.join(backend.slice("file://".length).replace(/^~(?=\/)/, os.homedir()), ".pulumi", "locks", "organization", PROJECT, stack);
     if (!fs.existsSync(dir)) return [];
     return fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => {
         const content = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
-        return { file: path.join(dir, f), pid: content.pid, hostname: content.hostname, username: content.username };
+        return { key: path.join(dir, f), pid: content.pid, hostname: content.hostname, username: content.username, timestamp: content.timestamp };
     });
 }
 
@@ -111,17 +93,56 @@ export function importState(state: object, pulumi: (...args: string[]) => string
     }
 }
 
-export function recoverStack(stack: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): void {
-    const env = { ...process.env, ...options.env };
-    // Only where the locks can be read (a file backend) can berth know that no run is in progress elsewhere.
-    const backend = env.PULUMI_BACKEND_URL ?? "";
-    if (!backend.startsWith("file://")) return;
-    for (const lock of staleLocks(fileBackendLocks(backend, stack), os.hostname(), isAlive)) {
-        fs.rmSync(lock.file, { force: true });
-        say(`stack ${stack}: removed the lock of ${lock.username}@${lock.hostname} (pid ${lock.pid}), whose process no longer exists`);
+/**
+ * Judges the stack's locks (stateLocks.ts) and removes the stale ones through `remove` (false: it changed meanwhile),
+ * saying why either way; true while a live run holds one.
+ */
+async function clearStaleLocks(stack: string, locks: StateLock[], remove: (lock: StateLock) => Promise<boolean>): Promise<boolean> {
+    let held = false;
+    for (const { lock, stale, why } of judgeLocks(locks, { hostname: os.hostname(), isAlive }, new Date())) {
+        const holder = `${lock.username}@${lock.hostname} (pid ${lock.pid}, since ${lock.timestamp})`;
+        if (stale && (await remove(lock))) {
+            say(`stack ${stack}: removed the lock of ${holder}: ${why}`);
+        } else {
+            held = true;
+            say(`stack ${stack}: locked by ${holder}: ${why}`);
+        }
     }
-    // A run in progress owns what it is creating: nothing of it is an orphan (Pulumi refuses the second run).
-    if (fileBackendLocks(backend, stack).length > 0) return;
+    return held;
+}
+
+/** The stack's locks cleared where berth can read them (a file backend, a Postgres one); true while a live run holds one. */
+async function recoverLocks(backend: string, stack: string): Promise<boolean> {
+    if (backend.startsWith("file://")) {
+        return clearStaleLocks(stack, fileBackendLocks(backend, stack), async (lock) => (fs.rmSync(lock.key, { force: true }), true));
+    }
+    try {
+        return await clearStaleLocks(stack, await locksOf(backend, PROJECT, stack), (lock) => removeLock(backend, lock));
+    } catch (err) {
+        throw new RecoveryError(`stack ${stack}: the state backend ${withoutPassword(backend)} does not answer: ${(err as Error).message}. Nothing was changed. Check that its database runs and this machine reaches it (npm run state-server -- up prints its URL).`);
+    }
+}
+
+/** What to say when the passphrase does not open the stack's secrets (Pulumi's error line), or undefined if it does. */
+export function passphraseProblem(stack: string, backend: string, pulumiError: string): string | undefined {
+    const said = pulumiError.trim().split("\n").find((line) => /passphrase/i.test(line));
+    if (!said) return undefined;
+    return [
+        `stack ${stack}: its secrets cannot be opened with this machine's passphrase (Pulumi: ${said.replace(/^error: /, "")}). Nothing was run.`,
+        `Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of the stacks in ${withoutPassword(backend) || "the backend"}: a team shares one (README "Teams").`,
+    ].join("\n");
+}
+
+export async function recoverStack(stack: string, options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<void> {
+    const env = { ...process.env, ...options.env };
+    const backend = env.PULUMI_BACKEND_URL ?? "";
+    // A wrong or missing passphrase stops here, before any lock, container or state is touched.
+    const secrets = spawnSync("pulumi", ["config", "--show-secrets", "--json", "--stack", stack], { cwd: options.cwd, env, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
+    const problem = secrets.status === 0 ? undefined : passphraseProblem(stack, backend, secrets.stderr ?? "");
+    if (problem) throw new RecoveryError(problem);
+    // Only where the locks can be read can berth know that no run is in progress elsewhere; a run in progress owns
+    // what it is creating: nothing of it is an orphan (Pulumi refuses the second run).
+    if (!(backend.startsWith("file://") || isPostgresBackend(backend)) || (await recoverLocks(backend, stack))) return;
     const pulumi = (...args: string[]) => execFileSync("pulumi", [...args, "--stack", stack], { cwd: options.cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     let exported: { deployment?: Deployment };
     try {
@@ -161,11 +182,9 @@ if (process.argv[1] === __filename) {
         process.stderr.write("usage: recover.ts <stack>\n");
         process.exit(2);
     }
-    try {
-        recoverStack(stack, { cwd: path.resolve(__dirname, "..") });
-    } catch (err) {
+    recoverStack(stack, { cwd: path.resolve(__dirname, "..") }).catch((err) => {
         if (!(err instanceof RecoveryError)) throw err;
         process.stderr.write(`${err.message}\n`);
         process.exit(1);
-    }
+    });
 }

@@ -7,6 +7,8 @@ export_berth_env
 cd "$BERTH_ROOT"
 
 pulumi stack select dev --create --non-interactive >/dev/null
+# First, before its secrets are read: a passphrase that does not open them stops here, naming the stack.
+node "$BERTH_ROOT/tools/register-typescript.js" "$BERTH_ROOT/scripts/recover.ts" dev
 
 # This machine's secrets go into the dev stack's config as Pulumi secrets (encrypted with the local passphrase).
 # The config is read once (each pulumi process costs ~0.5 s), values compared in memory, never on a command line.
@@ -22,8 +24,7 @@ postgres_password="$BERTH_CACHE/secrets/dev-postgres.password"
 set_secret_if_changed berth:registryPassword "$BERTH_REGISTRY_PASSWORD_FILE"
 set_secret_if_changed berth:postgresPassword "$postgres_password"
 
-node "$BERTH_ROOT/tools/register-typescript.js" "$BERTH_ROOT/scripts/recover.ts" dev
-pulumi up --stack dev --yes --skip-preview --non-interactive --suppress-progress
+BERTH_RECOVERED=dev bash "$BERTH_ROOT/scripts/pulumi.sh" up --stack dev --yes --skip-preview --non-interactive --suppress-progress
 url=$(pulumi stack output url --stack dev)
 # The URL is printed only once a real request to it was answered.
 if ! why=$(node "$BERTH_ROOT/scripts/answers.js" "$url/" 15); then

@@ -19,7 +19,7 @@ tsc --noEmit -p .
 HOSTS_LANE=(test/integration/servers.test.ts test/integration/frontDoor.test.ts test/integration/swarm.test.ts test/integration/policy.test.ts
   test/integration/engineFaults.test.ts test/integration/remoteHost.test.ts test/integration/testHosts.test.ts
   test/integration/releaseSafety.test.ts test/integration/interrupted.test.ts test/integration/init.test.ts
-  test/integration/backups.test.ts)
+  test/integration/backups.test.ts test/integration/teams.test.ts)
 ALONE=(test/integration/zeroDowntime.test.ts)
 
 # One vitest run writing its results to .berth/test-results-<name>.json; a lane's lines carry its name.

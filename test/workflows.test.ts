@@ -228,7 +228,8 @@ describe("what the workflows do", () => {
             PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
             PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
         });
-        expect(step.with?.["cloud-url"]).toBe("${{ vars.PULUMI_BACKEND_URL }}");
+        // The team's backend URL holds its database's password: a secret, never a variable (printed in logs).
+        expect(step.with?.["cloud-url"]).toBe("${{ secrets.PULUMI_BACKEND_URL }}");
         // GitHub only warns about an unknown `with:` key (e.g. policy-packs for policyPacks) and runs without it.
         expect(pulumiActionsV6Inputs).toEqual(expect.arrayContaining(Object.keys(step.with ?? {})));
         expect(step.with?.["pulumi-version"]).toBe("${{ steps.pulumi.outputs.version }}");

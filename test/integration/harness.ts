@@ -142,14 +142,16 @@ export interface ThrowawayOptions {
     workDir?: string;
     /** The stack's name instead of a random one. */
     name?: string;
+    /** A state backend's URL (e.g. a team's postgres://…) instead of a new local directory. */
+    backend?: string;
 }
 
 /** A new stack `it-<random>` of this project with the dev stack's services and the given config on top. */
 export async function throwawayStack(config: Record<string, string | object> = {}, secrets: Record<string, string> = {}, options: ThrowawayOptions = {}): Promise<ThrowawayStack> {
     requireToolchain();
     const name = options.name ?? `it-${crypto.randomBytes(3).toString("hex")}`;
-    const backend = fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
-    const envVars = { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+    const backend = options.backend ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), "berth-state-"));
+    const envVars = { PULUMI_BACKEND_URL: options.backend ?? `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_CONFIG_PASSPHRASE_FILE: "", PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
     const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: options.workDir ?? projectRoot }, { envVars });
     const settings: ConfigMap = {
         "berth:registryPassword": { value: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!, "utf8").trim(), secret: true },
@@ -182,7 +184,7 @@ export async function throwawayStack(config: Record<string, string | object> = {
             // --no-prune: the untagged layers under it are the next test's build cache (the legacy builder has no other).
             if (images.length > 0) docker("image", "rm", "--force", "--no-prune", ...new Set(images));
             await stack.workspace.removeStack(name, { force: true }).catch(() => undefined);
-            fs.rmSync(backend, { recursive: true, force: true });
+            if (backend) fs.rmSync(backend, { recursive: true, force: true });
         },
     };
 }
@@ -338,4 +340,26 @@ export function requestByName(url: string, roots: string, address: string): { st
     const [statusLine, ...certs] = head.split("\n");
     const [status, location = ""] = statusLine.split(" ");
     return { status: Number(status), body, serial: /Serial Number:\s*([0-9a-f:]+)/i.exec(certs.join("\n"))?.[1] ?? "", location };
+}
+
+/** Processes whose environment holds `text` (e.g. a test stack's backend URL). */
+export function processesWith(text: string): number[] {
+    return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).filter((pid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(text);
+        } catch {
+            return false; // gone meanwhile
+        }
+    }).map(Number);
+}
+
+/** `npm run state-server -- up` on a test host, its image from the test hosts' registry (a login of its own); its output. */
+export function stateServer(engine: string): string {
+    const config = fs.mkdtempSync(path.join(os.tmpdir(), "berth-docker-config-"));
+    try {
+        execFileSync("docker", ["login", testRegistry, "--username", "berth", "--password-stdin"], { input: fs.readFileSync(process.env.BERTH_REGISTRY_PASSWORD_FILE!), env: { ...process.env, DOCKER_CONFIG: config }, stdio: ["pipe", "ignore", "pipe"] });
+        return execFileSync("npm", ["run", "--silent", "state-server", "--", "up", "--host", engine, "--image", hostServices.postgres.image], { cwd: projectRoot, encoding: "utf8", env: { ...process.env, DOCKER_CONFIG: config } });
+    } finally {
+        fs.rmSync(config, { recursive: true, force: true });
+    }
 }

@@ -3,18 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownedContainers, recoverStack } from "../../scripts/recover";
-import { appCopy, containerIds, dockerObjects, http, projectRoot, ThrowawayStack, throwawayStack } from "./harness";
-
-/** Processes whose environment holds `text` (e.g. a test stack's backend URL). */
-function processesWith(text: string): number[] {
-    return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).filter((pid) => {
-        try {
-            return fs.readFileSync(`/proc/${pid}/environ`, "utf8").includes(text);
-        } catch {
-            return false; // gone meanwhile
-        }
-    }).map(Number);
-}
+import { appCopy, containerIds, dockerObjects, http, processesWith, projectRoot, ThrowawayStack, throwawayStack } from "./harness";
 
 /**
  * A release killed half-way (kill -9 of the whole `up` process group while its new replicas start): the stack is
@@ -54,7 +43,7 @@ describe("an `up` killed in the middle of a release (and a concurrent one)", () 
         const holder = /currently locked by \d+ lock\(s\)[^]*created by \S+@\S+ \(pid \d+\)/;
         await expect(env.stack.up({ color: "never" })).rejects.toThrow(holder);
         const held = fs.readdirSync(locks).sort();
-        recoverStack(env.name, { cwd: projectRoot, env: env.envVars });
+        await recoverStack(env.name, { cwd: projectRoot, env: env.envVars });
         expect(fs.readdirSync(locks).sort()).toEqual(held);
         // Killed as soon as a new replica exists: it is starting, or waiting for its healthcheck (a pending create).
         await waitFor("a new replica", () => Object.keys(containerIds(env.name)).some((name) => name.includes("-shop-") && !before.includes(name)));
@@ -67,7 +56,7 @@ describe("an `up` killed in the middle of a release (and a concurrent one)", () 
         expect((await http("GET", `${url}/healthz`)).status).toBe(200); // the old release still serves
         await expect(env.stack.up({ color: "never" })).rejects.toThrow(/currently locked/);
 
-        recoverStack(env.name, { cwd: projectRoot, env: env.envVars });
+        await recoverStack(env.name, { cwd: projectRoot, env: env.envVars });
         // Whatever the kill interrupted (a create, or later steps), every labelled container is now state's.
         const { names: owned } = ownedContainers((await env.stack.exportStack()).deployment);
         expect(Object.keys(containerIds(env.name)).filter((name) => !owned.has(name))).toEqual([]);

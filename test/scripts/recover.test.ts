@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { orphans, ownedContainers, staleLocks } from "../../scripts/recover";
+import { orphans, ownedContainers, passphraseProblem } from "../../scripts/recover";
+import { judgeLocks } from "../../scripts/stateLocks";
 
 describe("recovering a stack after a killed run", () => {
-    it("removes only locks of this machine whose process is gone", () => {
+    it("removes only locks of this machine whose process is gone (a file backend keeps no heartbeat)", () => {
         const locks = [
-            { file: "a", pid: 100, hostname: "ci-1", username: "ci" },
-            { file: "b", pid: 200, hostname: "ci-1", username: "ci" },
-            { file: "c", pid: 100, hostname: "laptop", username: "dev" },
+            { key: "a", pid: 100, hostname: "ci-1", username: "ci", timestamp: "" },
+            { key: "b", pid: 200, hostname: "ci-1", username: "ci", timestamp: "" },
+            { key: "c", pid: 100, hostname: "laptop", username: "dev", timestamp: "" },
         ];
-        expect(staleLocks(locks, "ci-1", (pid) => pid === 200).map((l) => l.file)).toEqual(["a"]);
+        expect(judgeLocks(locks, { hostname: "ci-1", isAlive: (pid) => pid === 200 }, new Date()).filter((j) => j.stale).map((j) => j.lock.key)).toEqual(["a"]);
     });
 
     it("knows the containers state owns, and the engines they run on", () => {
@@ -39,5 +40,17 @@ describe("an engine that does not answer during recovery", () => {
             "ssh://deploy@prod-1.internal: its Docker engine does not answer. Start dockerd there (systemctl start docker).",
         ].join("\n"));
         expect(unreachableMessage("dev", "", "something else")).toMatch(/Check that the local Docker engine answers \(is the machine up, does dockerd run there\?\), then run again/);
+    });
+});
+
+describe("a passphrase that does not open a stack's secrets", () => {
+    it("stops the entry point naming the stack, Pulumi's reason and what to set, the backend's password masked", () => {
+        expect(passphraseProblem("staging", "postgres://berth:pw@10.0.0.5:5432/berth_state", "error: incorrect passphrase\n")).toBe([
+            "stack staging: its secrets cannot be opened with this machine's passphrase (Pulumi: incorrect passphrase). Nothing was run.",
+            "Set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of the stacks in postgres://berth:***@10.0.0.5:5432/berth_state: a team shares one (README \"Teams\").",
+        ].join("\n"));
+        expect(passphraseProblem("staging", "file:///x", "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables")).toMatch(/^stack staging: .*\(Pulumi: passphrase must be set with/);
+        // Any other failure (no such stack yet) is left to the operation itself.
+        expect(passphraseProblem("staging", "file:///x", "error: no stack named 'staging' found")).toBeUndefined();
     });
 });

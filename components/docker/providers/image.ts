@@ -43,7 +43,11 @@ export interface DockerImageOutputs {
     imageRef: string;
 }
 
-const rebuildKeys = ["host", "context", "dockerfile", "target", "buildArgs", "contextHash", "labels", "repository", "tag"] as const;
+/**
+ * What rebuilds the image when it changes. Not the context's path: its files are (contextHash), and the path is where
+ * each teammate's checkout happens to be (a team's shared state would otherwise rebuild on every machine).
+ */
+const rebuildKeys = ["host", "dockerfile", "target", "buildArgs", "contextHash", "labels", "repository", "tag"] as const;
 
 /**
  * The image to name with `--cache-from`, if any: the stack's previous release only when it was pulled (a pulled

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseImageRef } from "../../imageReference";
-import { docker, DockerHost, inspect } from "../cli";
+import { setTimeout as sleep } from "timers/promises";
+import { docker, DockerError, DockerHost, inspect } from "../cli";
 import { LABEL } from "../../naming";
 
 export interface ReleaseHistoryInputs {
@@ -50,7 +51,7 @@ export function sweepDue(releasesSinceSweep: number | undefined): boolean {
  */
 export async function sweepStack(host: DockerHost, stack: string, releases: string[]): Promise<void> {
     // Release-gate runs are the only throw-away containers berth starts (with --rm, but a killed run can leave one).
-    await docker(host, ["container", "prune", "--force", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=release-gate`]);
+    await prune(host, ["container", "prune", "--force", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=release-gate`]);
     const listed = await docker(host, [
         "image", "ls", "--no-trunc", "--filter", `label=${LABEL.builtBy}=${stack}`, "--format", "{{.ID}} {{.Repository}} {{.Tag}} {{.Digest}}",
     ]);
@@ -62,7 +63,23 @@ export async function sweepStack(host: DockerHost, stack: string, releases: stri
         (keptDigests.has(digest) ? kept : stale).add(id);
     }
     await removeImages(host, [...stale].filter((id) => !kept.has(id)));
-    await docker(host, ["image", "prune", "--force", "--filter", `label=${LABEL.builtBy}=${stack}`]);
+    await prune(host, ["image", "prune", "--force", "--filter", `label=${LABEL.builtBy}=${stack}`]);
+}
+
+/** The engine's answer while another prune (of any stack, or by hand) runs: it runs one at a time. */
+const PRUNE_BUSY = /a prune operation is already running/;
+
+/** A prune of this stack's leftovers; while the engine runs another one, asked again each second, for up to 60 s. */
+async function prune(host: DockerHost, args: string[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            await docker(host, args);
+            return;
+        } catch (err) {
+            if (!(err instanceof DockerError && PRUNE_BUSY.test(err.stderr)) || attempt >= 60) throw err;
+            await sleep(1000);
+        }
+    }
 }
 
 /** The images of releases that fell off the history (each looked up by its reference: no listing). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildArgs, buildCacheSource, DockerImageInputs } from "../../../components/docker/providers/image";
+import { buildArgs, buildCacheSource, DockerImageInputs, provider } from "../../../components/docker/providers/image";
 
 const inputs: DockerImageInputs = {
     host: "",
@@ -40,5 +40,14 @@ describe("docker build arguments", () => {
         expect(buildCacheSource(previous, {})).toBe(previous);
         expect(buildCacheSource(previous, { Parent: "sha256:0a1b" })).toBeUndefined();
         expect(buildCacheSource(previous, undefined)).toBeUndefined();
+    });
+});
+
+describe("the image's diff", () => {
+    it("rebuilds when the context's files change, not when the same files are in another checkout", async () => {
+        const recorded = { ...inputs, registryServer: "" }; // as state keeps it
+        const moved = { ...inputs, context: "/home/teammate/berth/app" };
+        expect(await provider.diff!("id", recorded, moved)).toEqual({ changes: false });
+        expect(await provider.diff!("id", recorded, { ...moved, contextHash: "e".repeat(64) })).toEqual({ changes: true });
     });
 });
