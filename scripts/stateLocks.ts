@@ -16,6 +16,7 @@
  */
 import * as os from "os";
 import { Client } from "pg";
+import { PROJECT } from "./replicas";
 import { isPostgresBackend, keysUnder, rowFile, STATE_TABLE, withClient } from "./stateBackend";
 
 export const HEARTBEAT_SECONDS = 30;
@@ -127,7 +128,6 @@ async function dropOrphanHeartbeats(client: Client): Promise<void> {
 export async function withHeartbeat<T>(stack: string, run: () => Promise<T>, backend = process.env.PULUMI_BACKEND_URL): Promise<T> {
     if (!isPostgresBackend(backend)) return run();
     let done = false;
-    const { PROJECT } = require("./replicas") as typeof import("./replicas");
     const beating = heartbeat(backend, PROJECT, stack, () => !done);
     try {
         return await run();
@@ -151,6 +151,5 @@ if (process.argv[1] === __filename) {
     const [command, stack, pid] = process.argv.slice(2);
     const url = process.env.PULUMI_BACKEND_URL;
     if (command !== "heartbeat" || !stack || !pid || !isPostgresBackend(url)) process.exit(2);
-    const { PROJECT } = require("./replicas") as typeof import("./replicas");
     heartbeat(url, PROJECT, stack, () => isAlive(Number(pid))).then(() => process.exit(0), () => process.exit(1));
 }
