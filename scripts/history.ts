@@ -11,7 +11,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { filesUnder, isPostgresBackend } from "./stateBackend";
+import { filesUnder, isPostgresBackend, withoutPassword } from "./stateBackend";
 import { parseOptions, PROJECT, projectRoot, runMain, UsageError } from "./replicas";
 
 const USAGE = "usage: npm run history -- --stack <stack> [--limit 20]";
@@ -109,9 +109,11 @@ async function main(): Promise<number> {
     }
     const { options } = parseOptions(process.argv.slice(2), { values: ["stack", "limit"] });
     if (!options.stack) throw new UsageError(USAGE);
+    const limit = Number(options.limit ?? 20);
+    if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${options.limit}: a whole number of updates, 1 or more`);
     const entries = await readHistory(process.env.PULUMI_BACKEND_URL ?? "", options.stack);
-    if (entries.length === 0) throw new UsageError(`stack ${options.stack} has no update in ${process.env.PULUMI_BACKEND_URL ?? "the backend"} yet`);
-    for (const entry of entries.slice(0, Number(options.limit ?? 20))) console.log(historyLine(entry));
+    if (entries.length === 0) throw new UsageError(`stack ${options.stack} has no update in ${withoutPassword(process.env.PULUMI_BACKEND_URL ?? "") || "the backend"} yet`);
+    for (const entry of entries.slice(0, limit)) console.log(historyLine(entry));
     return 0;
 }
 

@@ -8,7 +8,8 @@
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import { setTimeout as sleep } from "timers/promises";
-import { labelFlags } from "../components/docker/cli";
+import { cliEnvironment, labelFlags } from "../components/docker/cli";
+import { parseImageRef } from "../components/imageReference";
 import { LABEL } from "../components/naming";
 import { dockerOn, parseOptions, runMain, UsageError } from "./replicas";
 
@@ -43,7 +44,8 @@ async function up(host: string, image: string, port: number): Promise<string> {
     const existing = dockerOn(host, "ps", "--all", "--filter", `name=^${STATE_SERVER.container}$`, "--format", "{{.State}}");
     if (!existing) {
         const password = crypto.randomBytes(18).toString("base64url");
-        execFileSync("docker", [...(host ? ["--host", host] : []), ...runArgs(image, port)], { env: { ...process.env, POSTGRES_PASSWORD: password }, stdio: ["ignore", "ignore", "pipe"] });
+        // berth's ssh for an ssh:// engine, as every docker call; the password only in the environment.
+        execFileSync("docker", [...(host ? ["--host", host] : []), ...runArgs(image, port)], { env: cliEnvironment(host, { POSTGRES_PASSWORD: password }), stdio: ["ignore", "ignore", "pipe"] });
         console.error(`berth: started ${STATE_SERVER.container} on ${host || "this machine"} (data in volume ${STATE_SERVER.volume})`);
     } else if (existing !== "running") {
         dockerOn(host, "start", STATE_SERVER.container);
@@ -59,13 +61,28 @@ async function up(host: string, image: string, port: number): Promise<string> {
     return stateUrl(reachableAddress(host), published, password);
 }
 
+/** `up`'s options, each checked (every problem at once): the image and port reach `docker run`'s argv. */
+export function serverOptions(options: { host?: string; image?: string; port?: string }): { host: string; image: string; port: number } {
+    const host = options.host ?? "";
+    const image = options.image ?? "postgres:15";
+    const port = Number(options.port ?? 5432);
+    const problems: string[] = [];
+    try {
+        reachableAddress(host);
+    } catch (err) {
+        problems.push((err as Error).message);
+    }
+    if (!parseImageRef(image)) problems.push(`--image ${image}: an image reference, such as postgres:15 or registry.example.com/team/postgres:15`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`--port ${options.port}: a TCP port, 1-65535`);
+    if (problems.length > 0) throw new UsageError(problems.join("\n"));
+    return { host, image, port };
+}
+
 async function main(): Promise<number> {
     const [command, ...argv] = process.argv.slice(2);
     if (command !== "up") throw new UsageError(USAGE);
-    const { options } = parseOptions(argv, { values: ["host", "image", "port"] });
-    const port = Number(options.port ?? 5432);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${options.port}: a TCP port, 1-65535`);
-    console.log(await up(options.host ?? "", options.image ?? "postgres:15", port));
+    const { host, image, port } = serverOptions(parseOptions(argv, { values: ["host", "image", "port"] }).options);
+    console.log(await up(host, image, port));
     return 0;
 }
 
