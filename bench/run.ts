@@ -15,6 +15,7 @@ import { swarmBench } from "./swarm";
 import { backupsBench } from "./backups";
 import { frontDoorBench } from "./frontDoor";
 import { stateBackendBench } from "./stateBackend";
+import { canaryBench } from "./canary";
 import { startLoad, LoadResult } from "../test/load";
 import { appCopy, docker, dockerObjects, freePort, projectRoot, ThrowawayStack, throwawayStack } from "../test/integration/harness";
 
@@ -513,11 +514,14 @@ const BACKUPS_NOTE = "Backups: a stack on test host h1 (its own dockerd and sshd
 
 const STATE_NOTE = "Shared state: the same stack (app, Redis, Postgres on this machine's engine), its state in the local file backend or in the team's Postgres (npm run state-server) on test host h1, reached over its veth; no-op ups in turn, same run.";
 
-/** `BENCH_ONLY=hosts|swarm|frontdoor|backups|state npm run bench`: the rows on test hosts, on a swarm of them, of the front door, of backups, or of the shared state, alone (`local`: see main). */
-async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor" | "backups" | "state"): Promise<void> {
+const CANARY_NOTE = "Watched releases: two identical stacks (2 replicas, Redis, Postgres) on this machine's engine, one of them with berth:canary; the same failing release under the same load, one after the other, same run.";
+
+/** `BENCH_ONLY=hosts|swarm|frontdoor|backups|state|canary npm run bench`: the rows on test hosts, on a swarm of them, of the front door, of backups, of the shared state, or of watched releases, alone (`local`: see main). */
+async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor" | "backups" | "state" | "canary"): Promise<void> {
     const { bench, note } = {
         hosts: { bench: hostsBench, note: HOSTS_NOTE }, swarm: { bench: swarmBench, note: SWARM_NOTE }, frontdoor: { bench: frontDoorBench, note: FRONT_DOOR_NOTE },
         backups: { bench: backupsBench, note: BACKUPS_NOTE }, state: { bench: stateBackendBench, note: STATE_NOTE },
+        canary: { bench: canaryBench, note: CANARY_NOTE },
     }[kind];
     const table = await bench();
     console.log(`\n${table}\n`);
@@ -525,7 +529,7 @@ async function onlyOnHosts(kind: "hosts" | "swarm" | "frontdoor" | "backups" | "
 }
 
 const only = process.env.BENCH_ONLY;
-(only === "hosts" || only === "swarm" || only === "frontdoor" || only === "backups" || only === "state" ? onlyOnHosts(only) : main()).catch((err) => {
+(only === "hosts" || only === "swarm" || only === "frontdoor" || only === "backups" || only === "state" || only === "canary" ? onlyOnHosts(only) : main()).catch((err) => {
     console.error(err);
     process.exit(1);
 });

@@ -24,6 +24,42 @@ export interface AppServiceArgs {
     replicas: number;
     /** Run the release gate (app.testCommand) here: on one host of the stack, before any replica changes anywhere. */
     runsReleaseGate: boolean;
+    /**
+     * With the release gate: the release's watch (berth:canary, berth:watchSeconds), made once the gate and release
+     * command exist and run after them; replicas and roles everywhere wait for it too.
+     */
+    watchRelease?: (after: pulumi.Resource[]) => pulumi.Resource;
+}
+
+export interface WebContainerArgs {
+    host: pulumi.Input<string>;
+    app: AppSettings;
+    image: pulumi.Input<string>;
+    network: pulumi.Input<string>;
+    logRotation: LogRotation;
+}
+
+/** What a web container of the app runs with on a host (its name, labels, host port and environment apart): a replica, or a new release watched beside them. */
+export function webContainer(args: WebContainerArgs) {
+    const { app } = args;
+    return {
+        host: args.host,
+        image: args.image,
+        command: [] as string[],
+        networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [app.name] }]),
+        volumes: [],
+        restart: app.restart,
+        memoryBytes: app.memoryBytes,
+        cpus: app.cpus,
+        healthcheck: app.healthcheck,
+        listenPort: app.containerPort,
+        stopTimeoutSeconds: app.stopTimeoutSeconds,
+        logDriver: app.logDriver,
+        logOptions: app.logOptions,
+        logRotation: args.logRotation,
+        healthTimeoutSeconds: app.healthTimeoutSeconds,
+        requireHealthcheck: true,
+    };
 }
 
 /** Host port of replica `index` (from 0): none behind the proxy, else consecutive ports from hostPort. */
@@ -72,10 +108,15 @@ export function releaseSteps(name: string, parent: pulumi.Resource, args: Releas
     return { steps: [gate, releaseCommand].filter((s): s is ReleaseGate => s !== undefined), output: releaseCommand?.output };
 }
 
+/** A web container's labels: the user's, then berth's (its role: app, or canary for a release watched beside them). */
+export function webLabels(stack: string, app: Pick<AppSettings, "name" | "labels">, version: pulumi.Input<string>, role: "app" | "canary"): pulumi.Output<Record<string, string>> {
+    return pulumi.output(version).apply((v) => ({ ...app.labels, ...berthLabels(stack, role, { [LABEL.app]: app.name, [LABEL.version]: v }) }));
+}
+
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
-    /** The release gate and release command, when this host runs them: replicas on every host wait for them. */
-    readonly releaseSteps: ReleaseGate[];
+    /** The release gate, release command and watch, when this host runs them: replicas on every host wait for them. */
+    readonly releaseSteps: pulumi.Resource[];
     /** What the release command printed last time it ran. */
     readonly releaseOutput?: pulumi.Output<string>;
     /** The images its replicas run (one, once a release is complete). */
@@ -93,32 +134,17 @@ export class AppService extends pulumi.ComponentResource {
         const release = releaseSteps(name, this, {
             host: args.host, stack: args.stack, app, image: args.image, network: args.network, env, logRotation: args.logRotation, after: args.dependsOn,
         }, args.runsReleaseGate);
-        this.releaseSteps = release.steps;
+        const watch = args.runsReleaseGate && args.watchRelease ? args.watchRelease([...args.dependsOn, ...release.steps]) : undefined;
+        this.releaseSteps = watch ? [...release.steps, watch] : release.steps;
         this.releaseOutput = release.output;
         const replicas = Array.from({ length: args.replicas }, (_, index) => {
             const hostPort = replicaHostPort(app, index);
             return new DockerContainer(`${name}-${index + 1}`, {
-                host: args.host,
+                ...webContainer(args),
                 namePrefix: dockerName(args.stack, app.name),
-                image: args.image,
-                command: [],
                 env,
-                labels: pulumi.output(args.version).apply((version) =>
-                    ({ ...app.labels, ...berthLabels(args.stack, "app", { [LABEL.app]: app.name, [LABEL.version]: version }) })),
-                networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [app.name] }]),
+                labels: webLabels(args.stack, app, args.version, "app"),
                 ports: hostPort > 0 ? [{ internal: app.containerPort, external: hostPort, ip: app.bindAddress, protocol: "tcp" }] : [],
-                volumes: [],
-                restart: app.restart,
-                memoryBytes: app.memoryBytes,
-                cpus: app.cpus,
-                healthcheck: app.healthcheck,
-                listenPort: app.containerPort,
-                stopTimeoutSeconds: app.stopTimeoutSeconds,
-                logDriver: app.logDriver,
-                logOptions: app.logOptions,
-                logRotation: args.logRotation,
-                healthTimeoutSeconds: app.healthTimeoutSeconds,
-                requireHealthcheck: true,
                 registry: args.pullLogin,
             }, {
                 parent: this,

@@ -2,7 +2,9 @@ import { execFileSync } from "child_process";
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
-import { AppService } from "./appService";
+import { appEnvironment, AppService, webContainer, webLabels } from "./appService";
+import { watchPhases } from "./canary";
+import { CanaryRelease } from "./docker/canaryRelease";
 import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, servesOwnCertificate, serviceHost, ServiceSettings, settingsWarnings, socketAddress } from "./config";
 import { readTrackedStackFile, trackedSecretWarning, uncommittedSecrets } from "./config/trackedSecrets";
 import { backedUp, BackupScheduler, backupImage, isBackedUp, repositoryKnownHosts, sqlServicesBackedUpOn } from "./backupScheduler";
@@ -22,6 +24,7 @@ import { SwarmCluster } from "./docker/swarmCluster";
 import { SWARM_PROXY_FROM_HOST, SwarmApp } from "./swarmApp";
 import { ProcessRole } from "./processRole";
 import { isSql } from "./serviceKinds";
+import { dockerName } from "./naming";
 import { BerthImageArgs, proxyImage, WebProxy } from "./webProxy";
 
 export interface EnvironmentArgs {
@@ -276,6 +279,24 @@ export class Environment extends pulumi.ComponentResource {
         }
         const replicaCounts = replicasPerHost(app.replicas, hosts.length);
         const roleCounts = new Map(settings.roles.map((role) => [role.name, replicasPerHost(role.replicas, hosts.length)]));
+        // A watched release (berth:canary, berth:watchSeconds): after the release steps, before any replica or role changes.
+        const phases = watchPhases(app.canary, app.watchSeconds);
+        const { maxErrorRate, maxP95Ms, minRequests, tooFewRequests } = app.canary;
+        const watchRelease = phases.length === 0 ? undefined : (after: pulumi.Resource[]) => new CanaryRelease(`${name}-release-watch`, {
+            stack,
+            targets: pulumi.output(hosts.map((host, i) => ({
+                spec: {
+                    ...webContainer({ host, app, image: imageOn[i], network: networks[i].name, logRotation: settings.logRotation }),
+                    namePrefix: dockerName(stack, app.name, "canary"),
+                    labels: webLabels(stack, app, image.version, "canary"),
+                    ports: [],
+                },
+                replicas: replicaCounts[i],
+            }))),
+            env: pulumi.all(hosts.map((host) => appEnvironment(app, serviceEnvOn(host)))),
+            phases,
+            bounds: { maxErrorRate, maxP95Ms, minRequests, tooFewRequests },
+        }, { parent: this, dependsOn: after });
         const deployed: { appService: AppService; proxy?: WebProxy; roles: ProcessRole[]; history: ReleaseHistory }[] = [];
         // Each batch of hosts starts once the batch before serves the new release (and any pause has passed).
         let releaseAfter: pulumi.Resource[] = [];
@@ -296,6 +317,7 @@ export class Environment extends pulumi.ComponentResource {
                     logRotation: settings.logRotation,
                     replicas: replicaCounts[i],
                     runsReleaseGate: i === 0,
+                    watchRelease,
                 }, { parent: this });
                 // The other roles start with web's new replicas, after the release command, and the proxy switches
                 // only once they run: a role that cannot start fails the release while the old one serves.

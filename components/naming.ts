@@ -4,7 +4,7 @@
 export const LABEL = {
     /** The stack that owns it. */
     stack: "berth.stack",
-    /** What it is in the stack: app, worker, proxy, dependency, data, release-gate, one-off, app-env. */
+    /** What it is in the stack: app, canary (a watched release beside app), worker, proxy, dependency, data, release-gate, one-off, app-env. */
     role: "berth.role",
     app: "berth.app",
     /** The release (git-based tag) an app container or image is. */

@@ -20,6 +20,7 @@ import { cliEnvironment, engineHint, useStackKnownHosts } from "../components/do
 import { stackKnownHostsId } from "../components/docker/dockerResource";
 import { PROJECT } from "./replicas";
 import { LABEL } from "../components/naming";
+import { endWatch } from "../components/docker/providers/canaryRelease";
 import { isPostgresBackend, withoutPassword } from "./stateBackend";
 import { isAlive, judgeLocks, locksOf, removeLock, StateLock } from "./stateLocks";
 
@@ -63,6 +64,11 @@ function fileBackendLocks(backend: string, stack: string): StateLock[] {
         return { key: path.join(dir, f), pid: content.pid, hostname: content.hostname, username: content.username, timestamp: content.timestamp };
     });
 }
+
+/** How long lifting a split waits at most for the proxy's old workers (nginx's worker_shutdown_timeout). */
+const PROXY_DRAIN_SECONDS = 30;
+
+const where = (host: string) => host || "the local engine";
 
 function say(message: string): void {
     process.stderr.write(`berth: ${message}\n`);
@@ -161,6 +167,13 @@ export async function recoverStack(stack: string, options: { cwd: string; env?: 
                 throw new RecoveryError(unreachableMessage(stack, host, String((err as { stderr?: string }).stderr ?? (err as Error).message)));
             }
         };
+        // A watch (canary) the killed run left: every request back to the replicas before its containers go.
+        const canaries = docker("ps", "--all", "--quiet", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=canary`);
+        if (canaries) {
+            const [proxy] = docker("ps", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=proxy`, "--format", "{{.Names}}").split("\n").filter(Boolean);
+            await endWatch(host, stack, proxy, PROXY_DRAIN_SECONDS);
+            say(`stack ${stack}: ${where(host)}: the release an interrupted run was watching is gone; the proxy sends every request to the replicas again`);
+        }
         const labelled = docker("ps", "--all", "--filter", `label=${LABEL.stack}=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean);
         const stray = orphans(labelled, names);
         if (stray.length > 0) {

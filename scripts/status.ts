@@ -22,7 +22,7 @@ export interface ContainerRow {
 
 /** `docker ps` lines (tab-separated: name, role label, service label, image, status) → rows, app first, then by role and name. */
 export function containerRows(psOutput: string): ContainerRow[] {
-    const order = ["app", "worker", "proxy", "dependency", "port", "backup"];
+    const order = ["app", "canary", "worker", "proxy", "dependency", "port", "backup"];
     return psOutput.split("\n").filter(Boolean).map((line) => {
         const [name, role = "", service = "", image = "", status = ""] = line.split("\t");
         return { name, role, service, image, status };
@@ -69,14 +69,21 @@ export function namedUpstreams(upstreams: string[], names: Map<string, string>):
     });
 }
 
-/** One host's lines: its containers, aligned, its data volumes, its proxy's routes and its front door route. */
-export function hostLines(host: string, rows: ContainerRow[], volumes: string[], route?: FrontDoorRoute, upstreams?: string[]): string[] {
+/** What a proxy's release.conf (components/canary.ts) says of a release being watched, or undefined when none is. */
+export function watchLine(releaseConf: string): string | undefined {
+    const share = /^\s*(\d+)% canary;/m.exec(releaseConf)?.[1] ?? (/\$berth_release \{\s*default canary;/.test(releaseConf) ? "100" : undefined);
+    return share && `  a new release is being watched (canary): ${share}% of requests go to its canary containers`;
+}
+
+/** One host's lines: its containers, aligned, its data volumes, its proxy's routes, a release being watched and its front door route. */
+export function hostLines(host: string, rows: ContainerRow[], volumes: string[], route?: FrontDoorRoute, upstreams?: string[], watching?: string): string[] {
     const width = Math.max(0, ...rows.map((r) => r.name.length));
     return [
         `${host || "local engine"}:`,
         ...(rows.length > 0 ? rows.map((r) => `  ${r.name.padEnd(width)}  ${(r.service || r.role).padEnd(10)}  ${r.status.padEnd(24)}  ${r.image}`) : ["  no container of this stack"]),
         ...(volumes.length > 0 ? [`  volumes: ${volumes.join(", ")}`] : []),
         ...(upstreams ? [`  proxy routes to: ${upstreams.join(", ") || "nothing"}`] : []),
+        ...(watching ? [watching] : []),
         ...(route ? [`  front door: ${route.domains.join(", ")}${route.pathPrefix ? ` under ${route.pathPrefix}` : ""}${route.maintenance ? " (maintenance)" : ""}`] : []),
     ];
 }
@@ -109,7 +116,9 @@ async function main(): Promise<number> {
         const ingress = await readIngress(host).catch(() => undefined);
         const route = ingress ? claims(ingress.apps).find((claim) => claim.stack === stack) : undefined;
         const upstreams = routes.get(host);
-        for (const line of hostLines(host, rows, volumes, route, upstreams && namedUpstreams(upstreams, names))) console.log(line);
+        const proxy = rows.find((r) => r.role === "proxy" && r.status.startsWith("Up"));
+        const watching = proxy ? watchLine(dockerOn(host, "exec", proxy.name, "sh", "-c", "cat /etc/nginx/berth/release.conf 2>/dev/null || true")) : undefined;
+        for (const line of hostLines(host, rows, volumes, route, upstreams && namedUpstreams(upstreams, names), watching)) console.log(line);
     }
     const outputs = pulumi(stack, "stack", "output", "--json");
     if (outputs.status === 0) {

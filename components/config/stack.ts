@@ -9,6 +9,7 @@ import { parseDependsOn, parseHealthcheck, parseRoles, parseServices } from "./s
 import { checkNoSecretsInPlainKeys, checkSecretEnv, checkSecrets, checkTlsPair, passwordKey, SECRET_KEYS, SecretState, servesOwnCertificate } from "./secrets";
 import { checkCertificateCovers, checkIngress, parseIngress } from "./ingress";
 import { parseBackups } from "./backups";
+import { parseCanary } from "../canary";
 import { checkRegistryReachable, checkReplicasCoverHosts, checkServiceHosts, defaultRegistry, isRemoteEngine, parseAddressPool, parseHosts, parseKnownHosts } from "./hosts";
 
 /** Every host port the stack publishes must be distinct and in range. */
@@ -87,6 +88,8 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         healthTimeoutSeconds: c.take(() => parseInteger("healthTimeoutSeconds", required(source, "healthTimeoutSeconds"), 1, 3600), 1),
         stopTimeoutSeconds: c.take(() => parseInteger("stopTimeoutSeconds", required(source, "stopTimeoutSeconds"), 0, 3600), 0),
         keepReleases: c.take(() => parseInteger("keepReleases", required(source, "keepReleases"), 1, 100), 1),
+        canary: c.take(() => parseCanary("canary", parseJson("canary", source("canary"), {}))!, parseCanary("canary", {})!),
+        watchSeconds: c.take(() => parseInteger("watchSeconds", required(source, "watchSeconds"), 0, 3600), 0),
     };
     const roles = c.take(() => parseRoles("roles", parseJson("roles", source("roles"), {}), app), []);
     const hosts = c.take(() => parseHosts("hosts", parseJson("hosts", source("hosts"), [])), [""]);
@@ -126,6 +129,7 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
         if (settings.orchestrator === "hosts") c.take(() => checkReplicasCoverHosts(app.replicas, hosts), undefined);
         c.take(() => checkRegistryReachable(settings.registry.server, hosts), undefined);
         if (settings.orchestrator === "swarm") c.take(() => checkSwarmSettings(settings), undefined);
+        c.take(() => checkWatchedRelease(settings.app), undefined);
         if (app.ingress) c.take(() => checkIngress(app.ingress!, app, settings.orchestrator, hosts.length), undefined);
         if (settings.backups && settings.orchestrator === "swarm") c.take(() => {
             throw new ConfigError("backups", "{ repository, … }", "backups run on berth:orchestrator hosts only, for now: a swarm's services are not backed up by berth yet");
@@ -135,8 +139,21 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
     return settings;
 }
 
+/** A watched release (berth:canary, berth:watchSeconds) is judged from the requests berth's proxy passes on: it needs one. */
+export function checkWatchedRelease(app: Pick<AppSettings, "canary" | "watchSeconds" | "proxy" | "hostPort">): void {
+    if (app.canary.percent === 0 && app.watchSeconds === 0) return;
+    if (!app.proxy || app.hostPort === 0) {
+        const key = app.canary.percent > 0 ? "canary" : "watchSeconds";
+        throw new ConfigError(key, app.canary.percent > 0 ? app.canary : app.watchSeconds, `a watched release is judged from the requests berth's proxy passes on: it needs berth:proxy true and a berth:hostPort (now ${app.proxy}, ${app.hostPort})`);
+    }
+}
+
 /** What berth does not (yet) do on a swarm, refused before anything is touched rather than half done. */
 export function checkSwarmSettings(settings: Pick<BerthSettings, "app" | "services">): void {
+    if (settings.app.canary.percent > 0 || settings.app.watchSeconds > 0) {
+        const key = settings.app.canary.percent > 0 ? "canary" : "watchSeconds";
+        throw new ConfigError(key, settings.app.canary.percent > 0 ? settings.app.canary : settings.app.watchSeconds, "a watched release (canary, watch) needs the proxy of berth:orchestrator hosts, which sees every request of each release: a swarm's proxy balances over the service's tasks by DNS and cannot split them by release yet; use Swarm's own rolling update (swarmMonitorSeconds) there");
+    }
     if (settings.app.edge.httpsPort > 0) {
         throw new ConfigError("httpsPort", settings.app.edge.httpsPort, "HTTPS is served by the proxy of berth:orchestrator hosts only so far: set 0 with swarm, or terminate TLS in front of the cluster");
     }
@@ -161,7 +178,7 @@ export function checkSwarmNames(stack: string, settings: Pick<BerthSettings, "ap
 export const knownKeys = [
     "app", "branch", "appContext", "image", "dockerfile", "buildTarget", "buildArgs", "replicas", "hostPort", "bindAddress",
     "proxy", "domains", "pathPrefix", "tls", "acmeServer", "acmeEmail", "acmeCaCertificates", "maintenance", "httpsPort", "hsts", "maxBodySize", "keepAliveSeconds", "tlsCertificate", "tlsPrivateKey", "containerPort", "restart", "memory", "cpus", "env", "labels", "logDriver", "logOptions", "healthcheck",
-    "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "services", "dependsOn", "roles", "ephemeral",
+    "testCommand", "releaseCommand", "releaseCommandTimeoutSeconds", "secretEnv", "healthTimeoutSeconds", "stopTimeoutSeconds", "keepReleases", "canary", "watchSeconds", "services", "dependsOn", "roles", "ephemeral",
     "hosts", "knownHosts", "orchestrator", "swarmManagers", "swarmEndpointMode", "swarmMonitorSeconds", "swarmAddressPool", "rolloutBatchSize", "rolloutPauseSeconds", "registry", "imageName", "registryUser", "registryPassword", "backups", "backupBeforeRelease", "backupPassword", "backupSshKey", "logMaxSize", "logMaxFiles",
 ] as const;
 

@@ -2,6 +2,7 @@
 import type { ImageRegistry } from "../imageReference";
 import type { BackupSettings } from "./backups";
 import type { ServiceKind } from "../serviceKinds";
+import type { CanarySettings } from "../canary";
 
 export type { ServiceKind } from "../serviceKinds";
 export { serviceKinds } from "../serviceKinds";
@@ -145,6 +146,10 @@ export interface AppSettings {
     stopTimeoutSeconds: number;
     /** Previous releases whose images stay on the engine for rollback. */
     keepReleases: number;
+    /** berth:canary: a share of requests to the new release first (percent 0: none), and the bounds a watched release keeps. */
+    canary: CanarySettings;
+    /** berth:watchSeconds: all requests to the new release this long, its old replicas kept, before they are replaced; 0: none. */
+    watchSeconds: number;
 }
 
 /** How a release moves over the hosts: `batchSize` hosts at a time, `pauseSeconds` between batches. */

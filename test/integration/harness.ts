@@ -216,6 +216,29 @@ export function appCopy(): string {
     return dir;
 }
 
+/** How a release of the sample app answers GET /checkout: a route of its own, so a release can break just that route. */
+export type Checkout = "good" | "failing" | "slow";
+const CHECKOUT: Record<Checkout, string> = {
+    good: "async () => [200, { version, hostname: os.hostname() }]",
+    failing: "async () => [500, { error: 'checkout is broken in this release' }]",
+    slow: "async () => { await new Promise((resolve) => setTimeout(resolve, 1500)); return [200, { version, hostname: os.hostname() }]; }",
+};
+
+/** Writes a new release of the sample app into `context` (an appCopy): /checkout answering as `checkout`; a new image each time. */
+export function writeCheckoutRelease(context: string, checkout: Checkout): void {
+    const rootRoute = "'/': { GET: async () => [200, { version, hostname: os.hostname() }] },";
+    const original = fs.readFileSync(path.join(projectRoot, "app", "server.js"), "utf8");
+    if (!original.includes(rootRoute)) throw new Error(`app/server.js no longer declares ${rootRoute}: writeCheckoutRelease needs it`);
+    const code = original.replace(rootRoute, `${rootRoute}\n    '/checkout': { GET: ${CHECKOUT[checkout]} },`);
+    fs.writeFileSync(path.join(context, "server.js"), `${code}\n// release ${Date.now()}-${Math.random()}\n`);
+}
+
+/** A healthcheck file for the sample app that asks for / (which needs none of its services), as berth:healthcheck's command `node live.js`. */
+export function writeLiveProbe(context: string): { command: string; intervalSeconds: number; timeoutSeconds: number; retries: number; startPeriodSeconds: number } {
+    fs.writeFileSync(path.join(context, "live.js"), "require('http').get({ host: '127.0.0.1', port: process.env.PORT, path: '/', timeout: 2000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1));\n");
+    return { command: "node live.js", intervalSeconds: 1, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 1 };
+}
+
 /** Container name → id of a stack's containers. */
 export function containerIds(stackName: string): Record<string, string> {
     const lines = docker("ps", "-a", "--filter", `label=berth.stack=${stackName}`, "--format", "{{.Names}} {{.ID}}").split("\n").filter(Boolean);

@@ -187,6 +187,14 @@ describe("a stack on Docker Swarm", () => {
         const onlyOnH3 = () => Object.values(runningTasks(engines[0], appService)).every((node) => node === "h3");
         if (onlyOnH3()) dockerAt(engines[0], "service", "update", "--force", "--quiet", appService);
         await until("an app task off the node about to stop", () => Object.keys(runningTasks(engines[0], appService)).length === 2 && !onlyOnH3());
+        // Swarm puts a task in the service's DNS only once it is healthy (a task just spread by the update may not be
+        // yet): until both answer through the proxy, h3's task could be the only one there, and stopping h3 would
+        // test an app with no replica.
+        await until("both app tasks answering through the proxy", async () => {
+            const hostnames = new Set<string>();
+            for (let i = 0; i < 20; i++) hostnames.add((await http("GET", `${urls[0]}/`)).json.hostname);
+            return hostnames.size === 2;
+        });
         console.log("app tasks before h3 stops:", JSON.stringify(runningTasks(engines[0], appService)));
         const hits = (await http("POST", `${urls[0]}/hits`)).json.hits;
         const outage = startLoad(`${urls[0]}/`, 8, 240);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { containerRows, driftLine, hostLines, inspected, namedUpstreams, proxyRoutes } from "../../scripts/status";
+import { containerRows, driftLine, hostLines, inspected, namedUpstreams, proxyRoutes, watchLine } from "../../scripts/status";
+import { releaseConfig } from "../../components/canary";
 
 describe("npm run status", () => {
     it("lists a host's containers app first, each with its role or service, status and image, then its volumes", () => {
@@ -29,6 +30,13 @@ describe("npm run status", () => {
         expect(hostLines("ssh://deploy@h1", [], [], undefined, upstreams).at(-1)).toBe("  proxy routes to: berth-s-shop-9f8e7d:8080, 172.18.0.9:8080");
         expect(hostLines("", [], [], { domains: ["shop.example.com", "www.shop.example.com"], pathPrefix: "/app", maintenance: true }).at(-1))
             .toBe("  front door: shop.example.com, www.shop.example.com under /app (maintenance)");
+    });
+
+    it("says when a proxy sends a share of requests to a release being watched", () => {
+        expect(watchLine(releaseConfig(undefined))).toBeUndefined();
+        expect(watchLine(releaseConfig({ percent: 25, seconds: 60 }))).toBe("  a new release is being watched (canary): 25% of requests go to its canary containers");
+        expect(watchLine(releaseConfig({ percent: 100, seconds: 60 }))).toBe("  a new release is being watched (canary): 100% of requests go to its canary containers");
+        expect(watchLine("")).toBeUndefined(); // a proxy older than canaries
     });
 
     it("says whether anything drifted, from the preview's counts", () => {

@@ -119,7 +119,7 @@ export function needsRecovery(state: Partial<ObservedContainer>): boolean {
 }
 
 /** Creates and starts a new container `<namePrefix>-<random>`, and returns once it is healthy (if asked to wait). */
-async function createContainer(inputs: DockerContainerInputs): Promise<RecordedState> {
+export async function createContainer(inputs: DockerContainerInputs): Promise<RecordedState> {
     const name = `${inputs.namePrefix}-${crypto.randomBytes(3).toString("hex")}`;
     for (const volume of inputs.volumes.filter((v) => !v.bind && !v.shared)) {
         const users = await volumeUsers(inputs.host, volume.source);

@@ -14,6 +14,7 @@ export const PROVIDERS = {
     ingress: () => (require("./ingress") as typeof import("./ingress")).provider,
     ingressRoute: () => (require("./ingressRoute") as typeof import("./ingressRoute")).provider,
     proxySite: () => (require("./proxySite") as typeof import("./proxySite")).provider,
+    canaryRelease: () => (require("./canaryRelease") as typeof import("./canaryRelease")).provider,
     releaseGate: () => (require("./releaseGate") as typeof import("./releaseGate")).provider,
     releaseHistory: () => (require("./releaseHistory") as typeof import("./releaseHistory")).provider,
     backupRelease: () => (require("./backupRelease") as typeof import("./backupRelease")).provider,

@@ -33,6 +33,8 @@ export function siteConfig(edge: EdgeSettings): string {
             `    ssl_certificate_key ${TLS_DIR}/private-key.pem;`,
             "    ssl_protocols TLSv1.2 TLSv1.3;",
             "    ssl_session_cache shared:berth_tls:10m;",
+            // Headers declared here replace the http level's: the pin cookie of a canary (release.conf) too.
+            "    add_header Set-Cookie $berth_pin;",
             ...(edge.hsts ? ['    add_header Strict-Transport-Security "max-age=31536000" always;'] : []),
             "    include /etc/nginx/app.conf;",
             "}",
