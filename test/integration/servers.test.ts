@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConnectionLoad, startLoad } from "../load";
-import { appCopy, cleanHosts, dockerAt, http, projectRoot, restartTestHostEngine, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack } from "./harness";
+import { appCopy, cleanHosts, dockerAt, http, projectRoot, restartTestHostEngine, setObjectConfig, testHosts, testRegistry, ThrowawayStack, throwawayStack, writeCheckoutRelease } from "./harness";
 import { testHostsDir } from "../../components/cacheLayout";
 
 const hostsDir = testHostsDir();
@@ -247,6 +247,25 @@ describe("staging and production on test hosts over SSH", () => {
         const started = (engine: string) => labelled(engine, "label=berth.role=app").map((name) => Date.parse(dockerAt(engine, "inspect", "--format", "{{.State.StartedAt}}", name)));
         expect(Math.min(...started(engines[1]))).toBeGreaterThan(Math.max(...started(engines[0])));
         imageRef = outputs.imageRef.value;
+    });
+
+    it("with berth:canary, each host's proxy splits its own requests and the verdict is over both hosts' figures: a release failing one route is rolled back on both, nothing replaced", async () => {
+        const before = engines.slice(0, 2).map((engine) => labelled(engine, "label=berth.role=app"));
+        await setObjectConfig(env.stack, "canary", { percent: 25, seconds: 8, maxErrorRate: 0.05, maxP95Ms: 800 });
+        writeCheckoutRelease(context, "failing");
+        const loads = urls.map((url) => startLoad(`${url}/checkout`, 4, 300));
+        const error = await env.stack.up({ color: "never" }).then(() => undefined, (err: Error) => err);
+        const results = await Promise.all(loads.map((load) => load.stop()));
+        await env.stack.removeConfig("berth:canary");
+        writeCheckoutRelease(context, "good");
+        expect(error?.message).toMatch(new RegExp(`rolled back by the canary \\(25% of traffic, 8 s\\): error rate[^]*on ${engines[0]}, ${engines[1]}: old: \\d+ requests`));
+        // The old release has no /checkout (404); the canary's 500s on each host, a bounded share of its requests.
+        for (const result of results) {
+            expect(Object.keys(result.failures).filter((kind) => kind !== "404")).toEqual(["500"]);
+            expect(result.failures["500"]).toBeLessThan(result.total * 0.4);
+        }
+        expect(engines.slice(0, 2).map((engine) => labelled(engine, "label=berth.role=app"))).toEqual(before);
+        expect(engines.slice(0, 2).flatMap((engine) => labelled(engine, "label=berth.role=canary"))).toEqual([]);
     });
 
     it("a host cut off in the middle of a rollout fails up naming it, keeps its old release, and the next up converges", async () => {
