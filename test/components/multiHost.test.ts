@@ -21,6 +21,7 @@ const config = configWithDefaults({
     appContext: context, replicas: 3, hostPort: 80, bindAddress: "0.0.0.0", restart: "always", testCommand: "npm test", healthTimeoutSeconds: 90,
     stopTimeoutSeconds: 15, keepReleases: 2, hosts: [h1, h2], rolloutPauseSeconds: 30, registry: "registry.internal:5000", registryUser: "ci",
     services: { redis: { kind: "redis", image: "registry.internal:5000/berth/redis:7" }, postgres: { kind: "postgres", host: h2 } },
+    canary: { percent: 10, seconds: 60, maxErrorRate: 0.01 }, watchSeconds: 30,
 });
 const secrets: Record<string, string> = { registryPassword: "registry-pw", postgresPassword: "pg-pw", redisPassword: "redis-pw" };
 
@@ -98,5 +99,18 @@ describe("Environment on two hosts", () => {
         expect(onH1.DATABASE_URL).toBe("postgres://app:pg-pw@10.1.0.12:5432/app");
         expect(onH2).toMatchObject({ REDIS_HOST: "10.1.0.11", REDIS_URL: "redis://:redis-pw@10.1.0.11:6379", POSTGRES_HOST: "postgres" });
         expect(onH2.DATABASE_URL).toBe("postgres://app:pg-pw@postgres:5432/app");
+    });
+
+    it("watches a release once for all hosts: each host's new-release containers as its replicas run (its environment, no host port), the phases and bounds", () => {
+        const [watch] = byType("CanaryRelease");
+        expect(byType("CanaryRelease")).toHaveLength(1);
+        expect(watch.name).toBe("prod-release-watch");
+        expect(watch.inputs.targets.map((t: any) => [t.spec.host, t.replicas, t.spec.namePrefix, t.spec.ports, t.spec.labels["berth.role"]]))
+            .toEqual([[h1, 2, "berth-prod-shop-canary", [], "canary"], [h2, 1, "berth-prod-shop-canary", [], "canary"]]);
+        const replica = container("prod-app")[0];
+        for (const key of ["image", "healthcheck", "stopTimeoutSeconds", "memoryBytes", "networks", "listenPort"]) expect(watch.inputs.targets[0].spec[key]).toEqual(replica[key]);
+        expect(watch.inputs.env.map((env: Record<string, string>) => env.DATABASE_URL)).toEqual(["postgres://app:pg-pw@10.1.0.12:5432/app", "postgres://app:pg-pw@postgres:5432/app"]);
+        expect(watch.inputs.phases).toEqual([{ percent: 10, seconds: 60 }, { percent: 100, seconds: 30 }]);
+        expect(watch.inputs.bounds).toEqual({ maxErrorRate: 0.01, maxP95Ms: 1000, minRequests: 20, tooFewRequests: "hold" });
     });
 });
