@@ -3,6 +3,7 @@ import { AppSettings, hostUrl, LogRotation } from "./config";
 import { DockerContainer } from "./docker/container";
 import { ReleaseGate } from "./docker/releaseGate";
 import type { RegistryLogin } from "./docker/providers/image";
+import { AppProcess, processLabels, webProcess } from "./deployment";
 import { berthLabels, dockerName, LABEL } from "./naming";
 
 export interface AppServiceArgs {
@@ -31,34 +32,38 @@ export interface AppServiceArgs {
     watchRelease?: (after: pulumi.Resource[]) => pulumi.Resource;
 }
 
-export interface WebContainerArgs {
+export interface ProcessContainerArgs {
     host: pulumi.Input<string>;
-    app: AppSettings;
+    app: Pick<AppSettings, "logDriver" | "logOptions">;
     image: pulumi.Input<string>;
     network: pulumi.Input<string>;
     logRotation: LogRotation;
 }
 
-/** What a web container of the app runs with on a host (its name, labels, host port and environment apart): a replica, or a new release watched beside them. */
-export function webContainer(args: WebContainerArgs) {
-    const { app } = args;
+/**
+ * A process of the app as a container on a host (its name, labels, host port and environment apart): a web replica,
+ * a role's container, or a new release watched beside the replicas.
+ */
+export function processContainer(process: AppProcess, args: ProcessContainerArgs) {
     return {
         host: args.host,
         image: args.image,
-        command: [] as string[],
-        networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [app.name] }]),
+        command: process.command,
+        ...(process.init ? { init: true } : {}),
+        networks: pulumi.output(args.network).apply((network) => [{ name: network, aliases: [process.alias] }]),
         volumes: [],
-        restart: app.restart,
-        memoryBytes: app.memoryBytes,
-        cpus: app.cpus,
-        healthcheck: app.healthcheck,
-        listenPort: app.containerPort,
-        stopTimeoutSeconds: app.stopTimeoutSeconds,
-        logDriver: app.logDriver,
-        logOptions: app.logOptions,
+        restart: process.restart,
+        memoryBytes: process.memoryBytes,
+        cpus: process.cpus,
+        healthcheck: process.healthcheck,
+        // Web serves a port and must have a healthcheck; a role without one of its own is gated by staying up.
+        ...(process.listenPort !== undefined ? { listenPort: process.listenPort, requireHealthcheck: true } : {}),
+        ...(process.upSeconds !== undefined ? { noHealthcheck: process.healthcheck === undefined, upSeconds: process.healthcheck === undefined ? process.upSeconds : 0 } : {}),
+        stopTimeoutSeconds: process.stopTimeoutSeconds,
+        logDriver: args.app.logDriver,
+        logOptions: args.app.logOptions,
         logRotation: args.logRotation,
-        healthTimeoutSeconds: app.healthTimeoutSeconds,
-        requireHealthcheck: true,
+        healthTimeoutSeconds: process.healthTimeoutSeconds,
     };
 }
 
@@ -108,11 +113,6 @@ export function releaseSteps(name: string, parent: pulumi.Resource, args: Releas
     return { steps: [gate, releaseCommand].filter((s): s is ReleaseGate => s !== undefined), output: releaseCommand?.output };
 }
 
-/** A web container's labels: the user's, then berth's (its role: app, or canary for a release watched beside them). */
-export function webLabels(stack: string, app: Pick<AppSettings, "name" | "labels">, version: pulumi.Input<string>, role: "app" | "canary"): pulumi.Output<Record<string, string>> {
-    return pulumi.output(version).apply((v) => ({ ...app.labels, ...berthLabels(stack, role, { [LABEL.app]: app.name, [LABEL.version]: v }) }));
-}
-
 /** N replicas of the app image on the stack network, each created only once its healthcheck passes. */
 export class AppService extends pulumi.ComponentResource {
     /** The release gate, release command and watch, when this host runs them: replicas on every host wait for them. */
@@ -137,13 +137,14 @@ export class AppService extends pulumi.ComponentResource {
         const watch = args.runsReleaseGate && args.watchRelease ? args.watchRelease([...args.dependsOn, ...release.steps]) : undefined;
         this.releaseSteps = watch ? [...release.steps, watch] : release.steps;
         this.releaseOutput = release.output;
+        const web = webProcess(app);
         const replicas = Array.from({ length: args.replicas }, (_, index) => {
             const hostPort = replicaHostPort(app, index);
             return new DockerContainer(`${name}-${index + 1}`, {
-                ...webContainer(args),
-                namePrefix: dockerName(args.stack, app.name),
+                ...processContainer(web, args),
+                namePrefix: dockerName(args.stack, ...web.nameParts),
                 env,
-                labels: webLabels(args.stack, app, args.version, "app"),
+                labels: processLabels(args.stack, app, web, args.version),
                 ports: hostPort > 0 ? [{ internal: app.containerPort, external: hostPort, ip: app.bindAddress, protocol: "tcp" }] : [],
                 registry: args.pullLogin,
             }, {

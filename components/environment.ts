@@ -2,30 +2,25 @@ import { execFileSync } from "child_process";
 import { isIP } from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { AppImage } from "./appImage";
-import { appEnvironment, AppService, webContainer, webLabels } from "./appService";
-import { watchPhases } from "./canary";
-import { CanaryRelease } from "./docker/canaryRelease";
-import { BerthSettings, engineAddress, hostUrl, isRemoteEngine, loopbackFor, passwordKey, replicasPerHost, requiredSecrets, rolloutBatches, servesOwnCertificate, serviceHost, ServiceSettings, settingsWarnings, socketAddress } from "./config";
+import { BerthSettings, engineAddress, isRemoteEngine, passwordKey, requiredSecrets, servesOwnCertificate, serviceHost, ServiceSettings, settingsWarnings } from "./config";
 import { readTrackedStackFile, trackedSecretWarning, uncommittedSecrets } from "./config/trackedSecrets";
 import { backedUp, BackupScheduler, backupImage, isBackedUp, repositoryKnownHosts, sqlServicesBackedUpOn } from "./backupScheduler";
-import { BackupRelease } from "./docker/backupRelease";
 import { PreReleaseBackup } from "./docker/preReleaseBackup";
 import { DependencyService } from "./dependencyService";
+import { StackParts } from "./deployment";
 import { checkFrontDoor, refuseNameCollisions, ServiceImage, warnAboutEngines, warnAboutMissingImages, warnAboutStaleBackups } from "./engineCheck";
+import { deployOnHosts } from "./hostsDeployment";
 import { Ingress, ingressImage, ingressUrls } from "./ingress";
 import { StackNetwork } from "./stackNetwork";
 import { trustStackHostKeys } from "./docker/cli";
 import { stackKnownHostsId } from "./docker/dockerResource";
 import { HostCheck } from "./docker/hostCheck";
 import { PulledImage } from "./docker/pulledImage";
-import { ReleaseHistory } from "./docker/releaseHistory";
-import { RolloutPause } from "./docker/rolloutPause";
 import { SwarmCluster } from "./docker/swarmCluster";
-import { SWARM_PROXY_FROM_HOST, SwarmApp } from "./swarmApp";
-import { ProcessRole } from "./processRole";
+import { deployOnSwarm } from "./swarmDeployment";
 import { isSql } from "./serviceKinds";
-import { dockerName } from "./naming";
-import { BerthImageArgs, proxyImage, WebProxy } from "./webProxy";
+import { hostScoped } from "./naming";
+import { BerthImageArgs, proxyImage } from "./webProxy";
 
 export interface EnvironmentArgs {
     stack: string;
@@ -59,11 +54,6 @@ export function databaseService(services: ServiceSettings[], dependsOn: string[]
  */
 export function buildHost(hosts: string[]): string {
     return hosts.some(isRemoteEngine) ? "" : hosts[0];
-}
-
-/** Resource names of host `index`: the first host keeps the names single-host stacks always had. */
-export function hostScoped(name: string, index: number): string {
-    return index === 0 ? name : `${name}-h${index + 1}`;
 }
 
 /** How long host names may take to resolve before the run fails naming them. */
@@ -102,8 +92,10 @@ export function hostAddresses(hosts: string[], lookup = (names: string[]) => exe
 }
 
 /**
- * One stack's whole deployment: on each of its hosts a network, the services placed there, a share of the app's
- * replicas and a proxy in front of them; the app's image built once. A release rolls out host by host.
+ * One stack's whole deployment. What both orchestrators share is made here: the checks, the app's image (built
+ * once), the networks, the services placed on their hosts, their backups, the front door's image; the app's
+ * processes (deployment.ts) are then mapped onto containers per host (hostsDeployment.ts: a share of the replicas
+ * and a proxy on each, host by host) or onto a swarm's services (swarmDeployment.ts), which give back the same outputs.
  */
 export class Environment extends pulumi.ComponentResource {
     /** Per host: the proxy's URL, or each published replica's. */
@@ -222,9 +214,9 @@ export class Environment extends pulumi.ComponentResource {
         const database = databaseService(settings.services, app.dependsOn);
         const secretEnv = pulumi.secret(pulumi.output(args.secretEnv ?? {}));
         /** What the app gets besides its own berth:env: the services' settings and its secret variables. */
-        const serviceEnvOn = (host: string) => {
+        const serviceEnvOn = (host: string): pulumi.Output<Record<string, string>> => {
             const env = pulumi.all([...needed.map((s) => s.connectionEnv(host)), secretEnv]).apply((envs) => Object.assign({}, ...envs) as Record<string, string>);
-            return database ? pulumi.all([env, services.get(database)!.url(host)]).apply(([e, url]) => ({ ...e, DATABASE_URL: url })) : env;
+            return database ? pulumi.all([env, services.get(database)!.url(host)]).apply(([e, url]): Record<string, string> => ({ ...e, DATABASE_URL: url })) : env;
         };
         // Every remote host pulls the new image as soon as it is pushed, not when its turn in the rollout comes.
         const imageOn = hosts.map((host, i) => isRemoteEngine(host)
@@ -254,125 +246,21 @@ export class Environment extends pulumi.ComponentResource {
             return sql.length === 0 ? [] : [new PreReleaseBackup(hostScoped(`${name}-pre-release-backup`, hosts.indexOf(host)),
                 { host, scheduler: scheduler.containerName, services: sql, release: image.imageRef }, { parent: this })];
         }) : [];
-        if (cluster) {
-            const swarmApp = new SwarmApp(`${name}-app`, {
-                manager: manager!, stack, app, roles: settings.roles, swarm: settings.swarm,
-                image: image.imageRef, imageOnManager: imageOn[0], version: image.version, pullLogin: image.pullLogin,
-                network: networks[0].name, serviceEnv: serviceEnvOn(hosts[0]), dependsOn: needed, logRotation: settings.logRotation, proxyImage: webProxy ? proxyImageRef : undefined,
-            }, { parent: this });
-            // Every node's front door passes the stack's names to that node's proxy task (published on the node's hostPort).
-            if (frontDoor) hosts.forEach((host, i) => frontDoorOn(host, i, socketAddress(SWARM_PROXY_FROM_HOST, app.hostPort), swarmApp.deployed));
-            // Each node keeps the stack's last releases and prunes the rest, once the release is in place.
-            const histories = hosts.map((host, i) => new ReleaseHistory(hostScoped(`${name}-releases`, i), { host, stack, imageRef: image.imageRef, keep: app.keepReleases }, { parent: this, dependsOn: swarmApp.deployed }));
-            this.urls = frontDoor ? ingressUrls(frontDoor) : webProxy ? hosts.map((host) => hostUrl(host, "0.0.0.0", app.hostPort)) : [];
-            this.releaseCommandOutput = swarmApp.releaseOutput ?? pulumi.output("");
-            this.previousImageRef = histories[0].previous;
-            this.releases = histories[0].releases;
-            this.imageRef = image.imageRef;
-            this.version = image.version;
-            this.containers = swarmApp.serviceName.apply((service) => [service]);
-            this.processes = pulumi.all(Object.fromEntries(Object.entries(swarmApp.roleServices).map(([role, service]) => [role, service.apply((s) => [s])])));
-            this.hostReleases = swarmApp.runningImage.apply((running): Record<string, string> => ({ swarm: running }));
-            this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
-            this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages, backupWarnings });
-            return;
-        }
-        const replicaCounts = replicasPerHost(app.replicas, hosts.length);
-        const roleCounts = new Map(settings.roles.map((role) => [role.name, replicasPerHost(role.replicas, hosts.length)]));
-        // A watched release (berth:canary, berth:watchSeconds): after the release steps, before any replica or role changes.
-        const phases = watchPhases(app.canary, app.watchSeconds);
-        const { maxErrorRate, maxP95Ms, minRequests, tooFewRequests } = app.canary;
-        const watchRelease = phases.length === 0 ? undefined : (after: pulumi.Resource[]) => new CanaryRelease(`${name}-release-watch`, {
-            stack,
-            targets: pulumi.output(hosts.map((host, i) => ({
-                spec: {
-                    ...webContainer({ host, app, image: imageOn[i], network: networks[i].name, logRotation: settings.logRotation }),
-                    namePrefix: dockerName(stack, app.name, "canary"),
-                    labels: webLabels(stack, app, image.version, "canary"),
-                    ports: [],
-                },
-                replicas: replicaCounts[i],
-            }))),
-            env: pulumi.all(hosts.map((host) => appEnvironment(app, serviceEnvOn(host)))),
-            phases,
-            bounds: { maxErrorRate, maxP95Ms, minRequests, tooFewRequests },
-        }, { parent: this, dependsOn: after });
-        const deployed: { appService: AppService; proxy?: WebProxy; roles: ProcessRole[]; history: ReleaseHistory }[] = [];
-        // Each batch of hosts starts once the batch before serves the new release (and any pause has passed).
-        let releaseAfter: pulumi.Resource[] = [];
-        const batches = rolloutBatches(hosts.length, settings.rollout.batchSize);
-        for (const [b, batch] of batches.entries()) {
-            for (const i of batch) {
-                const host = hosts[i];
-                const appService = new AppService(hostScoped(`${name}-app`, i), {
-                    host,
-                    stack,
-                    app,
-                    image: imageOn[i],
-                    version: image.version,
-                    pullLogin: image.pullLogin,
-                    network: networks[i].name,
-                    serviceEnv: serviceEnvOn(host),
-                    dependsOn: [...needed, ...(deployed[0]?.appService.releaseSteps ?? preReleaseBackups), ...releaseAfter],
-                    logRotation: settings.logRotation,
-                    replicas: replicaCounts[i],
-                    runsReleaseGate: i === 0,
-                    watchRelease,
-                }, { parent: this });
-                // The other roles start with web's new replicas, after the release command, and the proxy switches
-                // only once they run: a role that cannot start fails the release while the old one serves.
-                const roles = settings.roles.filter((role) => roleCounts.get(role.name)![i] > 0).map((role) => new ProcessRole(hostScoped(`${name}-role-${role.name}`, i), {
-                    host,
-                    stack,
-                    app,
-                    role,
-                    image: imageOn[i],
-                    version: image.version,
-                    pullLogin: image.pullLogin,
-                    network: networks[i].name,
-                    serviceEnv: serviceEnvOn(host),
-                    logRotation: settings.logRotation,
-                    replicas: roleCounts.get(role.name)![i],
-                }, { parent: this, dependsOn: [...needed, ...(deployed[0]?.appService ?? appService).releaseSteps, ...releaseAfter] }));
-                const proxy = webProxy
-                    ? new WebProxy(hostScoped(`${name}-proxy`, i), {
-                        host, stack, image: proxyImageRef!, pullLogin,
-                        hostPort: app.hostPort, bindAddress: app.bindAddress, upstreams: appService.upstreams, drainSeconds: app.stopTimeoutSeconds,
-                        logRotation: settings.logRotation,
-                        edge: app.edge, tls: app.edge.httpsPort > 0 ? certificate : undefined, behindFrontDoor: frontDoor !== undefined,
-                    }, { parent: this, dependsOn: roles })
-                    : undefined;
-                // The stack's names on the host's front door, passed to its proxy: in place once the proxy serves.
-                if (frontDoor) frontDoorOn(host, i, socketAddress(loopbackFor(app.bindAddress), app.hostPort), [proxy!]);
-                const web = proxy ? [appService, proxy] : [appService];
-                // Recorded once the host's release is in place (replicas healthy, proxy rerouted, roles replaced); prunes that host.
-                const history = new ReleaseHistory(hostScoped(`${name}-releases`, i), {
-                    host,
-                    stack,
-                    imageRef: image.imageRef,
-                    keep: app.keepReleases,
-                }, { parent: this, dependsOn: [...web, ...roles] });
-                deployed[i] = { appService, proxy, roles, history };
-            }
-            const done = batch.flatMap((i) => [deployed[i].appService, ...(deployed[i].proxy ? [deployed[i].proxy!] : []), ...deployed[i].roles]);
-            releaseAfter = settings.rollout.pauseSeconds > 0 && b < batches.length - 1
-                ? [new RolloutPause(`${name}-rollout-pause-${b + 1}`, { release: image.imageRef, seconds: settings.rollout.pauseSeconds }, { parent: this, dependsOn: done })]
-                : done;
-        }
-        // Each scheduler tags its snapshots with the release running everywhere, once it is.
-        [...schedulers].forEach(([host, scheduler]) => new BackupRelease(hostScoped(`${name}-backup-release`, hosts.indexOf(host)),
-            { host, scheduler: scheduler.containerName, release: image.imageRef }, { parent: this, dependsOn: deployed.map((d) => d.history) }));
-        this.urls = frontDoor ? ingressUrls(frontDoor) : deployed.flatMap(({ appService, proxy }) => (proxy ? [proxy.url] : appService.urls));
-        this.releaseCommandOutput = deployed[0].appService.releaseOutput ?? pulumi.output("");
-        this.previousImageRef = deployed[0].history.previous;
-        this.releases = deployed[0].history.releases;
+        const parts: StackParts = {
+            name, stack, settings, image, imageOn, networks, needed, serviceEnvOn, pullLogin, certificate,
+            proxyImage: webProxy ? proxyImageRef : undefined,
+            frontDoorOn: frontDoor ? frontDoorOn : undefined,
+        };
+        const deployment = cluster ? deployOnSwarm(this, parts, manager!) : deployOnHosts(this, parts, { preReleaseBackups, schedulers });
+        this.urls = frontDoor ? ingressUrls(frontDoor) : deployment.urls;
+        this.releaseCommandOutput = deployment.releaseCommandOutput;
+        this.previousImageRef = deployment.previousImageRef;
+        this.releases = deployment.releases;
         this.imageRef = image.imageRef;
         this.version = image.version;
-        this.containers = pulumi.all(deployed.map(({ appService }) => appService.containerNames)).apply((names) => names.flat());
-        this.processes = pulumi.all(Object.fromEntries(settings.roles.map((role) => [role.name,
-            pulumi.all(deployed.flatMap(({ roles }) => roles.filter((r) => r.role === role.name).map((r) => r.containerNames))).apply((names) => names.flat())])));
-        this.hostReleases = pulumi.all(deployed.map(({ appService }) => appService.images)).apply((images) =>
-            Object.fromEntries(hosts.map((host, i) => [host || "local", images[i].join(" ")])));
+        this.containers = deployment.containers;
+        this.processes = deployment.processes;
+        this.hostReleases = deployment.hostReleases;
         this.services = Object.fromEntries([...services].map(([serviceName, s]) => [serviceName, s.containerName]));
         this.registerOutputs({ urls: this.urls, imageRef: this.imageRef, version: this.version, containers: this.containers, hostReleases: this.hostReleases, engineWarnings, nameCollisions, missingImages, claims, backupWarnings });
     }

@@ -50,3 +50,8 @@ export function swarmServiceNames(stack: string, app: string, roles: string[], s
         ...services.map((service) => ({ key: `services.${service}`, name: dockerName(stack, service) })),
     ];
 }
+
+/** Resource names of host `index`: the first host keeps the names single-host stacks always had. */
+export function hostScoped(name: string, index: number): string {
+    return index === 0 ? name : `${name}-h${index + 1}`;
+}

@@ -7,7 +7,7 @@ import { environmentFile } from "./docker/providers/swarmService";
 import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";
 import { berthLabels, dockerName, LABEL } from "./naming";
-import { roleProcess } from "./processRole";
+import { AppProcess, processLabels, rolesProcess, webProcess } from "./deployment";
 import { PROXY_MEMORY_BYTES, PROXY_STOP_SECONDS } from "./webProxy";
 
 export interface SwarmAppArgs {
@@ -105,8 +105,6 @@ export class SwarmApp extends pulumi.ComponentResource {
             labels: berthLabels(args.stack, "app-env", { [LABEL.app]: app.name }),
         }, { parent: this });
         const logOptions = effectiveLogOptions({ logDriver: app.logDriver, logOptions: app.logOptions, logRotation: args.logRotation }, "json-file");
-        const labels = (role: string, extra: Record<string, string>) => pulumi.output(args.version).apply((version) =>
-            ({ ...app.labels, ...berthLabels(args.stack, role, { [LABEL.app]: app.name, [LABEL.version]: version, ...extra }) }));
         const common = {
             host: args.manager,
             image: args.image,
@@ -122,49 +120,32 @@ export class SwarmApp extends pulumi.ComponentResource {
             logOptions,
             registry: args.pullLogin,
         };
-        const monitorSeconds = monitorWindow(swarm.monitorSeconds, app.healthcheck);
-        const web = new SwarmService(`${name}-web`, {
-            ...common,
-            name: dockerName(args.stack, app.name),
-            command: [],
-            labels: labels("app", {}),
-            aliases: [app.name],
-            replicas: app.replicas,
-            restart: app.restart,
-            memoryBytes: app.memoryBytes,
-            cpus: app.cpus,
-            healthcheck: app.healthcheck,
-            requireHealthcheck: true,
-            stopTimeoutSeconds: app.stopTimeoutSeconds,
-            updateOrder: "start-first",
-            updateParallelism: updateBatch(app.replicas),
-            monitorSeconds,
-            convergeTimeoutSeconds: app.replicas * (app.healthTimeoutSeconds + monitorSeconds) + 60,
-        }, { parent: this, dependsOn: [...args.dependsOn, ...release.steps] });
-        const roles = args.roles.map((role) => {
-            const roleMonitor = monitorWindow(swarm.monitorSeconds, role.healthcheck, role.upSeconds);
-            const process = roleProcess(role.command);
-            return [role.name, new SwarmService(`${name}-role-${role.name}`, {
+        /** A process of the app as a Swarm service: rolling start-first updates, a third at a time, each watched. */
+        const service = (process: AppProcess, opts: pulumi.CustomResourceOptions) => {
+            const monitorSeconds = monitorWindow(swarm.monitorSeconds, process.healthcheck, process.upSeconds);
+            return new SwarmService(`${name}-${process.process ? `role-${process.process}` : "web"}`, {
                 ...common,
-                name: dockerName(args.stack, app.name, role.name),
+                name: dockerName(args.stack, ...process.nameParts),
                 command: process.command,
                 ...(process.init ? { init: true, plainEnv: { ...plainEnv, ...process.env } } : {}),
-                labels: labels("worker", { [LABEL.process]: role.name }),
-                aliases: [`${app.name}-${role.name}`],
-                replicas: role.replicas,
-                restart: role.restart,
-                memoryBytes: role.memoryBytes,
-                cpus: role.cpus,
-                // The image's HEALTHCHECK is web's: a role has its own or none (then staying up the monitor window is the test).
-                healthcheck: role.healthcheck,
-                noHealthcheck: role.healthcheck === undefined,
-                stopTimeoutSeconds: role.stopTimeoutSeconds,
+                labels: processLabels(args.stack, app, process, args.version),
+                aliases: [process.alias],
+                replicas: process.replicas,
+                restart: process.restart,
+                memoryBytes: process.memoryBytes,
+                cpus: process.cpus,
+                healthcheck: process.healthcheck,
+                // Web must have a healthcheck; a role has its own or none (the image's is web's): then staying up the monitor window is the test.
+                ...(process.listenPort !== undefined ? { requireHealthcheck: true } : { noHealthcheck: process.healthcheck === undefined }),
+                stopTimeoutSeconds: process.stopTimeoutSeconds,
                 updateOrder: "start-first",
-                updateParallelism: updateBatch(role.replicas),
-                monitorSeconds: roleMonitor,
-                convergeTimeoutSeconds: role.replicas * (app.healthTimeoutSeconds + roleMonitor) + 60,
-            }, { parent: this, dependsOn: [web] })] as const;
-        });
+                updateParallelism: updateBatch(process.replicas),
+                monitorSeconds,
+                convergeTimeoutSeconds: process.replicas * (process.healthTimeoutSeconds + monitorSeconds) + 60,
+            }, { parent: this, ...opts });
+        };
+        const web = service(webProcess(app), { dependsOn: [...args.dependsOn, ...release.steps] });
+        const roles = args.roles.map((role) => [role.name, service(rolesProcess(app, role), { dependsOn: [web] })] as const);
         const proxy = args.proxyImage ? new SwarmService(`${name}-proxy`, {
             ...common,
             name: dockerName(args.stack, "proxy"),

@@ -9,7 +9,7 @@ import { cliEnvironment, mountSpec, trustStackHostKeys, useStackKnownHosts } fro
 import { createArgs, DockerContainerInputs } from "../../components/docker/commands/container";
 import { exitMeaning } from "../../components/docker/health";
 import { refuseMajorUpgrade, swapsInPlace } from "../../components/docker/providers/container";
-import { roleProcess } from "../../components/processRole";
+import { roleProcess } from "../../components/deployment";
 import { collidingStacks, registryAuth } from "../../components/engineCheck";
 import { refuseOtherStacks } from "../../components/docker/resource";
 import { hostAddresses } from "../../components/environment";

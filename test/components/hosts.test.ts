@@ -9,7 +9,8 @@ import {
 } from "../../components/config";
 import { cliEnvironment, engineHint } from "../../components/docker/cli";
 import { movedDataMessage } from "../../components/docker/providers/volume";
-import { buildHost, hostScoped } from "../../components/environment";
+import { buildHost } from "../../components/environment";
+import { hostScoped } from "../../components/naming";
 
 const h1 = "ssh://deploy@10.1.0.11";
 const h2 = "ssh://deploy@10.1.0.12";
