@@ -116,6 +116,30 @@ describe("service commands", () => {
         expect(args.slice(args.indexOf("r/shop@sha256:1"))).toEqual(["r/shop@sha256:1", "-c", ENV_WRAPPER, "berth-env", "node", "server.js"]);
     });
 
+    it("creates and updates with exactly these commands: no flag missing, stray or twice", () => {
+        const limits = ["--restart-condition", "on-failure", "--restart-max-attempts", "3", "--limit-memory", "268435456", "--limit-cpu", "0.5", "--stop-grace-period", "20s"];
+        const health = ["--health-cmd", "set -a; . /run/secrets/berth-env; set +a; node live.js", "--health-interval", "1s", "--health-timeout", "3s", "--health-retries", "3", "--health-start-period", "2s"];
+        const rollout = [
+            "--update-order", "start-first", "--update-parallelism", "1", "--update-delay", "0s", "--update-failure-action", "rollback", "--update-max-failure-ratio", "0", "--update-monitor", "5s",
+            "--rollback-order", "start-first", "--rollback-parallelism", "1", "--rollback-monitor", "5s", "--with-registry-auth", "--detach", "--entrypoint", "/bin/sh",
+        ];
+        expect(serviceCreateArgs(inputs, image)).toEqual([
+            "service", "create", "--quiet", "--name", "berth-prod-shop",
+            "--label", "berth.stack=prod", "--label", "berth.version=v1", "--container-label", "berth.stack=prod", "--container-label", "berth.version=v1",
+            "--network", "name=berth-prod-net,alias=shop", "--mode", "replicated", "--endpoint-mode", "dnsrr",
+            "--secret", "source=berth-prod-shop-env-aaa,target=berth-env,mode=0444", "--log-opt", "max-size=10m", "--replicas", "2",
+            ...limits, ...health, ...rollout, "r/shop@sha256:1", "-c", ENV_WRAPPER, "berth-env", "node", "server.js",
+        ]);
+        const olds: SwarmServiceState = { ...inputs, labels: { ...inputs.labels, old: "1" }, serviceId: "id", runningImage: "r/shop@sha256:1", runningReplicas: 2 };
+        expect(serviceUpdateArgs(olds, { ...inputs, image: "r/shop@sha256:2", envSecret: "berth-prod-shop-env-bbb", replicas: 6 }, image)).toEqual([
+            "service", "update", "--quiet", "--image", "r/shop@sha256:2",
+            "--label-add", "berth.stack=prod", "--label-add", "berth.version=v1", "--label-rm", "old",
+            "--container-label-add", "berth.stack=prod", "--container-label-add", "berth.version=v1", "--container-label-rm", "old",
+            "--secret-rm", "berth-prod-shop-env-aaa", "--secret-add", "source=berth-prod-shop-env-bbb,target=berth-env,mode=0444", "--replicas", "6",
+            ...limits, ...health, ...rollout, "--args", ["-c", ENV_WRAPPER, "berth-env", "node", "server.js"].map(shellWord).join(" "), "berth-prod-shop",
+        ]);
+    });
+
     it("publishes a global proxy in host mode (no routing mesh) and pins a service to its volume's node", () => {
         const proxy = serviceCreateArgs({ ...inputs, mode: "global", envSecret: "", ports: [{ target: 80, published: 8080 }], plainEnv: { BERTH_APP_CONF: "x" } }, image);
         expect(proxy).toContain("mode=host,target=80,published=8080,protocol=tcp");
