@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { canaryReplicas, combined, parseCanary, releaseConfig, releaseFigures, verdict, watchPhases, WATCH_DEFAULTS } from "../../components/canary";
 import { releaseScript } from "../../components/docker/providers/canaryRelease";
+import { checkWatchedRelease } from "../../components/config/stack";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -24,6 +25,14 @@ describe("berth:canary and berth:watchSeconds", () => {
         ].join("\n.*")));
         expect(() => parseCanary("canary", { percent: 10 })).toThrow(/berth:canary\.seconds = undefined: a canary needs both percent and seconds/);
         expect(() => parseCanary("canary", [10])).toThrow(/use an object/);
+    });
+
+    it("is judged from what berth's proxy passes on: refused without it", () => {
+        const app = { canary: settings, watchSeconds: 0, proxy: true, hostPort: 8080 };
+        expect(() => checkWatchedRelease(app)).not.toThrow();
+        expect(() => checkWatchedRelease({ ...app, proxy: false })).toThrow(/berth:canary = \{ percent, [^}]*\}: a watched release is judged from the requests berth's proxy passes on: it needs berth:proxy true and a berth:hostPort \(now false, 8080\)/);
+        expect(() => checkWatchedRelease({ ...app, canary: parseCanary("canary", {})!, watchSeconds: 30, hostPort: 0 })).toThrow(/berth:watchSeconds = 30: [^]*\(now true, 0\)/);
+        expect(() => checkWatchedRelease({ ...app, canary: parseCanary("canary", {})!, hostPort: 0 })).not.toThrow();
     });
 
     it("watches in phases: the canary's share, then all traffic for the watch", () => {

@@ -43,6 +43,10 @@ describe("swarm settings", () => {
         expect(() => checkSwarmSettings({ ...base, app: { ...base.app, edge: { ...base.app.edge, httpsPort: 443 } } })).toThrow(/berth:httpsPort/);
         expect(() => checkSwarmSettings({ ...base, app: { ...base.app, proxy: false } })).toThrow(/berth:proxy/);
         expect(() => checkSwarmSettings({ ...base, services: [{ ...base.services[0], hostPort: 6379 }] })).toThrow(/services\.redis\.hostPort/);
+        // A watched release needs a proxy that splits by release: said plainly, with what Swarm offers instead.
+        expect(() => checkSwarmSettings({ ...base, app: { ...base.app, canary: { ...base.app.canary, percent: 10, seconds: 60 } } }))
+            .toThrow(/berth:canary = \{ percent, seconds, [^}]*\}: a watched release \(canary, watch\) needs the proxy of berth:orchestrator hosts[^]*swarmMonitorSeconds/);
+        expect(() => checkSwarmSettings({ ...base, app: { ...base.app, watchSeconds: 30 } })).toThrow(/berth:watchSeconds = 30: a watched release/);
         expect(() => parseSettings(configWithDefaults({ hosts: [h1, h2], registry: "registry.internal:5000", orchestrator: "swarm", httpsPort: 443 }))).toThrow(ConfigError);
     });
 
