@@ -43,7 +43,11 @@ describe("backups of a stack's services into a restic repository over SFTP", () 
     const repository = (dir = repositoryDir) => ({ repository: `sftp:deploy@${H2}:${dir}`, every: "1h", keep: { daily: 2 } });
     /** A service's container on the first host. */
     const container = (service: string) => dockerAt(engines[0], "ps", "--filter", `label=berth.stack=${env.name}`, "--filter", `label=berth.service=${service}`, "--format", "{{.Names}}");
-    const snapshotsOf = async (service: string) => (await backups("list", "--service", service)).stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id: string; tags: string[] });
+    const snapshotsOf = async (service: string) => {
+        const listed = await backups("list", "--service", service);
+        expect(listed.status, listed.stderr).toBe(0);
+        return listed.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id: string; tags: string[] });
+    };
     /** The first good snapshot of postgres, with the row "before-backup" in it. */
     let snapshot = "";
     const backupPassword = crypto.randomBytes(12).toString("hex");
@@ -275,8 +279,10 @@ describe("backups of a stack's services into a restic repository over SFTP", () 
             expect(await rows()).toEqual([]);
             // The last snapshot the lost host took: the new host's scheduler may meanwhile have backed up its empty
             // service, which is the latest.
-            const fromLostHost = (await snapshotsOf("postgres")).filter((snap) => snap.tags.includes(`host=${engines[0]}`)).at(-1)!;
-            const done = await backups("restore", "--service", "postgres", "--snapshot", fromLostHost.id, "--yes");
+            const listed = await snapshotsOf("postgres");
+            const fromLostHost = listed.filter((snap) => snap.tags.includes(`host=${engines[0]}`)).at(-1);
+            expect(fromLostHost, JSON.stringify(listed)).toBeDefined();
+            const done = await backups("restore", "--service", "postgres", "--snapshot", fromLostHost!.id, "--yes");
             expect(done.status, done.stderr).toBe(0);
             expect(await rows()).toEqual(before);
         } finally {
