@@ -81,7 +81,7 @@ export function webProcess(app: AppSettings): AppProcess {
 }
 
 /** A role of berth:roles: its command under the image's shell, its own limits and health, no port. */
-export function rolesProcess(app: AppSettings, role: RoleSettings): AppProcess {
+export function processOfRole(app: AppSettings, role: RoleSettings): AppProcess {
     const run = roleProcess(role.command);
     return {
         nameParts: [app.name, role.name],

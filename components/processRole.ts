@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { appEnvironment, processContainer } from "./appService";
-import { processLabels, rolesProcess } from "./deployment";
+import { processLabels, processOfRole } from "./deployment";
 import { AppSettings, LogRotation, RoleSettings } from "./config";
 import { DockerContainer } from "./docker/container";
 import type { RegistryLogin } from "./docker/providers/image";
@@ -36,7 +36,7 @@ export class ProcessRole extends pulumi.ComponentResource {
         super("berth:service:ProcessRole", name, {}, opts);
         const { app, role } = args;
         this.role = role.name;
-        const process = rolesProcess(app, role);
+        const process = processOfRole(app, role);
         const env = pulumi.output(appEnvironment(app, args.serviceEnv)).apply((appEnv) => ({ ...appEnv, ...process.env }));
         const containers = Array.from({ length: args.replicas }, (_, index) => new DockerContainer(`${name}-${index + 1}`, {
             ...processContainer(process, args),

@@ -7,7 +7,7 @@ import { environmentFile } from "./docker/providers/swarmService";
 import { SwarmSecret } from "./docker/swarmSecret";
 import { SwarmService } from "./docker/swarmService";
 import { berthLabels, dockerName, LABEL } from "./naming";
-import { AppProcess, processLabels, rolesProcess, webProcess } from "./deployment";
+import { AppProcess, processLabels, processOfRole, webProcess } from "./deployment";
 import { PROXY_MEMORY_BYTES, PROXY_STOP_SECONDS } from "./webProxy";
 
 export interface SwarmAppArgs {
@@ -145,7 +145,7 @@ export class SwarmApp extends pulumi.ComponentResource {
             }, { parent: this, ...opts });
         };
         const web = service(webProcess(app), { dependsOn: [...args.dependsOn, ...release.steps] });
-        const roles = args.roles.map((role) => [role.name, service(rolesProcess(app, role), { dependsOn: [web] })] as const);
+        const roles = args.roles.map((role) => [role.name, service(processOfRole(app, role), { dependsOn: [web] })] as const);
         const proxy = args.proxyImage ? new SwarmService(`${name}-proxy`, {
             ...common,
             name: dockerName(args.stack, "proxy"),
