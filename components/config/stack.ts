@@ -139,20 +139,25 @@ export function parseSettings(source: ConfigSource, projectDir?: string, testHos
     return settings;
 }
 
+/** The key that asks for a watched release (berth:canary with a share, else berth:watchSeconds) and its value; undefined when none is asked. */
+function watchedReleaseSetting(app: Pick<AppSettings, "canary" | "watchSeconds">): { key: string; value: unknown } | undefined {
+    if (app.canary.percent > 0) return { key: "canary", value: app.canary };
+    return app.watchSeconds > 0 ? { key: "watchSeconds", value: app.watchSeconds } : undefined;
+}
+
 /** A watched release (berth:canary, berth:watchSeconds) is judged from the requests berth's proxy passes on: it needs one. */
 export function checkWatchedRelease(app: Pick<AppSettings, "canary" | "watchSeconds" | "proxy" | "hostPort">): void {
-    if (app.canary.percent === 0 && app.watchSeconds === 0) return;
-    if (!app.proxy || app.hostPort === 0) {
-        const key = app.canary.percent > 0 ? "canary" : "watchSeconds";
-        throw new ConfigError(key, app.canary.percent > 0 ? app.canary : app.watchSeconds, `a watched release is judged from the requests berth's proxy passes on: it needs berth:proxy true and a berth:hostPort (now ${app.proxy}, ${app.hostPort})`);
+    const watched = watchedReleaseSetting(app);
+    if (watched && (!app.proxy || app.hostPort === 0)) {
+        throw new ConfigError(watched.key, watched.value, `a watched release is judged from the requests berth's proxy passes on: it needs berth:proxy true and a berth:hostPort (now ${app.proxy}, ${app.hostPort})`);
     }
 }
 
 /** What berth does not (yet) do on a swarm, refused before anything is touched rather than half done. */
 export function checkSwarmSettings(settings: Pick<BerthSettings, "app" | "services">): void {
-    if (settings.app.canary.percent > 0 || settings.app.watchSeconds > 0) {
-        const key = settings.app.canary.percent > 0 ? "canary" : "watchSeconds";
-        throw new ConfigError(key, settings.app.canary.percent > 0 ? settings.app.canary : settings.app.watchSeconds, "a watched release (canary, watch) needs the proxy of berth:orchestrator hosts, which sees every request of each release: a swarm's proxy balances over the service's tasks by DNS and cannot split them by release yet; use Swarm's own rolling update (swarmMonitorSeconds) there");
+    const watched = watchedReleaseSetting(settings.app);
+    if (watched) {
+        throw new ConfigError(watched.key, watched.value, "a watched release (canary, watch) needs the proxy of berth:orchestrator hosts, which sees every request of each release: a swarm's proxy balances over the service's tasks by DNS and cannot split them by release yet; use Swarm's own rolling update (swarmMonitorSeconds) there");
     }
     if (settings.app.edge.httpsPort > 0) {
         throw new ConfigError("httpsPort", settings.app.edge.httpsPort, "HTTPS is served by the proxy of berth:orchestrator hosts only so far: set 0 with swarm, or terminate TLS in front of the cluster");

@@ -18,7 +18,7 @@ export interface CanaryTarget {
 export interface CanaryReleaseInputs {
     stack: string;
     targets: CanaryTarget[];
-    /** Each target's environment, in order; may hold secrets: only its hash is recorded. */
+    /** Each target's environment, in order; may hold secrets: never recorded. */
     env: Record<string, string>[];
     phases: WatchPhase[];
     bounds: WatchBounds;
@@ -57,8 +57,8 @@ interface HostRun {
     target: CanaryTarget;
     env: Record<string, string>;
     proxy: string;
-    /** The new-release containers started here: name and `address:port`. */
-    started: { name: string; upstream: string }[];
+    /** `address:port` of each new-release container started here. */
+    started: string[];
 }
 
 const where = (host: DockerHost) => host || "the local engine";
@@ -72,9 +72,13 @@ async function containersOf(host: DockerHost, stack: string, role: string): Prom
     });
 }
 
-/** Sends every request back to the replicas, then removes the new release's containers (and any an interrupted run left). */
+/**
+ * Sends every request back to the replicas, then removes the new release's containers (and any an interrupted run
+ * left). A proxy that serves no split (as it starts) is left as it is: no reload.
+ */
 export async function endWatch(host: DockerHost, stack: string, proxy: string | undefined, drainSeconds: number): Promise<void> {
-    if (proxy) await execOutput(host, proxy, ["bash", "-c", `set -e\n${releaseScript(undefined, [], drainSeconds)}`]);
+    const unsplit = `grep -qs 'return 200 "${releaseId(undefined, [])}' ${RELEASE_FILES[2]} && exit 0`;
+    if (proxy) await execOutput(host, proxy, ["bash", "-c", `set -e\n${unsplit}\n${releaseScript(undefined, [], drainSeconds)}`]);
     const canaries = await docker(host, ["ps", "--all", "--quiet", "--filter", `label=${LABEL.stack}=${stack}`, "--filter", `label=${LABEL.role}=canary`]);
     await Promise.all(canaries.split("\n").filter(Boolean).map((id) => stopAndRemoveContainer(host, id, drainSeconds).catch(ignoreMissing)));
 }
@@ -84,7 +88,7 @@ function imageOf(inputs: CanaryReleaseInputs): string | undefined {
     return Array.isArray(inputs.targets) ? inputs.targets[0]?.spec?.image : undefined;
 }
 
-/** The figures of each phase, as the error or the record says them. */
+/** A phase as the error and the record name it. */
 function phaseName(phase: WatchPhase): string {
     return phase.percent >= 100 ? `the watch (all traffic, ${phase.seconds} s)` : `the canary (${phase.percent}% of traffic, ${phase.seconds} s)`;
 }
@@ -117,9 +121,9 @@ async function watch(inputs: CanaryReleaseInputs): Promise<string> {
                 const wanted = phase.percent >= 100 ? run.target.replicas : canaryReplicas(phase.percent, run.target.replicas);
                 while (run.started.length < wanted) {
                     const container = await createContainer({ ...run.target.spec, env: run.env });
-                    run.started.push({ name: container.name, upstream: `${container.address}:${run.target.spec.listenPort}` });
+                    run.started.push(`${container.address}:${run.target.spec.listenPort}`);
                 }
-                await execOutput(run.target.spec.host, run.proxy, ["bash", "-c", `set -e\n${releaseScript(phase, run.started.map((s) => s.upstream), drain)}`]);
+                await execOutput(run.target.spec.host, run.proxy, ["bash", "-c", `set -e\n${releaseScript(phase, run.started, drain)}`]);
             }));
             await new Promise((resolve) => setTimeout(resolve, phase.seconds * 1000));
             const logs = await Promise.all(runs.map((run) => execOutput(run.target.spec.host, run.proxy, ["cat", RELEASE_LOG])));
