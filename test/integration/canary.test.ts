@@ -98,29 +98,36 @@ describe("a release that watches itself", () => {
         release("good");
         const load = startLoad(`${url}/checkout`, 8, 300);
         const up = env.stack.up({ color: "never" });
-        // Once the split is in place, a client is pinned to the release that first answered it.
-        const pinned: Record<string, Set<string | undefined>> = {};
+        // Once the split is in place, a client is pinned to the release that first answered it. Only answers given
+        // while the split is in place count: they carry the pin cookie again; after the window every request goes to
+        // the replicas (then the new ones), whatever its cookie.
+        const pinned: Record<string, string[]> = {};
         const deadline = Date.now() + 120_000;
         while (Object.keys(pinned).length < 2 && Date.now() < deadline) {
             const first = await get(`${url}/checkout`);
             if (first.pin && !pinned[first.pin]) {
-                pinned[first.pin] = new Set([first.version]);
-                for (let i = 0; i < 15; i++) pinned[first.pin].add((await get(`${url}/checkout`, `berth_release=${first.pin}`)).version);
+                const answers = [first];
+                for (let i = 0; i < 15; i++) answers.push(await get(`${url}/checkout`, `berth_release=${first.pin}`));
+                pinned[first.pin] = answers.filter((answer) => answer.pin).map((answer) => `${answer.pin} ${answer.version}`);
             }
             await new Promise((resolve) => setTimeout(resolve, 20));
         }
         const { outputs } = await up;
+        const newVersion = outputs.version.value;
         const result = await load.stop();
+        const previous = oldVersion;
+        oldVersion = newVersion;
         expect(result.failures).toEqual({});
         expect(result.total).toBeGreaterThan(200);
-        expect(outputs.version.value).not.toBe(oldVersion);
-        expect([...pinned.canary]).toEqual([outputs.version.value]);
-        expect([...pinned.app]).toEqual([oldVersion]);
+        expect(newVersion).not.toBe(previous);
+        const seen = `answers to pinned clients in the window: ${JSON.stringify(pinned)}`;
+        expect(new Set(pinned.canary), seen).toEqual(new Set([`canary ${newVersion}`]));
+        expect(new Set(pinned.app), seen).toEqual(new Set([`app ${previous}`]));
+        expect(pinned.canary.length + pinned.app.length, seen).toBeGreaterThan(5);
         await allAnswer(outputs.version.value);
         expect(canaries()).toEqual([]);
         const again = await env.stack.up({ color: "never", expectNoChanges: true });
         expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
-        oldVersion = outputs.version.value;
     });
 
     it("berth:watchSeconds: a release sent all traffic and failing is rolled back at once, its old replicas kept", async () => {
