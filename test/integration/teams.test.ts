@@ -91,9 +91,9 @@ describe("a team's shared state in Postgres, used from two machines", () => {
     /** Whether a lock of the stack is held with berth's heartbeat for it. */
     const heartbeatKept = async () =>
         (await query("SELECT 1 FROM berth_lock_heartbeats h JOIN pulumi_state p ON p.key = h.lock_key WHERE h.lock_key LIKE $1", [lockKeys()])).length === 1;
-    const until = async (what: string, seconds: number, check: () => Promise<boolean> | boolean) => {
+    const until = async (what: string, seconds: number, check: () => Promise<boolean> | boolean, seen = () => "") => {
         for (const deadline = Date.now() + seconds * 1000; !(await check()); await new Promise((resolve) => setTimeout(resolve, 200))) {
-            if (Date.now() > deadline) throw new Error(`${what} did not happen within ${seconds} s`);
+            if (Date.now() > deadline) throw new Error(`${what} did not happen within ${seconds} s${seen() && `: ${seen()}`}`);
         }
     };
 
@@ -210,15 +210,16 @@ describe("a team's shared state in Postgres, used from two machines", () => {
         process.kill(-killed.child.pid!, "SIGKILL");
         await killed.done;
         // (berth's ssh masters to the hosts outlive it by design, ControlPersist: they hold no lock and run nothing.)
-        const command = (pid: number) => {
+        const read = (pid: number, file: string, gone: string) => {
             try {
-                return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+                return fs.readFileSync(`/proc/${pid}/${file}`, "utf8");
             } catch {
-                return "ssh"; // gone meanwhile: nothing to wait for
+                return gone; // gone meanwhile: nothing to wait for
             }
         };
-        const runProcesses = () => processesWith(url).filter((pid) => command(pid) !== "ssh");
-        await until("the killed run's processes to end", 60, () => runProcesses().length === 0);
+        const runProcesses = () => processesWith(url).filter((pid) => read(pid, "comm", "ssh").trim() !== "ssh");
+        const described = () => runProcesses().map((pid) => `${pid} ${read(pid, "cmdline", "").replace(/\0/g, " ").slice(0, 200)}`).join("; ");
+        await until("the killed run's processes to end", 60, () => runProcesses().length === 0, described);
         expect((await lockRows()).length).toBe(1);
 
         const fromB = await up(b);
