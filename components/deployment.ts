@@ -113,7 +113,7 @@ export function processLabels(stack: string, app: Pick<AppSettings, "name" | "la
 
 /** What a stack's deployment gives back, on hosts and on a swarm alike (the stack's outputs). */
 export interface DeploymentOutputs {
-    /** Per host: the proxy's URL, or each published replica's; with berth:domains, the names'. */
+    /** Per host: the proxy's URL, or each published replica's (with berth:domains, Environment gives the names' instead). */
     urls: string[];
     /** Web's containers (or its Swarm service). */
     containers: pulumi.Output<string[]>;
