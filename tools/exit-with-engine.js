@@ -6,7 +6,10 @@
 // otherwise run on for minutes, orphaned, for a run nobody waits for.
 const fs = require("fs");
 
-const engine = process.ppid;
+// The engine: the shim's parent as the shim saw it (BERTH_ENGINE_PID), for an engine killed while node starts leaves
+// this process to init before this line runs; else this process's parent.
+const engine = Number(process.env.BERTH_ENGINE_PID) || process.ppid;
+delete process.env.BERTH_ENGINE_PID;
 
 /** The processes below `root` (Linux's /proc; elsewhere none are known). */
 function descendants(root) {

@@ -44,4 +44,20 @@ describe("tools/exit-with-engine.js", () => {
         for (let waited = 0; running(marker).length > 0 && waited < 5_000; waited += 100) await pause(100);
         expect(running(marker)).toEqual([]);
     });
+
+    it("a plugin whose engine was killed while node started (the shim's BERTH_ENGINE_PID gone) ends at once, with what it started", async () => {
+        const marker = (300 + Math.random()).toFixed(4);
+        const engine = spawn("true");
+        await new Promise((resolve) => engine.on("exit", resolve));
+        // Started by this test process, which lives on: only the engine's pid the shim passed tells it is orphaned.
+        spawn(process.execPath, ["--require", tool, "-e", `require("child_process").spawn("sleep", ["${marker}"]); setInterval(() => undefined, 1000);`], {
+            stdio: "ignore",
+            env: { ...process.env, BERTH_ENGINE_PID: String(engine.pid) },
+        });
+        // The plugin and its sleep, then neither.
+        for (let waited = 0; running(marker).length < 2 && waited < 5_000; waited += 20) await pause(20);
+        expect(running(marker)).toHaveLength(2);
+        for (let waited = 0; running(marker).length > 0 && waited < 5_000; waited += 100) await pause(100);
+        expect(running(marker)).toEqual([]);
+    });
 });
